@@ -1,0 +1,226 @@
+"""Plots of a run's results. Each function reads a ``RunResult`` and returns a matplotlib Figure.
+
+Figures are built without pyplot, so importing this module selects no backend and opens no window;
+in Jupyter a returned figure displays inline through its ``_repr_png_``.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from .results import RunResult
+
+
+class PlotFigure(Figure):
+    """A Figure that shows itself as PNG in Jupyter even when pyplot was never imported."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
+SIZE = (9.0, 4.8)
+DPI = 120
+COLORS = {"established": "#2b7bba", "time_wait": "#f0a030", "ports": "#333333", "pool": "#c0392b"}
+
+
+def _subtitle(result: RunResult) -> str:
+    host = result.scenario.host
+    reps = result.summary.get("replications")
+    text = (
+        f"{host.preset} preset, ports {host.low}-{host.high}, policy {host.policy}, "
+        f"TIME_WAIT {host.time_wait:g} s, seed {result.scenario.seed}"
+    )
+    if reps:
+        text += f", mean of {reps} replications"
+    return text
+
+
+def _series_mean(result: RunResult, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Time axis and the column averaged over replications (rows share sample times)."""
+    series = result.series
+    if "replication" not in series:
+        return series["time_s"], series[column].astype(float)
+    n = int(series["replication"].max()) + 1
+    times = series["time_s"].reshape(n, -1)[0]
+    return times, series[column].astype(float).reshape(n, -1).mean(axis=0)
+
+
+def _figure(title: str, result: RunResult) -> tuple[Figure, Axes]:
+    fig = PlotFigure(figsize=SIZE, dpi=DPI, layout="constrained")
+    ax = fig.add_subplot()
+    fig.suptitle(f"{title}: {result.scenario.name}", fontsize=12, fontweight="bold")
+    ax.set_title(_subtitle(result), fontsize=9, color="#555555")
+    ax.grid(True, alpha=0.3)
+    return fig, ax
+
+
+def occupancy(result: RunResult) -> Figure:
+    """Connections ESTABLISHED and in TIME_WAIT over time (stacked), distinct ports in use, pool size."""
+    fig, ax = _figure("Port pool occupancy", result)
+    t, est = _series_mean(result, "established")
+    _, tw = _series_mean(result, "time_wait")
+    _, ports = _series_mean(result, "ports_in_use")
+    ax.fill_between(t, 0, est, step="post", color=COLORS["established"], alpha=0.8, label="ESTABLISHED")
+    ax.fill_between(t, est, est + tw, step="post", color=COLORS["time_wait"], alpha=0.8, label="TIME_WAIT")
+    ax.step(t, ports, where="post", color=COLORS["ports"], lw=1.2, label="distinct local ports in use")
+    pool = result.pool_size
+    ax.axhline(pool, color=COLORS["pool"], lw=1.5, ls="--", label=f"pool size ({pool:,} ports)")
+    first = result.summary.get("first_failure_time_s")
+    if first is not None:
+        ax.axvline(first, color="black", lw=1, ls=":", label=f"first failure ({first:.1f} s)")
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("connections (4-tuples) / ports")
+    ax.set_xlim(t[0], t[-1])
+    ax.set_ylim(0, max(pool, float(np.max(est + tw, initial=0))) * 1.08)
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    return fig
+
+
+def failures(result: RunResult) -> Figure:
+    """Attempts and failed allocations per second over time."""
+    fig, ax = _figure("Failed allocations", result)
+    t, attempts = _series_mean(result, "attempts")
+    _, failed = _series_mean(result, "failures")
+    step = result.scenario.step
+    # row k counts the interval (t[k-1], t[k]]; draw each count over its interval
+    widths = np.diff(t, prepend=t[0])
+    widths[widths == 0] = step
+    left = t - widths
+    ax.step(t, attempts / widths, where="pre", color="#7f8c8d", lw=1, label="connect attempts per second")
+    ax.stairs(
+        (failed / widths)[1:],
+        np.append(left[1:], t[-1]),
+        fill=True,
+        color="#c0392b",
+        label="failures per second (EADDRNOTAVAIL / EADDRINUSE)",
+    )
+    total = int(result.summary["failures"])
+    blocking = result.summary.get("blocking_probability")
+    text = "no allocation failed" if total == 0 else f"{total:,} failures, blocking probability {blocking:.4g}"
+    ax.text(
+        0.01,
+        0.97,
+        text,
+        transform=ax.transAxes,
+        va="top",
+        fontsize=9,
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "#cccccc"},
+    )
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("per second")
+    ax.set_xlim(t[0], t[-1])
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+def reuse_intervals(result: RunResult, per_decade: int = 20) -> Figure:
+    """Histogram of the time from a 4-tuple's release to its next allocation, log scale."""
+    fig, ax = _figure("How soon a 4-tuple is reused", result)
+    counts = result.reuse_counts
+    edges = result.reuse_edges
+    inner = counts[1:-1]
+    group = max(1, round((edges.size - 1) / (np.log10(edges[-1] / edges[0]) * per_decade)))
+    n_groups = inner.size // group
+    grouped = inner[: n_groups * group].reshape(n_groups, group).sum(axis=1)
+    left = edges[:-1][: n_groups * group : group]
+    right = edges[group : n_groups * group + 1 : group]
+    nonzero = np.flatnonzero(grouped)
+    if counts.sum() == 0:
+        ax.text(0.5, 0.5, "no 4-tuple was reused in this run", transform=ax.transAxes, ha="center", fontsize=11)
+        ax.set_xscale("log")
+        ax.set_xlim(1e-3, 1e3)
+    else:
+        lo, hi = nonzero[0], nonzero[-1] + 1
+        ax.stairs(
+            grouped[lo:hi],
+            np.append(left[lo:hi], right[hi - 1]),
+            fill=True,
+            color=COLORS["established"],
+            label="4-tuple reuses",
+        )
+        ax.set_xscale("log")
+        if counts[0]:
+            ax.text(
+                0.01,
+                0.97,
+                f"{int(counts[0]):,} reuses within {edges[0]:g} s",
+                transform=ax.transAxes,
+                va="top",
+                fontsize=8,
+            )
+        stats = result.summary["reuse_interval_s"]
+        for key, style in (("p01", ":"), ("median", "--")):
+            value = stats.get(key)
+            if value:
+                ax.axvline(value, color="black", ls=style, lw=1, label=f"{key} = {value:.3g} s")
+    tw = result.scenario.host.time_wait
+    if tw:
+        ax.axvline(tw, color=COLORS["time_wait"], lw=2, label=f"TIME_WAIT = {tw:g} s")
+    ax.set_xlabel("seconds from a 4-tuple's release to its next allocation (log scale)")
+    ax.set_ylabel("reuses")
+    ax.legend(fontsize=8, loc="upper right")
+    return fig
+
+
+def probes(result: RunResult) -> Figure:
+    """Distribution of the number of candidate ports examined per allocation attempt."""
+    fig, ax = _figure("Ports examined per allocation", result)
+    counts = result.probe_counts
+    values = np.flatnonzero(counts)
+    if values.size == 0:
+        ax.text(0.5, 0.5, "no allocation was attempted", transform=ax.transAxes, ha="center")
+    else:
+        top = int(values[-1])
+        if top <= 60:
+            ax.bar(values, counts[values], width=0.8, color=COLORS["established"], label="allocations")
+            ax.set_xlim(0, top + 1)
+        else:
+            padded = np.zeros(top + 2, dtype=np.int64)
+            padded[: counts.size] = counts
+            bins = np.unique(np.geomspace(1, top + 1, 60).astype(int))
+            binned = np.add.reduceat(padded[1:], bins[:-1] - 1)
+            ax.stairs(
+                binned / np.diff(bins),
+                bins,
+                fill=True,
+                color=COLORS["established"],
+                label="allocations per probe count (log-spaced bins, averaged)",
+            )
+            ax.set_xscale("log")
+        ax.set_yscale("log")
+        stats = result.summary["probes"]
+        ax.axvline(stats["mean"], color="black", ls="--", lw=1, label=f"mean = {stats['mean']:.2f}")
+        ax.axvline(stats["p99"], color=COLORS["pool"], ls=":", lw=1.5, label=f"p99 = {stats['p99']:g}")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("candidate ports examined by one connect()/bind() (the allocation's cost)")
+    ax.set_ylabel("allocations (log scale)")
+    return fig
+
+
+PLOTS = {
+    "occupancy": occupancy,
+    "failures": failures,
+    "reuse_intervals": reuse_intervals,
+    "probes": probes,
+}
+
+
+def save_all(result: RunResult, folder: Path) -> list[Path]:
+    """Write every plot as PNG into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, make in PLOTS.items():
+        path = folder / f"{name}.png"
+        make(result).savefig(path)
+        written.append(path)
+    return written

@@ -1,0 +1,316 @@
+"""Streaming statistics: nothing here grows with the number of connections in a run.
+
+- ``IntHistogram``: exact counts of small integers (probes per allocation).
+- ``LogHistogram``: counts in logarithmic bins (reuse intervals), with exact count, sum and minimum.
+- ``erlang_b``: blocking of the M/G/N/N loss system, by the numerically stable recursion.
+- ``mean_ci``: a mean and its Student-t confidence interval across replications.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+FLUSH = 1 << 16
+"""Values buffered in a Python list before they are folded into numpy counts."""
+
+
+class IntHistogram:
+    """Exact histogram of non-negative integers."""
+
+    def __init__(self) -> None:
+        self.counts = np.zeros(64, dtype=np.int64)
+        self._buffer: list[int] = []
+        self.add = self._buffer.append
+        """Record one value (buffered)."""
+
+    def flush(self) -> None:
+        """Fold buffered values into ``counts``."""
+        if not self._buffer:
+            return
+        binned = np.bincount(np.asarray(self._buffer, dtype=np.int64))
+        if binned.size > self.counts.size:
+            self.counts = np.concatenate([self.counts, np.zeros(binned.size - self.counts.size, np.int64)])
+        self.counts[: binned.size] += binned
+        self._buffer.clear()
+
+    def clear(self) -> None:
+        """Forget everything recorded so far."""
+        self._buffer.clear()
+        self.counts[:] = 0
+
+    @property
+    def n(self) -> int:
+        """Number of values recorded."""
+        self.flush()
+        return int(self.counts.sum())
+
+    def mean(self) -> float | None:
+        """Mean value, or None when empty."""
+        n = self.n
+        if not n:
+            return None
+        return float(np.dot(self.counts, np.arange(self.counts.size)) / n)
+
+    def quantile(self, q: float) -> int | None:
+        """The smallest value v with P(X <= v) >= q (an exact order statistic), or None when empty."""
+        n = self.n
+        if not n:
+            return None
+        cumulative = np.cumsum(self.counts)
+        return int(np.searchsorted(cumulative, q * n, side="left"))
+
+    def max(self) -> int | None:
+        """Largest value recorded, or None when empty."""
+        if not self.n:
+            return None
+        return int(np.flatnonzero(self.counts)[-1])
+
+
+class LogHistogram:
+    """Histogram of non-negative reals in logarithmic bins, plus exact count, sum and minimum.
+
+    Bins span ``[10**lo, 10**hi)`` with ``per_decade`` bins per factor of ten; bin 0 holds values
+    below ``10**lo`` (zero included) and the last bin values at or above ``10**hi``. Quantiles
+    interpolate geometrically inside a bin, so their relative error is below ``10**(1/per_decade) - 1``.
+    """
+
+    def __init__(self, lo: int = -6, hi: int = 7, per_decade: int = 100) -> None:
+        self.lo, self.hi, self.per_decade = lo, hi, per_decade
+        n_inner = (hi - lo) * per_decade
+        self.edges = np.logspace(lo, hi, n_inner + 1)
+        self.counts = np.zeros(n_inner + 2, dtype=np.int64)
+        self.total = 0.0
+        self.minimum = math.inf
+        self._buffer: list[float] = []
+        self.add = self._buffer.append
+        """Record one value (buffered)."""
+
+    def flush(self) -> None:
+        """Fold buffered values into the counts."""
+        if not self._buffer:
+            return
+        values = np.asarray(self._buffer)
+        self._buffer.clear()
+        self.total += float(values.sum())
+        self.minimum = min(self.minimum, float(values.min()))
+        index = np.searchsorted(self.edges, values, side="right")
+        self.counts += np.bincount(index, minlength=self.counts.size)
+
+    def clear(self) -> None:
+        """Forget everything recorded so far."""
+        self._buffer.clear()
+        self.counts[:] = 0
+        self.total = 0.0
+        self.minimum = math.inf
+
+    @property
+    def n(self) -> int:
+        """Number of values recorded."""
+        self.flush()
+        return int(self.counts.sum())
+
+    def mean(self) -> float | None:
+        """Exact mean, or None when empty."""
+        n = self.n
+        return self.total / n if n else None
+
+    def min(self) -> float | None:
+        """Exact minimum, or None when empty."""
+        return self.minimum if self.n else None
+
+    def quantile(self, q: float) -> float | None:
+        """Approximate q-quantile (geometric interpolation inside the bin), or None when empty."""
+        n = self.n
+        if not n:
+            return None
+        cumulative = np.cumsum(self.counts)
+        target = q * n
+        b = int(np.searchsorted(cumulative, target, side="left"))
+        if b == 0:
+            return self.minimum if self.minimum < self.edges[0] else float(self.edges[0])
+        if b == self.counts.size - 1:
+            return float(self.edges[-1])
+        before = cumulative[b - 1]
+        fraction = (target - before) / self.counts[b]
+        left, right = self.edges[b - 1], self.edges[b]
+        return float(max(left * (right / left) ** fraction, self.minimum))
+
+
+def erlang_b(servers: int, load: float) -> float:
+    """Blocking probability B(N, A) of an M/G/N/N loss system with offered load A (Erlangs).
+
+    Uses the stable recursion B(0) = 1, B(n) = A·B(n-1) / (n + A·B(n-1)).
+    """
+    if servers < 0 or load < 0:
+        raise ValueError("servers and load must be non-negative")
+    b = 1.0
+    for n in range(1, servers + 1):
+        b = load * b / (n + load * b)
+    return b
+
+
+def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
+    """Sample mean and the Student-t confidence interval (low, high) of the mean."""
+    from scipy import stats as scipy_stats
+
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        raise ValueError("no values")
+    mean = float(x.mean())
+    if x.size == 1:
+        return mean, math.nan, math.nan
+    half = float(scipy_stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return mean, mean - half, mean + half
+
+
+class Recorder:
+    """Everything one run measures: counters, time-weighted levels, histograms and the time series.
+
+    Levels (connections ESTABLISHED, 4-tuples in TIME_WAIT, distinct local ports in use) are
+    integrated over time; ``tick(t)`` must be called before any level changes at time ``t``.
+    ``start_window(t)`` begins the measured window (the end of warm-up): summary figures count
+    from there, while the time series always covers the whole run.
+    """
+
+    def __init__(self, n_workloads: int, n_destinations: int, ports_in_use: Callable[[], int]) -> None:
+        self._ports_in_use = ports_in_use
+        self.attempts = [0] * n_workloads
+        self.established = [0] * n_workloads
+        self.failures = [0] * n_workloads
+        self.first_failure: list[float | None] = [None] * n_workloads
+        self.dest_attempts = [0] * n_destinations
+        self.dest_established = [0] * n_destinations
+        self.dest_failures = [0] * n_destinations
+        self.dest_held = [0] * n_destinations
+        self.dest_time_wait = [0] * n_destinations
+        self.dest_peak_held = [0] * n_destinations
+        self.dest_peak_time_wait = [0] * n_destinations
+        self.n_established = 0
+        self.n_time_wait = 0
+        self.probes = IntHistogram()
+        self.reuse = LogHistogram()
+        self._baseline: dict[str, list[int]] = {}
+        self.window_start = 0.0
+        self._last = 0.0
+        self._area_established = 0.0
+        self._area_time_wait = 0.0
+        self._area_ports = 0.0
+        self.peak_established = 0
+        self.peak_time_wait = 0
+        self.peak_ports = 0
+        self.series: dict[str, list[float]] = {
+            k: [] for k in ("time_s", "established", "time_wait", "ports_in_use", "attempts", "failures")
+        }
+        self._sampled_attempts = 0
+        self._sampled_failures = 0
+
+    # ----------------------------------------------------------------- hot path
+
+    def tick(self, now: float) -> None:
+        """Integrate the current levels up to ``now``."""
+        dt = now - self._last
+        if dt > 0:
+            self._area_established += self.n_established * dt
+            self._area_time_wait += self.n_time_wait * dt
+            self._area_ports += self._ports_in_use() * dt
+            self._last = now
+
+    def attempt(self, w: int, dst: int, probes: int) -> None:
+        """A connect() or bind() attempt examined ``probes`` ports."""
+        self.attempts[w] += 1
+        self.dest_attempts[dst] += 1
+        self.probes.add(probes)
+
+    def fail(self, w: int, dst: int, now: float) -> None:
+        """The attempt found no usable port."""
+        self.failures[w] += 1
+        self.dest_failures[dst] += 1
+        if self.first_failure[w] is None:
+            self.first_failure[w] = now
+
+    def open(self, w: int, dst: int, reuse_interval: float) -> None:
+        """The attempt got a port; ``reuse_interval`` is the 4-tuple's time since release, or -1."""
+        self.established[w] += 1
+        self.dest_established[dst] += 1
+        n = self.n_established = self.n_established + 1
+        if n > self.peak_established:
+            self.peak_established = n
+        held = self.dest_held[dst] = self.dest_held[dst] + 1
+        if held > self.dest_peak_held[dst]:
+            self.dest_peak_held[dst] = held
+        ports = self._ports_in_use()
+        if ports > self.peak_ports:
+            self.peak_ports = ports
+        if reuse_interval >= 0:
+            self.reuse.add(reuse_interval)
+
+    def close_to_time_wait(self, dst: int) -> None:
+        """An ESTABLISHED connection closed by this host and entered TIME_WAIT."""
+        self.n_established -= 1
+        n = self.n_time_wait = self.n_time_wait + 1
+        if n > self.peak_time_wait:
+            self.peak_time_wait = n
+        tw = self.dest_time_wait[dst] = self.dest_time_wait[dst] + 1
+        if tw > self.dest_peak_time_wait[dst]:
+            self.dest_peak_time_wait[dst] = tw
+
+    def close_released(self, dst: int) -> None:
+        """An ESTABLISHED connection closed and released its 4-tuple at once."""
+        self.n_established -= 1
+        self.dest_held[dst] -= 1
+
+    def time_wait_expired(self, dst: int) -> None:
+        """A TIME_WAIT ended and released its 4-tuple."""
+        self.n_time_wait -= 1
+        self.dest_time_wait[dst] -= 1
+        self.dest_held[dst] -= 1
+
+    # ----------------------------------------------------------------- window and series
+
+    _COUNTERS = ("attempts", "established", "failures", "dest_attempts", "dest_established", "dest_failures")
+
+    def start_window(self, now: float) -> None:
+        """Start measuring at ``now``: counters from zero, peaks from the current levels."""
+        self.tick(now)
+        self.window_start = now
+        self._baseline = {name: list(getattr(self, name)) for name in self._COUNTERS}
+        self._area_established = self._area_time_wait = self._area_ports = 0.0
+        self.peak_established = self.n_established
+        self.peak_time_wait = self.n_time_wait
+        self.peak_ports = self._ports_in_use()
+        self.dest_peak_held = list(self.dest_held)
+        self.dest_peak_time_wait = list(self.dest_time_wait)
+        self.probes.clear()
+        self.reuse.clear()
+
+    def counted(self, name: str) -> list[int]:
+        """A counter list (see ``_COUNTERS``) minus its value at the start of the window."""
+        values: list[int] = getattr(self, name)
+        base = self._baseline.get(name)
+        return list(values) if base is None else [v - b for v, b in zip(values, base, strict=True)]
+
+    def sample(self, now: float) -> None:
+        """Append one time-series row at ``now``."""
+        self.tick(now)
+        attempts = sum(self.attempts)
+        failures = sum(self.failures)
+        row = self.series
+        row["time_s"].append(now)
+        row["established"].append(self.n_established)
+        row["time_wait"].append(self.n_time_wait)
+        row["ports_in_use"].append(self._ports_in_use())
+        row["attempts"].append(attempts - self._sampled_attempts)
+        row["failures"].append(failures - self._sampled_failures)
+        self._sampled_attempts = attempts
+        self._sampled_failures = failures
+
+    def time_means(self, now: float) -> tuple[float, float, float]:
+        """Time-weighted means of (established, time_wait, ports in use) over the window."""
+        self.tick(now)
+        span = now - self.window_start
+        if span <= 0:
+            return float(self.n_established), float(self.n_time_wait), float(self._ports_in_use())
+        return self._area_established / span, self._area_time_wait / span, self._area_ports / span

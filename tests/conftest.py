@@ -1,0 +1,53 @@
+"""Shared fixtures: small scenarios built from plain data."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim.scenario import Scenario, validate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BASE: dict[str, Any] = {
+    "name": "tiny",
+    "duration": 20.0,
+    "seed": 5,
+    "host": {"preset": "iana", "port_range": [50000, 50015], "time_wait": 2.0},
+    "workloads": [
+        {
+            "name": "w",
+            "arrivals": {"kind": "poisson", "rate": 5.0},
+            "duration": {"kind": "exponential", "mean": 1.0},
+            "destinations": [{"address": "10.0.0.1", "port": 80}],
+        }
+    ],
+}
+
+
+def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``changes`` into a copy of ``base`` (lists are replaced)."""
+    out = copy.deepcopy(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+@pytest.fixture
+def make_scenario() -> Callable[..., Scenario]:
+    """Build a validated Scenario from BASE with deep-merged changes; ``workload=`` replaces workload keys."""
+
+    def build(workload: dict[str, Any] | None = None, **changes: Any) -> Scenario:
+        raw = merge(BASE, changes)
+        if workload is not None:
+            raw["workloads"] = [{**BASE["workloads"][0], **workload}]
+        return validate(raw, source="<test>")
+
+    return build

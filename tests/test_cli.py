@@ -1,0 +1,254 @@
+"""The portsim command line, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sim.cli import main
+
+from .conftest import ROOT
+
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+PORTSIM = Path(sys.executable).parent / "portsim"
+
+
+def portsim(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(PORTSIM), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_scenarios_are_shipped() -> None:
+    names = {p.stem for p in SCENARIOS}
+    assert {
+        "quickstart",
+        "one-backend-exhaustion",
+        "four-backends-sharing",
+        "close-side",
+        "bind-before-connect",
+    } <= names
+    for path in SCENARIOS:
+        assert path.read_text().startswith("#"), f"{path.name} must open with a comment saying what it answers"
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_every_shipped_scenario_runs(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / path.stem
+    assert main(["run", str(path), "--out", str(out), "--no-plots"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenario"] == yaml.safe_load(path.read_text())["name"]
+    assert summary["attempts"] > 0
+    assert "blocking probability" in capsys.readouterr().out
+
+
+def test_shipped_scenarios_answer_their_questions(tmp_path: Path) -> None:
+    """The comparisons the scenario comments promise actually show."""
+    results = {}
+    for name in ("one-backend-exhaustion", "four-backends-sharing", "bind-before-connect", "close-side"):
+        assert (
+            main(
+                [
+                    "run",
+                    str(ROOT / "scenarios" / f"{name}.yaml"),
+                    "--out",
+                    str(tmp_path / name),
+                    "--no-plots",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
+        results[name] = json.loads((tmp_path / name / "summary.json").read_text())
+    assert results["one-backend-exhaustion"]["failures"] > 0
+    assert results["one-backend-exhaustion"]["errors"]["EADDRNOTAVAIL"] > 0
+    assert results["four-backends-sharing"]["failures"] == 0
+    assert results["bind-before-connect"]["errors"]["EADDRINUSE"] > 0
+    close = results["close-side"]["workloads"]
+    assert close["client-closes"]["failures"] > 0
+    assert close["server-closes"]["failures"] == 0
+    assert close["reset"]["failures"] == 0
+
+
+def test_console_script_writes_the_default_folder_with_plots(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text((ROOT / "scenarios" / "quickstart.yaml").read_text())
+    done = portsim("run", "s.yaml", "--set", "duration=120", "--set", "warmup=0", "--seed", "4", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no progress bar when stderr is not a terminal
+    out = tmp_path / "results" / "quickstart"
+    assert sorted(p.name for p in (out / "plots").iterdir()) == [
+        "failures.png",
+        "occupancy.png",
+        "probes.png",
+        "reuse_intervals.png",
+    ]
+    resolved = yaml.safe_load((out / "scenario.yaml").read_text())
+    assert (resolved["seed"], resolved["duration"], resolved["warmup"]) == (4, 120.0, 0.0)
+    assert "results/quickstart/" in done.stdout
+
+
+def test_python_dash_m_sim() -> None:
+    done = subprocess.run([sys.executable, "-m", "sim", "presets"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0
+    for name in ("iana", "linux", "windows", "macos", "freebsd"):
+        assert name in done.stdout
+    assert "32768-60999" in done.stdout
+
+
+BAD = [
+    ("rate: 300", "rate: -5"),
+    ("rate: 300", "rat: 300"),
+    ("preset: iana", "preset: solaris"),
+    ("policy: random_start", "policy: magic"),
+    ("[49152, 65535]", "[65535, 49152]"),
+    ("port: 443", "port: 99999"),
+    ("rate: 300", "rate: [1"),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), BAD)
+def test_bad_input_exits_2_with_one_line(old: str, new: str, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text((ROOT / "scenarios" / "quickstart.yaml").read_text().replace(old, new))
+    done = portsim("run", str(path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"portsim: error: {path}:")
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "missing.yaml"], "missing.yaml: no such file"),
+        (["run", "QUICK", "--replications", "0"], "--replications 0: must be at least 1"),
+        (["run", "QUICK", "--seed", "-1"], "--seed -1: must be zero or positive"),
+        (["run", "QUICK", "--set", "host.time_wait"], "--set host.time_wait: expected key.path=value"),
+        (["validate", "QUICK", "--set", "host.shape=1"], "host.shape: unknown key"),
+        (["plot", "."], "not a portsim results folder"),
+    ],
+)
+def test_bad_options_exit_2(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    args = [str(ROOT / "scenarios" / "quickstart.yaml") if a == "QUICK" else a for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_out_must_not_clobber_other_things(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    quick = str(ROOT / "scenarios" / "quickstart.yaml")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    assert main(["run", quick, "--out", str(a_file)]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    assert a_file.read_text() == "mine"
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("mine")
+    assert main(["run", quick, "--out", str(folder)]) == 2
+    assert "not a portsim results folder" in capsys.readouterr().err
+    assert (folder / "thesis.tex").read_text() == "mine"
+
+
+def test_validate_prints_the_resolved_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(ROOT / "scenarios" / "one-backend-exhaustion.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# ")
+    resolved = yaml.safe_load(out)
+    assert resolved["host"]["port_range"] == [32768, 60999]
+    assert resolved["host"]["time_wait"] == 60.0
+    assert resolved["host"]["policy"] == "random_start"
+
+
+def test_schema_is_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert "workloads" in schema["properties"]
+
+
+def test_policies_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policies"]) == 0
+    out = capsys.readouterr().out
+    assert "random_start" in out
+    assert "RFC 6056" in out
+
+
+def test_plot_redraws_from_the_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    quick = str(ROOT / "scenarios" / "quickstart.yaml")
+    assert (
+        main(["run", quick, "--out", str(out), "--no-plots", "--quiet", "--set", "duration=60", "--set", "warmup=0"])
+        == 0
+    )
+    assert not (out / "plots").exists()
+    assert main(["plot", str(out)]) == 0
+    assert len(list((out / "plots").glob("*.png"))) == 4
+
+
+def long_run(tmp_path: Path) -> Path:
+    scenario = tmp_path / "long.yaml"
+    text = (ROOT / "scenarios" / "quickstart.yaml").read_text().replace("duration: 600", "duration: 100000")
+    scenario.write_text(text)
+    return scenario
+
+
+def test_ctrl_c_keeps_the_previous_results(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "summary.json").write_text('{"previous": true}')
+    proc = subprocess.Popen(
+        [str(PORTSIM), "run", str(long_run(tmp_path)), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    assert json.loads((out / "summary.json").read_text()) == {"previous": True}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.yaml", "run"]
+
+
+def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [str(PORTSIM), "run", str(long_run(tmp_path)), "--out", str(tmp_path / "out")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
+    )
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 30
+    try:
+        while b"conn/s" not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.5)
+            if ready:
+                try:
+                    seen += os.read(leader, 4096)
+                except OSError:  # the child closed the terminal
+                    break
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    os.close(leader)
+    text = seen.decode(errors="replace")
+    assert "simulating" in text
+    assert "conn/s" in text
+    assert "of 100000 s" in text
