@@ -174,14 +174,18 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_presets(_: argparse.Namespace) -> int:
-    width = max(len(n) for n in PRESETS)
-    print(f"{'preset':<{width}}  {'port range':<13} {'ports':>6}  {'TIME_WAIT':>9}  {'policy':<13} sharing")
     for p in PRESETS.values():
         low, high = p.port_range
-        print(f"{p.name:<{width}}  {f'{low}-{high}':<13} {p.size:>6}  {p.time_wait:>7g} s  {p.policy:<13} {p.sharing}")
-    print("\nSources:")
-    for p in PRESETS.values():
-        print(f"  {p.name}: {p.source}")
+        policy = p.policy if isinstance(p.policy, str) else ", ".join(f"{k}={v}" for k, v in p.policy.items())
+        reuse = {0: "off", 1: "on", 2: "loopback only"}[p.tw_reuse]
+        print(f"{p.name}")
+        print(f"  range       {low}-{high} ({p.size:,} ports)")
+        print(f"  algorithm   {p.algorithm}  [policy: {policy}]")
+        print(f"  TIME_WAIT   {p.time_wait:g} s; tw_reuse {reuse}; max_tw_buckets {p.max_tw_buckets}")
+        print(
+            f"  sharing     {'4-tuple: a port is shared across destinations' if p.sharing == 'per_destination' else 'none: a port serves one connection'}"
+        )
+        print(f"  based on    {p.source}")
     return EXIT_OK
 
 

@@ -121,6 +121,8 @@ def combine(scenario: Scenario, results: list[RunResult]) -> RunResult:
         probe_counts=probes,
         reuse_counts=np.sum([r.reuse_counts for r in results], axis=0),
         reuse_edges=results[0].reuse_edges,
+        occupancy_attempts=np.sum([r.occupancy_attempts for r in results], axis=0),
+        occupancy_probes=np.sum([r.occupancy_probes for r in results], axis=0),
         replications=[{k: v for k, v in s.items() if k not in {"workloads", "destinations"}} for s in summaries],
     )
 

@@ -13,6 +13,7 @@ destination and source choice; the policy) draws from its own numpy Generator, d
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 import zlib
@@ -24,12 +25,12 @@ from typing import Any
 import numpy as np
 import simpy
 
-from .lifecycle import Lifecycle
+from .lifecycle import Lifecycle, Timers
 from .policies import Policy, PortSpace, make_policy
 from .pool import PortPool
-from .results import SERIES_COLUMNS, RunResult
-from .scenario import Scenario, Workload
-from .stats import Recorder
+from .results import RunResult
+from .scenario import Destination, Scenario, Workload
+from .stats import IntHistogram, Recorder
 from .theory import predict
 from .workload import BATCH
 
@@ -65,6 +66,33 @@ def _uniform_ints(rng: np.random.Generator, n: int) -> Iterator[int]:
         yield from rng.integers(0, n, BATCH).tolist()
 
 
+def timers(scenario: Scenario) -> Timers:
+    """The host's timers and reuse rules."""
+    host = scenario.host
+    assert host.time_wait is not None
+    assert host.fin_timeout is not None
+    assert host.tw_reuse_delay is not None
+    return Timers(
+        time_wait=host.time_wait,
+        fin_timeout=host.fin_timeout,
+        granularity=host.time_wait_granularity or 0.0,
+        max_tw_buckets=None if host.max_tw_buckets == "unlimited" else host.max_tw_buckets,
+        reuse_delay=host.tw_reuse_delay,
+    )
+
+
+def tw_reusable(scenario: Scenario, workload: Workload, destination: Destination) -> bool:
+    """Whether tcp_tw_reuse lets a new connect() take over this workload's TIME_WAIT 4-tuples to ``destination``.
+
+    Needs tw_reuse 1 (or 2 with a loopback destination), TCP timestamps, 4-tuple sharing and a port
+    chosen by connect() rather than owned through bind() (kernel.md fact 17).
+    """
+    host = scenario.host
+    if not host.tw_reuse or not host.timestamps or host.sharing != "per_destination" or workload.bind is True:
+        return False
+    return host.tw_reuse == 1 or destination.loopback
+
+
 @dataclass
 class _Driver:
     """Run-time state of one workload."""
@@ -90,24 +118,28 @@ class PortModel:
         index = {d.endpoint: i for i, d in enumerate(destinations)}
         self.env = simpy.Environment()
         self.space = PortSpace(host.low, host.high, host.source_addresses, tuple(index))
+        assert host.policy is not None
+        self.policy: Policy = make_policy(host.policy, self.space, self._rng("policy"))
         self.pool = PortPool(
             host.size,
             host.source_addresses,
             len(destinations),
             sharing=host.sharing == "per_destination",
             reserved=host.reserved_offsets,
+            layout=self.policy.layout,
         )
-        assert host.policy is not None
-        assert host.time_wait is not None
-        self.policy: Policy = make_policy(host.policy, self.space, self._rng("policy"))
-        self.recorder = Recorder(len(scenario.workloads), len(destinations), lambda: self.pool.ports_in_use)
+        self.recorder = Recorder(
+            len(scenario.workloads), len(destinations), host.source_addresses, host.size, lambda: self.pool.ports_in_use
+        )
         self.lifecycle = Lifecycle(
             self.pool,
             self.recorder,
-            host.time_wait,
+            timers(scenario),
             [w.close for w in scenario.workloads],
-            [w.bind for w in scenario.workloads],
+            [w.bind is True for w in scenario.workloads],
+            [[tw_reusable(scenario, w, d) for d in destinations] for w in scenario.workloads],
         )
+        self._ids = itertools.count()
         self.drivers = [self._driver(i, w, index) for i, w in enumerate(scenario.workloads)]
         for driver in self.drivers:
             self.env.process(self._arrivals(driver))
@@ -132,7 +164,11 @@ class PortModel:
                 if len(dests) > 1
                 else None
             ),
-            pick_source=(_uniform_ints(self._rng(f"workload:{w.name}:source"), n_sources) if n_sources > 1 else None),
+            pick_source=(
+                _uniform_ints(self._rng(f"workload:{w.name}:source"), n_sources)
+                if n_sources > 1 and w.bind is not False
+                else None
+            ),
         )
 
     # ----------------------------------------------------------------- processes
@@ -155,17 +191,24 @@ class PortModel:
         src = next(driver.pick_source) if driver.pick_source is not None else 0
         dst = next(driver.pick_destination) if driver.pick_destination is not None else driver.destinations[0]
         w = driver.index
-        bound = driver.spec.bind
+        bound = driver.spec.bind is True
         if bound:
-            offset, probes = self.policy.bind(pool.local[src], src)
+            occupancy = pool.local_occupancy(src)
+            slot, probes = self.policy.bind(pool.local[src], src, now, driver.spec.reuseaddr)
         else:
-            offset, probes = self.policy.connect(pool.view(src, dst), src, dst)
-        recorder.attempt(w, dst, probes)
-        if offset < 0:
+            view = pool.view(src, dst)
+            occupancy = pool.occupancy(src, dst)
+            slot, probes = self.policy.connect(view, src, dst, now)
+        recorder.attempt(w, dst, probes, occupancy)
+        if slot < 0:
             recorder.fail(w, dst, now)
             return -1
-        recorder.open(w, dst, pool.take(src, dst, offset, bound, now))
-        self.lifecycle.open(now + next(driver.durations), (src, dst, offset, w))
+        interval, recycled = pool.take(src, dst, slot, bound, now)
+        if recycled >= 0:
+            self.lifecycle.recycled(recycled, dst)
+        offset = pool.port_offset(slot)
+        recorder.open(w, dst, interval, src, offset)
+        self.lifecycle.open(now + next(driver.durations), (src, dst, slot, w, next(self._ids)))
         return self.space.low + offset
 
     def _sampler(self) -> Generator[simpy.events.Event, object, None]:
@@ -201,7 +244,7 @@ class PortModel:
         self.recorder.sample(duration)
         wall = time.perf_counter() - started
         summary = self.summary(wall)
-        series = {c: np.asarray(self.recorder.series[c]) for c in SERIES_COLUMNS}
+        series = {c: np.asarray(self.recorder.series[c]) for c in Recorder.SERIES}
         series["time_s"] = series["time_s"].astype(float)
         self.recorder.probes.flush()
         self.recorder.reuse.flush()
@@ -212,6 +255,8 @@ class PortModel:
             probe_counts=self.recorder.probes.counts.copy(),
             reuse_counts=self.recorder.reuse.counts.copy(),
             reuse_edges=self.recorder.reuse.edges.copy(),
+            occupancy_attempts=np.asarray(self.recorder.occupancy_attempts, dtype=np.int64),
+            occupancy_probes=np.asarray(self.recorder.occupancy_probes, dtype=np.int64),
         )
 
     def summary(self, wall_time: float) -> dict[str, Any]:
@@ -220,20 +265,22 @@ class PortModel:
         host = scenario.host
         rec = self.recorder
         end = scenario.duration
-        mean_est, mean_tw, mean_ports = rec.time_means(end)
+        means = rec.time_means(end)
         attempts = rec.counted("attempts")
         established = rec.counted("established")
         failures = rec.counted("failures")
         d_attempts = rec.counted("dest_attempts")
         d_established = rec.counted("dest_established")
         d_failures = rec.counted("dest_failures")
+        d_recycled = rec.counted("dest_recycled")
+        d_overflow = rec.counted("dest_overflow")
         prediction = predict(scenario)
         failed_at = [t for t in rec.first_failure if t is not None]
 
         workloads = {}
         errors = {ERRNO_CONNECT: 0, ERRNO_BIND: 0}
         for i, w in enumerate(scenario.workloads):
-            errno = ERRNO_BIND if w.bind else ERRNO_CONNECT
+            errno = ERRNO_BIND if w.bind is True else ERRNO_CONNECT
             errors[errno] += failures[i]
             workloads[w.name] = {
                 "attempts": attempts[i],
@@ -253,6 +300,9 @@ class PortModel:
                 "blocking_probability": _ratio(d_failures[j], d_attempts[j]),
                 "peak_connections": rec.dest_peak_held[j],
                 "peak_time_wait": rec.dest_peak_time_wait[j],
+                "time_wait_recycled": d_recycled[j],
+                "reuse_distance": _distance_summary(rec.reuse_distance[j]),
+                "next_port_guess": _guess_summary(rec.increments[j]),
             }
             theory = prediction.per_destination.get(d.label)
             if theory is not None:
@@ -275,14 +325,21 @@ class PortModel:
             "blocking_probability": _ratio(total_failures, total_attempts),
             "first_failure_time_s": min(failed_at) if failed_at else None,
             "errors": errors,
-            "connections_established": {"peak": rec.peak_established, "mean": mean_est},
-            "time_wait": {"peak": rec.peak_time_wait, "mean": mean_tw},
-            "ports_in_use": {"peak": rec.peak_ports, "mean": mean_ports},
+            "connections_established": {"peak": rec.peak_established, "mean": means["established"]},
+            "time_wait": {
+                "peak": rec.peak_time_wait,
+                "mean": means["time_wait"],
+                "recycled": sum(d_recycled),
+                "overflow": sum(d_overflow),
+            },
+            "fin_wait2": {"peak": rec.peak_fin_wait2, "mean": means["fin_wait2"]},
+            "ports_in_use": {"peak": rec.peak_ports, "mean": means["ports_in_use"]},
             "probes": {
                 "mean": rec.probes.mean(),
                 "p99": rec.probes.quantile(0.99),
                 "max": rec.probes.max(),
             },
+            "connect_latency_us": _latency_summary(rec, host.connect_base_us or 0.0, host.probe_cost_ns or 0.0),
             "reuse_interval_s": {
                 "count": rec.reuse.n,
                 "min": rec.reuse.min(),
@@ -299,6 +356,8 @@ class PortModel:
                 "policy": host.policy,
                 "sharing": host.sharing,
                 "time_wait_s": host.time_wait,
+                "tw_reuse": host.tw_reuse,
+                "max_tw_buckets": host.max_tw_buckets,
             },
             "erlang_b": prediction.to_dict(),
             "workloads": workloads,
@@ -308,6 +367,35 @@ class PortModel:
 
 def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
+
+
+def latency_us(probes: float, base_us: float, probe_cost_ns: float) -> float:
+    """Estimated connect() latency: a fixed cost plus a cost per port examined (kernel.md fact 22)."""
+    return base_us + probes * probe_cost_ns / 1000.0
+
+
+def _latency_summary(rec: Recorder, base_us: float, probe_cost_ns: float) -> dict[str, float | None]:
+    stats = {"mean": rec.probes.mean(), "p99": rec.probes.quantile(0.99), "max": rec.probes.max()}
+    return {k: None if v is None else latency_us(v, base_us, probe_cost_ns) for k, v in stats.items()}
+
+
+def _distance_summary(histogram: IntHistogram) -> dict[str, float | int | None]:
+    values = np.flatnonzero(histogram.counts) if histogram.n else np.array([], dtype=np.int64)
+    return {
+        "count": histogram.n,
+        "min": int(values[0]) if values.size else None,
+        "median": histogram.quantile(0.5),
+        "mean": histogram.mean(),
+    }
+
+
+def _guess_summary(increments: dict[int, int]) -> dict[str, float | int | None]:
+    """Success rate of an observer guessing the next port as the previous one plus the commonest increment."""
+    total = sum(increments.values())
+    if not total:
+        return {"increment": None, "success_rate": None, "observed": 0}
+    step, hits = max(increments.items(), key=lambda item: (item[1], -item[0]))
+    return {"increment": step, "success_rate": hits / total, "observed": total}
 
 
 def simulate(

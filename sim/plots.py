@@ -207,11 +207,50 @@ def probes(result: RunResult) -> Figure:
     return fig
 
 
+def latency(result: RunResult) -> Figure:
+    """Mean estimated connect() latency against the occupancy of the pool each attempt drew from."""
+    fig, ax = _figure("Estimated connect() latency against occupancy", result)
+    host = result.scenario.host
+    base = host.connect_base_us or 0.0
+    per_probe = host.probe_cost_ns or 0.0
+    attempts = result.occupancy_attempts.astype(float)
+    seen = np.flatnonzero(attempts)
+    if seen.size == 0:
+        ax.text(0.5, 0.5, "no allocation was attempted", transform=ax.transAxes, ha="center")
+    else:
+        mean_probes = result.occupancy_probes[seen] / attempts[seen]
+        ax.plot(
+            seen,
+            base + mean_probes * per_probe / 1000.0,
+            "o-",
+            ms=3,
+            color=COLORS["established"],
+            label=f"mean per 1% occupancy bin ({base:g} µs + {per_probe:g} ns per port examined)",
+        )
+        share = ax.twinx()
+        share.bar(
+            seen, attempts[seen] / attempts.sum(), width=1.0, color="#999999", alpha=0.25, label="share of attempts"
+        )
+        share.set_ylabel("share of attempts at this occupancy")
+        share.set_ylim(bottom=0)
+        ax.set_zorder(share.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        handles, labels = ax.get_legend_handles_labels()
+        more, more_labels = share.get_legend_handles_labels()
+        ax.legend(handles + more, labels + more_labels, fontsize=8, loc="upper left")
+    ax.set_xlim(-1, 101)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("occupancy of the pool the attempt drew from (% of usable ports it could not take)")
+    ax.set_ylabel("estimated connect() latency (µs)")
+    return fig
+
+
 PLOTS = {
     "occupancy": occupancy,
     "failures": failures,
     "reuse_intervals": reuse_intervals,
     "probes": probes,
+    "latency": latency,
 }
 
 

@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .scenario import Scenario, load_scenario
+from .stats import Recorder
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-SERIES_COLUMNS = ("time_s", "established", "time_wait", "ports_in_use", "attempts", "failures")
+SERIES_COLUMNS = Recorder.SERIES
 
 
 @dataclass
@@ -43,6 +44,8 @@ class RunResult:
         probe_counts: ``probe_counts[k]`` = allocations that examined exactly k ports.
         reuse_counts, reuse_edges: histogram of reuse intervals in seconds (log bins; the first
             count is for values below ``reuse_edges[0]``, the last for values at or above ``reuse_edges[-1]``).
+        occupancy_attempts, occupancy_probes: attempts made, and ports they examined in all, when the
+            pool they drew from was k% unusable (k = 0..100).
     """
 
     scenario: Scenario
@@ -51,6 +54,8 @@ class RunResult:
     probe_counts: np.ndarray
     reuse_counts: np.ndarray
     reuse_edges: np.ndarray
+    occupancy_attempts: np.ndarray = field(default_factory=lambda: np.zeros(101, dtype=np.int64))
+    occupancy_probes: np.ndarray = field(default_factory=lambda: np.zeros(101, dtype=np.int64))
     replications: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -85,6 +90,12 @@ class RunResult:
         from . import plots
 
         return plots.reuse_intervals(self)
+
+    def plot_latency(self) -> Figure:
+        """Estimated connect() latency against the occupancy of the pool it drew from."""
+        from . import plots
+
+        return plots.latency(self)
 
     def plot_probes(self) -> Figure:
         """Distribution of ports examined per allocation."""
@@ -152,6 +163,11 @@ def write_files(result: RunResult, folder: Path) -> None:
             "counts": result.reuse_counts[nonzero].tolist(),
             "note": "bin b counts values in [edges[b-1], edges[b]); bin 0 is below edges[0]",
         },
+        "occupancy": {
+            "attempts": result.occupancy_attempts.tolist(),
+            "probes": result.occupancy_probes.tolist(),
+            "note": "index k: attempts made while k% of their pool was unusable, and the ports they examined",
+        },
     }
     (folder / "histograms.json").write_text(json.dumps(histograms) + "\n", encoding="utf-8")
 
@@ -172,7 +188,18 @@ def load_result(folder: str | Path) -> RunResult:
     reuse = np.zeros(edges.size + 1, dtype=np.int64)
     reuse[histograms["reuse_interval_s"]["bins"]] = histograms["reuse_interval_s"]["counts"]
     probes = np.array(histograms["probes"]["counts"], dtype=np.int64)
-    return RunResult(scenario, summary, series, probes, reuse, edges, replications)
+    occupancy = histograms.get("occupancy", {})
+    return RunResult(
+        scenario,
+        summary,
+        series,
+        probes,
+        reuse,
+        edges,
+        np.array(occupancy.get("attempts", [0] * 101), dtype=np.int64),
+        np.array(occupancy.get("probes", [0] * 101), dtype=np.int64),
+        replications,
+    )
 
 
 # --------------------------------------------------------------------------- atomic folders

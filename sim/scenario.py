@@ -23,12 +23,13 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from .policies import POLICIES
+from .policies import policy_params, split_policy
 from .presets import PRESETS, Sharing
 from .workload import ArrivalSpec, DurationSpec, NonNegativeSeconds, PositiveSeconds, Spec
 
 Port = Annotated[int, Field(ge=1, le=65535)]
-Close = Literal["client", "server", "reset"]
+Close = Literal["client", "server", "reset", "half"]
+Bind = bool | Literal["no_port"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 MAX_SAMPLES = 2000
@@ -60,19 +61,31 @@ class Destination(Spec):
         return f"{host}:{self.port}"
 
     @property
+    def loopback(self) -> bool:
+        """Whether the address is a loopback address (127.0.0.0/8 or ::1): tcp_tw_reuse = 2 applies."""
+        return ipaddress.ip_address(self.address).is_loopback
+
+    @property
     def endpoint(self) -> tuple[str, int]:
         """(address, port): what identifies the destination across workloads."""
         return self.address, self.port
 
 
 class Workload(Spec):
-    """A stream of connections with one arrival process, duration law, close side and bind mode."""
+    """A stream of connections with one arrival process, duration law, close side and bind mode.
+
+    ``bind``: ``false`` is a plain connect() from the host's first source address; ``no_port`` is
+    bind(address, 0) with IP_BIND_ADDRESS_NO_PORT, spreading connections over the source addresses
+    with the port still chosen at connect(); ``true`` is bind(address, 0) then connect(): the port is
+    then exclusive to its address. ``reuseaddr`` sets SO_REUSEADDR before bind().
+    """
 
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     arrivals: ArrivalSpec
     duration: DurationSpec
     close: Close = "client"
-    bind: bool = False
+    bind: Bind = False
+    reuseaddr: bool = False
     destinations: Annotated[list[Destination], Field(min_length=1)]
     start: NonNegativeSeconds = 0.0
     stop: PositiveSeconds | None = None
@@ -104,19 +117,30 @@ def parse_reserved(items: Iterable[int | str]) -> frozenset[int]:
     return frozenset(ports)
 
 
+PresetName = Literal["iana", "linux", "linux-5.12", "linux-4.6", "windows", "macos", "freebsd", "netbsd"]
+
+
 class Host(Spec):
-    """The machine opening connections: its ephemeral range, allocation policy and TCP timers.
+    """The machine opening connections: its ephemeral range, allocation policy, TCP timers and reuse rules.
 
     Fields left out are taken from ``preset``.
     """
 
-    preset: Literal["iana", "linux", "windows", "macos", "freebsd"] = "iana"
+    preset: PresetName = "iana"
     port_range: tuple[Port, Port] | None = None
-    policy: str | None = None
+    policy: str | dict[str, Any] | None = None
     time_wait: NonNegativeSeconds | None = None
     source_addresses: Annotated[int, Field(ge=1, le=256)] = 1
     sharing: Sharing | None = None
     reserved_ports: list[int | str] = Field(default_factory=list)
+    tw_reuse: Literal[0, 1, 2] | None = None
+    tw_reuse_delay: NonNegativeSeconds | None = None
+    timestamps: bool | None = None
+    max_tw_buckets: Annotated[int, Field(ge=0)] | Literal["unlimited"] | None = None
+    fin_timeout: NonNegativeSeconds | None = None
+    time_wait_granularity: NonNegativeSeconds | None = None
+    connect_base_us: NonNegativeSeconds | None = None
+    probe_cost_ns: NonNegativeSeconds | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -127,20 +151,18 @@ class Host(Spec):
         preset = PRESETS.get(name) if isinstance(name, str) else None
         filled = dict(data)
         if preset is not None:
-            for key in ("policy", "time_wait", "sharing"):
+            for key, value in preset.host_defaults().items():
                 if filled.get(key) is None:
-                    filled[key] = getattr(preset, key)
-            if filled.get("port_range") is None:
-                filled["port_range"] = preset.port_range
+                    filled[key] = value
         if isinstance(filled.get("port_range"), list):
             filled["port_range"] = tuple(filled["port_range"])
         return filled
 
     @field_validator("policy")
     @classmethod
-    def _known_policy(cls, value: str | None) -> str | None:
-        if value is not None and value not in POLICIES:
-            raise ValueError(f"unknown policy {value!r} (known: {', '.join(sorted(POLICIES))})")
+    def _known_policy(cls, value: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
+        if value is not None:
+            policy_params(value)
         return value
 
     @field_validator("reserved_ports")
@@ -161,6 +183,12 @@ class Host(Spec):
         if not self.usable_ports:
             raise ValueError("every port of port_range is reserved")
         return self
+
+    @property
+    def policy_name(self) -> str:
+        """The allocation policy's registered name."""
+        assert self.policy is not None
+        return split_policy(self.policy)[0]
 
     @property
     def low(self) -> int:
@@ -233,6 +261,18 @@ class Scenario(Spec):
         if duplicates:
             raise ValueError(f"workload names must be unique: {', '.join(duplicates)} repeated")
         return self
+
+    def warnings(self) -> list[str]:
+        """Things that are valid but probably not what the author meant."""
+        notes = []
+        if self.host.source_addresses > 1 and not any(w.bind for w in self.workloads):
+            notes.append(
+                f"host.source_addresses is {self.host.source_addresses} but no workload binds: a plain connect() "
+                "uses the first address only (set bind: no_port to spread connections, as IP_BIND_ADDRESS_NO_PORT)"
+            )
+        if self.host.tw_reuse and self.host.sharing == "none":
+            notes.append("host.tw_reuse has no effect with sharing: none")
+        return notes
 
     @property
     def step(self) -> float:

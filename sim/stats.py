@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -169,14 +170,29 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
 class Recorder:
     """Everything one run measures: counters, time-weighted levels, histograms and the time series.
 
-    Levels (connections ESTABLISHED, 4-tuples in TIME_WAIT, distinct local ports in use) are
-    integrated over time; ``tick(t)`` must be called before any level changes at time ``t``.
-    ``start_window(t)`` begins the measured window (the end of warm-up): summary figures count
-    from there, while the time series always covers the whole run.
+    Levels (connections ESTABLISHED, 4-tuples in TIME_WAIT and FIN_WAIT2, distinct local ports in use)
+    are integrated over time; ``tick(t)`` must be called before any level changes at time ``t``.
+    ``start_window(t)`` begins the measured window (the end of warm-up): summary figures count from
+    there, while the time series always covers the whole run.
     """
 
-    def __init__(self, n_workloads: int, n_destinations: int, ports_in_use: Callable[[], int]) -> None:
+    _COUNTERS = (
+        "attempts",
+        "established",
+        "failures",
+        "dest_attempts",
+        "dest_established",
+        "dest_failures",
+        "dest_recycled",
+        "dest_overflow",
+    )
+    SERIES = ("time_s", "established", "time_wait", "fin_wait2", "ports_in_use", "attempts", "failures")
+
+    def __init__(
+        self, n_workloads: int, n_destinations: int, n_sources: int, size: int, ports_in_use: Callable[[], int]
+    ) -> None:
         self._ports_in_use = ports_in_use
+        self.size = size
         self.attempts = [0] * n_workloads
         self.established = [0] * n_workloads
         self.failures = [0] * n_workloads
@@ -184,26 +200,38 @@ class Recorder:
         self.dest_attempts = [0] * n_destinations
         self.dest_established = [0] * n_destinations
         self.dest_failures = [0] * n_destinations
+        self.dest_recycled = [0] * n_destinations
+        self.dest_overflow = [0] * n_destinations
         self.dest_held = [0] * n_destinations
         self.dest_time_wait = [0] * n_destinations
         self.dest_peak_held = [0] * n_destinations
         self.dest_peak_time_wait = [0] * n_destinations
         self.n_established = 0
         self.n_time_wait = 0
+        self.n_fin_wait2 = 0
         self.probes = IntHistogram()
         self.reuse = LogHistogram()
+        self.occupancy_attempts = [0] * 101
+        self.occupancy_probes = [0] * 101
+        # predictability, per (source, destination): connections so far, last use of each port, last port
+        self._n_dests = n_destinations
+        self._count = [0] * (n_sources * n_destinations)
+        self._last_use: list[array[int] | None] = [None] * (n_sources * n_destinations)
+        self._previous = [-1] * (n_sources * n_destinations)
+        self.reuse_distance = [IntHistogram() for _ in range(n_destinations)]
+        self.increments: list[dict[int, int]] = [{} for _ in range(n_destinations)]
         self._baseline: dict[str, list[int]] = {}
         self.window_start = 0.0
         self._last = 0.0
         self._area_established = 0.0
         self._area_time_wait = 0.0
+        self._area_fin_wait2 = 0.0
         self._area_ports = 0.0
         self.peak_established = 0
         self.peak_time_wait = 0
+        self.peak_fin_wait2 = 0
         self.peak_ports = 0
-        self.series: dict[str, list[float]] = {
-            k: [] for k in ("time_s", "established", "time_wait", "ports_in_use", "attempts", "failures")
-        }
+        self.series: dict[str, list[float]] = {k: [] for k in self.SERIES}
         self._sampled_attempts = 0
         self._sampled_failures = 0
 
@@ -215,14 +243,18 @@ class Recorder:
         if dt > 0:
             self._area_established += self.n_established * dt
             self._area_time_wait += self.n_time_wait * dt
+            self._area_fin_wait2 += self.n_fin_wait2 * dt
             self._area_ports += self._ports_in_use() * dt
             self._last = now
 
-    def attempt(self, w: int, dst: int, probes: int) -> None:
-        """A connect() or bind() attempt examined ``probes`` ports."""
+    def attempt(self, w: int, dst: int, probes: int, occupancy: float) -> None:
+        """An attempt examined ``probes`` ports while a fraction ``occupancy`` of its pool was unusable."""
         self.attempts[w] += 1
         self.dest_attempts[dst] += 1
         self.probes.add(probes)
+        b = int(occupancy * 100 + 0.5)
+        self.occupancy_attempts[b] += 1
+        self.occupancy_probes[b] += probes
 
     def fail(self, w: int, dst: int, now: float) -> None:
         """The attempt found no usable port."""
@@ -231,8 +263,8 @@ class Recorder:
         if self.first_failure[w] is None:
             self.first_failure[w] = now
 
-    def open(self, w: int, dst: int, reuse_interval: float) -> None:
-        """The attempt got a port; ``reuse_interval`` is the 4-tuple's time since release, or -1."""
+    def open(self, w: int, dst: int, reuse_interval: float, src: int, offset: int) -> None:
+        """The attempt got the port at ``offset``; ``reuse_interval`` is the 4-tuple's time since release, or -1."""
         self.established[w] += 1
         self.dest_established[dst] += 1
         n = self.n_established = self.n_established + 1
@@ -246,6 +278,22 @@ class Recorder:
             self.peak_ports = ports
         if reuse_interval >= 0:
             self.reuse.add(reuse_interval)
+        pair = src * self._n_dests + dst
+        count = self._count[pair]
+        uses = self._last_use[pair]
+        if uses is None:
+            uses = self._last_use[pair] = array("q", [-1]) * self.size
+        last = uses[offset]
+        if last >= 0:
+            self.reuse_distance[dst].add(count - last)
+        uses[offset] = count
+        self._count[pair] = count + 1
+        previous = self._previous[pair]
+        if previous >= 0:
+            step = (offset - previous) % self.size
+            steps = self.increments[dst]
+            steps[step] = steps.get(step, 0) + 1
+        self._previous[pair] = offset
 
     def close_to_time_wait(self, dst: int) -> None:
         """An ESTABLISHED connection closed by this host and entered TIME_WAIT."""
@@ -257,10 +305,22 @@ class Recorder:
         if tw > self.dest_peak_time_wait[dst]:
             self.dest_peak_time_wait[dst] = tw
 
+    def close_to_fin_wait2(self, dst: int) -> None:
+        """An ESTABLISHED connection closed by this host whose peer never closes: a FIN_WAIT2 orphan."""
+        self.n_established -= 1
+        n = self.n_fin_wait2 = self.n_fin_wait2 + 1
+        if n > self.peak_fin_wait2:
+            self.peak_fin_wait2 = n
+
     def close_released(self, dst: int) -> None:
         """An ESTABLISHED connection closed and released its 4-tuple at once."""
         self.n_established -= 1
         self.dest_held[dst] -= 1
+
+    def time_wait_overflow(self, dst: int) -> None:
+        """A closing connection skipped TIME_WAIT because max_tw_buckets was reached."""
+        self.close_released(dst)
+        self.dest_overflow[dst] += 1
 
     def time_wait_expired(self, dst: int) -> None:
         """A TIME_WAIT ended and released its 4-tuple."""
@@ -268,23 +328,37 @@ class Recorder:
         self.dest_time_wait[dst] -= 1
         self.dest_held[dst] -= 1
 
-    # ----------------------------------------------------------------- window and series
+    def time_wait_recycled(self, dst: int) -> None:
+        """A new connection took over a TIME_WAIT 4-tuple (tcp_tw_reuse)."""
+        self.time_wait_expired(dst)
+        self.dest_recycled[dst] += 1
 
-    _COUNTERS = ("attempts", "established", "failures", "dest_attempts", "dest_established", "dest_failures")
+    def fin_wait2_expired(self, dst: int) -> None:
+        """A FIN_WAIT2 orphan timed out and released its 4-tuple."""
+        self.n_fin_wait2 -= 1
+        self.dest_held[dst] -= 1
+
+    # ----------------------------------------------------------------- window and series
 
     def start_window(self, now: float) -> None:
         """Start measuring at ``now``: counters from zero, peaks from the current levels."""
         self.tick(now)
         self.window_start = now
         self._baseline = {name: list(getattr(self, name)) for name in self._COUNTERS}
-        self._area_established = self._area_time_wait = self._area_ports = 0.0
+        self._area_established = self._area_time_wait = self._area_fin_wait2 = self._area_ports = 0.0
         self.peak_established = self.n_established
         self.peak_time_wait = self.n_time_wait
+        self.peak_fin_wait2 = self.n_fin_wait2
         self.peak_ports = self._ports_in_use()
         self.dest_peak_held = list(self.dest_held)
         self.dest_peak_time_wait = list(self.dest_time_wait)
         self.probes.clear()
         self.reuse.clear()
+        self.occupancy_attempts = [0] * 101
+        self.occupancy_probes = [0] * 101
+        for h in self.reuse_distance:
+            h.clear()
+        self.increments = [{} for _ in self.increments]
 
     def counted(self, name: str) -> list[int]:
         """A counter list (see ``_COUNTERS``) minus its value at the start of the window."""
@@ -301,16 +375,27 @@ class Recorder:
         row["time_s"].append(now)
         row["established"].append(self.n_established)
         row["time_wait"].append(self.n_time_wait)
+        row["fin_wait2"].append(self.n_fin_wait2)
         row["ports_in_use"].append(self._ports_in_use())
         row["attempts"].append(attempts - self._sampled_attempts)
         row["failures"].append(failures - self._sampled_failures)
         self._sampled_attempts = attempts
         self._sampled_failures = failures
 
-    def time_means(self, now: float) -> tuple[float, float, float]:
-        """Time-weighted means of (established, time_wait, ports in use) over the window."""
+    def time_means(self, now: float) -> dict[str, float]:
+        """Time-weighted means of the levels over the window."""
         self.tick(now)
         span = now - self.window_start
         if span <= 0:
-            return float(self.n_established), float(self.n_time_wait), float(self._ports_in_use())
-        return self._area_established / span, self._area_time_wait / span, self._area_ports / span
+            return {
+                "established": float(self.n_established),
+                "time_wait": float(self.n_time_wait),
+                "fin_wait2": float(self.n_fin_wait2),
+                "ports_in_use": float(self._ports_in_use()),
+            }
+        return {
+            "established": self._area_established / span,
+            "time_wait": self._area_time_wait / span,
+            "fin_wait2": self._area_fin_wait2 / span,
+            "ports_in_use": self._area_ports / span,
+        }

@@ -45,59 +45,103 @@ class ErlangPrediction:
 
 
 def hold_time(scenario: Scenario, workload_index: int) -> float:
-    """Mean seconds a connection of the workload holds its 4-tuple."""
+    """Mean seconds a connection of the workload holds its 4-tuple.
+
+    ESTABLISHED time, plus TIME_WAIT when this host closes first (half a timer slot more on average
+    with a timer granularity), or plus fin_timeout for a half-closed connection.
+    """
+    host = scenario.host
     w = scenario.workloads[workload_index]
-    tw = scenario.host.time_wait if w.close == "client" else 0.0
-    assert tw is not None
-    return w.duration.expected + tw
+    extra = 0.0
+    if w.close == "client":
+        assert host.time_wait is not None
+        extra = host.time_wait + (host.time_wait_granularity or 0.0) / 2 if host.time_wait > 0 else 0.0
+    elif w.close == "half":
+        assert host.fin_timeout is not None
+        extra = host.fin_timeout
+    return w.duration.expected + extra
+
+
+def _reasons(scenario: Scenario) -> list[str]:
+    """Why the Erlang B prediction is only approximate for this scenario (empty when exact)."""
+    host = scenario.host
+    shared = host.sharing == "per_destination"
+    reasons: list[str] = []
+    if not all(w.arrivals.is_poisson for w in scenario.workloads):
+        reasons.append("arrivals are not all Poisson (the prediction uses their mean rate)")
+    if any(w.start > scenario.warmup or w.stop is not None for w in scenario.workloads):
+        reasons.append("a workload starts after the warm-up or stops early, so load is not stationary")
+    if shared and {w.bind is True for w in scenario.workloads} == {True, False}:
+        reasons.append("bound and unbound connections share ports, coupling the per-destination pools")
+    if host.policy_name in ("random_pick", "random_increment"):
+        reasons.append(f"{host.policy_name} may give up while ports are free, so blocking can exceed Erlang B")
+    if host.policy_name == "linux" and host.size % 2 and host.size > 1:
+        reasons.append("with an odd-sized range the Linux scan can leave one port unreachable")
+    if (
+        host.tw_reuse
+        and host.timestamps
+        and shared
+        and any(
+            w.close == "client" and w.bind is not True and (host.tw_reuse == 1 or d.loopback)
+            for w in scenario.workloads
+            for d in w.destinations
+        )
+    ):
+        reasons.append("tcp_tw_reuse lets new connections take over TIME_WAIT 4-tuples, shortening holds under load")
+    if host.max_tw_buckets != "unlimited":
+        assert isinstance(host.max_tw_buckets, int)
+        waiting = sum(
+            w.arrivals.mean_rate * (hold_time(scenario, i) - w.duration.expected)
+            for i, w in enumerate(scenario.workloads)
+        )
+        if waiting > 0.9 * host.max_tw_buckets:
+            reasons.append("max_tw_buckets may cut TIME_WAIT short")
+    return reasons
 
 
 def predict(scenario: Scenario) -> ErlangPrediction:
     """Erlang B blocking for the scenario's pools, and whether the prediction applies exactly."""
     host = scenario.host
     n = host.usable_ports
-    sources = host.source_addresses
     shared = host.sharing == "per_destination"
-    binds = {w.bind for w in scenario.workloads}
-    reasons: list[str] = []
-    if not all(w.arrivals.is_poisson for w in scenario.workloads):
-        reasons.append("arrivals are not all Poisson (the prediction uses their mean rate)")
-    if any(w.start > scenario.warmup or w.stop is not None for w in scenario.workloads):
-        reasons.append("a workload starts after the warm-up or stops early, so load is not stationary")
-    if shared and binds == {True, False}:
-        reasons.append("bound and unbound connections share ports, coupling the per-destination pools")
-    if host.policy == "random_pick":
-        reasons.append("random_pick may give up while ports are free, so blocking can exceed Erlang B")
+    reasons = _reasons(scenario)
 
-    per_pool: dict[str, float] = {}
-    rate: dict[str, float] = {}
+    load: dict[tuple[int, str], float] = {}
+    rate: dict[tuple[int, str], float] = {}
     labels = {d.endpoint: d.label for d in scenario.destinations}
     for i, w in enumerate(scenario.workloads):
-        load = w.arrivals.mean_rate * hold_time(scenario, i)
+        sources = host.source_addresses if w.bind is not False else 1
+        hold = hold_time(scenario, i)
         total_weight = sum(d.weight for d in w.destinations)
         for d in w.destinations:
-            key = labels[d.endpoint] if shared and not w.bind else "*"
-            share = d.weight / total_weight
-            per_pool[key] = per_pool.get(key, 0.0) + load * share / sources
-            rate[key] = rate.get(key, 0.0) + w.arrivals.mean_rate * share
+            key = labels[d.endpoint] if shared and w.bind is not True else "*"
+            share = d.weight / total_weight / sources
+            for src in range(sources):
+                load[(src, key)] = load.get((src, key), 0.0) + w.arrivals.mean_rate * share * hold
+                rate[(src, key)] = rate.get((src, key), 0.0) + w.arrivals.mean_rate * share
     total_rate = sum(rate.values())
-    per_destination: dict[str, dict[str, float]] = {}
     blocking = 0.0
-    for key, load in per_pool.items():
-        b = erlang_b(n, load)
-        blocking += b * rate[key] / total_rate
-        per_destination[key] = {"offered_load": load, "blocking_probability": b}
-    pools = len(per_pool) * sources
+    per_destination: dict[str, dict[str, float]] = {}
+    for pool, offered in load.items():
+        b = erlang_b(n, offered)
+        blocking += b * rate[pool] / total_rate
+        if pool[1] != "*":
+            entry = per_destination.setdefault(pool[1], {"offered_load": 0.0, "blocking_probability": 0.0, "rate": 0.0})
+            entry["offered_load"] += offered
+            entry["blocking_probability"] += b * rate[pool]
+            entry["rate"] += rate[pool]
+    for entry in per_destination.values():
+        entry["blocking_probability"] /= entry.pop("rate")
     if reasons:
         note = "approximate: " + "; ".join(reasons)
     else:
         note = "M/G/N/N loss system per pool: Erlang B with N ports and A = rate x (mean duration + TIME_WAIT)"
     return ErlangPrediction(
-        offered_load=sum(per_pool.values()) * sources,
+        offered_load=sum(load.values()),
         ports=n,
-        pools=pools,
+        pools=len(load),
         blocking_probability=blocking,
         applicable=not reasons,
         note=note,
-        per_destination=per_destination if shared else {},
+        per_destination=per_destination,
     )

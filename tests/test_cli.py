@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sim import plots
 from sim.cli import main
 
 from .conftest import ROOT
@@ -85,12 +86,7 @@ def test_console_script_writes_the_default_folder_with_plots(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no progress bar when stderr is not a terminal
     out = tmp_path / "results" / "quickstart"
-    assert sorted(p.name for p in (out / "plots").iterdir()) == [
-        "failures.png",
-        "occupancy.png",
-        "probes.png",
-        "reuse_intervals.png",
-    ]
+    assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(f"{name}.png" for name in plots.PLOTS)
     resolved = yaml.safe_load((out / "scenario.yaml").read_text())
     assert (resolved["seed"], resolved["duration"], resolved["warmup"]) == (4, 120.0, 0.0)
     assert "results/quickstart/" in done.stdout
@@ -168,7 +164,8 @@ def test_validate_prints_the_resolved_scenario(capsys: pytest.CaptureFixture[str
     resolved = yaml.safe_load(out)
     assert resolved["host"]["port_range"] == [32768, 60999]
     assert resolved["host"]["time_wait"] == 60.0
-    assert resolved["host"]["policy"] == "random_start"
+    assert resolved["host"]["policy"] == "linux"
+    assert resolved["host"]["tw_reuse"] == 2
 
 
 def test_schema_is_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
@@ -194,7 +191,7 @@ def test_plot_redraws_from_the_folder(tmp_path: Path, capsys: pytest.CaptureFixt
     )
     assert not (out / "plots").exists()
     assert main(["plot", str(out)]) == 0
-    assert len(list((out / "plots").glob("*.png"))) == 4
+    assert len(list((out / "plots").glob("*.png"))) == len(plots.PLOTS)
 
 
 def long_run(tmp_path: Path) -> Path:

@@ -153,11 +153,11 @@ def test_bind_before_connect_pools_all_destinations(make_scenario: Callable[...,
 
 @pytest.mark.slow
 def test_source_addresses_split_the_load(make_scenario: Callable[..., Scenario]) -> None:
-    """Two source addresses, attempts spread uniformly: each is a 64-port pool offered 36/s x 3 s / 2."""
+    """Two source addresses with IP_BIND_ADDRESS_NO_PORT: each is a 64-port pool offered 36/s x 3 s / 2."""
     result = sim.run(
         make_scenario(
             **{**LOSS, "host": {**LOSS["host"], "source_addresses": 2}},
-            workload={"arrivals": {"kind": "poisson", "rate": 36.0}},
+            workload={"arrivals": {"kind": "poisson", "rate": 36.0}, "bind": "no_port"},
         )
     )
     predicted = erlang_b(64, 54.0)

@@ -37,7 +37,7 @@ def test_bound_ports_are_exclusive_to_their_source_address() -> None:
     assert pool.view(0, 1)[2] == BOUND
     assert pool.view(0, 2)[2] == BOUND
     assert pool.view(1, 0)[2] == 0  # another source address is unaffected (fact 13)
-    pool.enter_time_wait(0, 0, 2)
+    pool.close(0, 0, 2, TIME_WAIT)
     assert pool.view(0, 0)[2] == TIME_WAIT | BOUND
     pool.release(0, 0, 2, bound=True, now=5.0)
     assert all(pool.view(0, d)[2] == 0 for d in range(3))
@@ -61,10 +61,10 @@ def test_reserved_ports_are_never_usable() -> None:
 
 def test_reuse_interval_is_measured_per_4_tuple() -> None:
     pool = PortPool(4, n_destinations=2)
-    assert pool.take(0, 0, 1, bound=False, now=1.0) == -1.0
+    assert pool.take(0, 0, 1, bound=False, now=1.0) == (-1.0, -1)
     pool.release(0, 0, 1, bound=False, now=3.0)
-    assert pool.take(0, 1, 1, bound=False, now=3.5) == -1.0  # other destination: a new 4-tuple
-    assert pool.take(0, 0, 1, bound=False, now=10.0) == pytest.approx(7.0)
+    assert pool.take(0, 1, 1, bound=False, now=3.5) == (-1.0, -1)  # other destination: a new 4-tuple
+    assert pool.take(0, 0, 1, bound=False, now=10.0) == (pytest.approx(7.0), -1)
 
 
 class PoolMachine(RuleBasedStateMachine):
@@ -103,7 +103,7 @@ class PoolMachine(RuleBasedStateMachine):
     @rule(conn=connections)
     def to_time_wait(self, conn: tuple[int, int, int]) -> None:
         if conn in self.held and not self.held[conn][1]:
-            self.pool.enter_time_wait(*conn)
+            self.pool.close(*conn, TIME_WAIT)
             self.held[conn] = (self.held[conn][0], True)
 
     @rule(conn=consumes(connections))

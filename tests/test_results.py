@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 import sim
+from sim import plots
 from sim.results import atomic_directory, load_result
 from sim.scenario import Scenario
+from sim.stats import Recorder
 
 
 @pytest.fixture
@@ -29,12 +31,7 @@ def test_folder_holds_everything_named_in_the_readme(result: sim.RunResult, tmp_
         "summary.json",
         "timeseries.csv",
     ]
-    assert sorted(p.name for p in (out / "plots").iterdir()) == [
-        "failures.png",
-        "occupancy.png",
-        "probes.png",
-        "reuse_intervals.png",
-    ]
+    assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(f"{name}.png" for name in plots.PLOTS)
     summary = json.loads((out / "summary.json").read_text())
     for key in (
         "attempts",
@@ -60,7 +57,7 @@ def test_folder_holds_everything_named_in_the_readme(result: sim.RunResult, tmp_
     assert {"offered_load", "ports", "blocking_probability"} <= set(summary["erlang_b"])
     with (out / "timeseries.csv").open() as fh:
         header = next(csv.reader(fh))
-    assert header == ["time_s", "established", "time_wait", "ports_in_use", "attempts", "failures"]
+    assert header == list(Recorder.SERIES)
 
 
 def test_scenario_yaml_repeats_the_run_exactly(result: sim.RunResult, tmp_path: Path) -> None:

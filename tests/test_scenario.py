@@ -139,7 +139,7 @@ BAD_EDITS = [
         "unknown preset",
         "preset: iana",
         "preset: solaris",
-        r"host\.preset: .*'iana', 'linux', 'windows', 'macos' or 'freebsd'.*solaris",
+        r"host\.preset: .*'iana', 'linux', .*'netbsd'.*solaris",
     ),
     (
         "unknown policy",
@@ -154,7 +154,7 @@ BAD_EDITS = [
         "address: 10.0.0.500",
         r"destinations\[0\]\.address: '10\.0\.0\.500' is not an IPv4 or IPv6",
     ),
-    ("bad close", "close: client", "close: whoever", r"workloads\[0\]\.close: .*'client', 'server' or 'reset'"),
+    ("bad close", "close: client", "close: whoever", r"workloads\[0\]\.close: .*'client', 'server', 'reset' or 'half'"),
 ]
 
 

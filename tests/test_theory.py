@@ -46,8 +46,14 @@ def test_unshared_or_bound_connections_form_one_pool(
     assert p.blocking_probability == pytest.approx(erlang_b(16, 15.0))
 
 
-def test_load_splits_over_source_addresses(make_scenario: Callable[..., Scenario]) -> None:
+def test_plain_connect_uses_the_first_source_address(make_scenario: Callable[..., Scenario]) -> None:
     p = predict(make_scenario(host={"source_addresses": 3}))
+    assert p.pools == 1
+    assert p.blocking_probability == pytest.approx(erlang_b(16, 15.0))
+
+
+def test_load_splits_over_source_addresses(make_scenario: Callable[..., Scenario]) -> None:
+    p = predict(make_scenario(host={"source_addresses": 3}, workload={"bind": "no_port"}))
     assert p.pools == 3
     assert p.blocking_probability == pytest.approx(erlang_b(16, 5.0))
     assert p.offered_load == pytest.approx(15.0)
