@@ -20,7 +20,7 @@ from .experiment import run as run_scenario
 from .model import version
 from .policies import POLICIES
 from .presets import PRESETS
-from .results import RunResult
+from .results import ResultsError, RunResult, check_replaceable
 from .scenario import Scenario, ScenarioError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -54,9 +54,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no summary on stdout")
 
-    validate = sub.add_parser("validate", help="check a scenario and print it with presets applied")
-    validate.add_argument("scenario", metavar="SCENARIO")
+    validate = sub.add_parser(
+        "validate",
+        help="check a scenario and print it with presets applied; or, with --kernel, compare against the live kernel",
+    )
+    validate.add_argument("scenario", metavar="SCENARIO", nargs="?")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    validate.add_argument(
+        "--kernel",
+        action="store_true",
+        help="run small experiments on this Linux kernel (private network namespace) and the simulator, side by side",
+    )
+    validate.add_argument(
+        "--out", metavar="DIR", help="with --kernel: where to write validation.json and validation.png"
+    )
+    validate.add_argument("--seed", type=int, default=0, metavar="N", help="with --kernel: the simulator's seed")
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     sub.add_parser("presets", help="list the operating-system presets and what each sets")
@@ -106,44 +118,61 @@ def _default_out(scenario: Scenario) -> Path:
     return Path("results") / scenario.name
 
 
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise BadInputError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / "summary.json").exists():
-        raise BadInputError(
-            f"--out {out}: folder holds other files and is not a portsim results folder; not replacing it"
-        )
-
-
-def _print_summary(result: RunResult, out: Path) -> None:
-    s = result.summary
-    eb = s["erlang_b"]
-    reps = s.get("replications")
-    lines = [
-        f"portsim {s['version']}: {s['scenario']} ({s['sim_time_s']:g} s simulated, seed {result.scenario.seed}"
-        + (f", {reps} replications" if reps else "")
-        + ")",
-        f"  attempts             {s['attempts']:,.0f}",
-        f"  failures             {s['failures']:,.0f}"
-        + (f"  (first at {s['first_failure_time_s']:.2f} s)" if s["first_failure_time_s"] is not None else ""),
-        f"  blocking probability {_fmt(s['blocking_probability'])}   Erlang B: {_fmt(eb['blocking_probability'])}"
-        + ("" if eb["applicable"] else " (approximate)"),
-        f"  ports in use         peak {s['ports_in_use']['peak']:,.0f} of {s['pool']['total_ports']:,}, "
-        f"mean {s['ports_in_use']['mean']:,.1f}",
-        f"  TIME_WAIT            peak {s['time_wait']['peak']:,.0f}, mean {s['time_wait']['mean']:,.1f}",
-        f"  probes per connect   mean {_fmt(s['probes']['mean'])}, p99 {_fmt(s['probes']['p99'])}, "
-        f"max {_fmt(s['probes']['max'])}",
-        f"  results              {out}/",
-    ]
-    print("\n".join(lines))
-
-
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
+        if value != 0 and abs(value) < 1e-9:
+            return "< 1e-9"
         return f"{value:.4g}"
     return str(value)
+
+
+def _erlang(eb: dict[str, Any]) -> str:
+    if eb["applicable"]:
+        return f"Erlang B: {_fmt(eb['blocking_probability'])}"
+    reason = str(eb["note"]).removeprefix("approximate: ").split(";")[0]
+    return f"Erlang B: n/a ({reason})"
+
+
+def _print_summary(result: RunResult, out: Path) -> None:
+    s = result.summary
+    reps = s.get("replications")
+    first = s["first_failure_time_s"]
+    lines = [
+        f"portsim {s['version']}: {s['scenario']} ({s['sim_time_s']:g} s simulated, seed {result.scenario.seed}"
+        + (f", means over {reps} replications" if reps else "")
+        + (f", measured from {s['measured_from_s']:g} s" if s["measured_from_s"] else "")
+        + ")",
+        f"  attempts             {s['attempts']:,.0f}",
+        f"  failures             {s['failures']:,.0f}" + (f"  (first at {first:.2f} s)" if first is not None else ""),
+        f"  blocking probability {_fmt(s['blocking_probability'])}   {_erlang(s['erlang_b'])}",
+        f"  ports in use         peak {s['ports_in_use']['peak']:,.0f} of {s['pool']['total_ports']:,}, "
+        f"mean {s['ports_in_use']['mean']:,.1f}",
+        f"  TIME_WAIT            peak {s['time_wait']['peak']:,.0f}, mean {s['time_wait']['mean']:,.1f}"
+        + (f", {s['time_wait']['recycled']:,.0f} taken over by tw_reuse" if s["time_wait"]["recycled"] else "")
+        + (f", {s['time_wait']['overflow']:,.0f} skipped (max_tw_buckets)" if s["time_wait"]["overflow"] else ""),
+    ]
+    if s["fin_wait2"]["peak"]:
+        lines.append(f"  FIN_WAIT2            peak {s['fin_wait2']['peak']:,.0f}, mean {s['fin_wait2']['mean']:,.1f}")
+    lines.append(
+        f"  connect() cost       {_fmt(s['probes']['mean'])} ports examined on average "
+        f"(p99 {_fmt(s['probes']['p99'])}), about {_fmt(s['connect_latency_us']['mean'])} µs"
+    )
+    for key, cap in list(s["capacity_at_1pct_blocking"].items())[:4]:
+        lines.append(
+            f"  capacity             {cap['sustainable_rate']:,.0f} conn/s to {key} at 1% blocking "
+            f"(offered {cap['offered_rate']:,.0f}; {cap['ports']:,.0f} ports x {cap['source_addresses']:.0f} "
+            f"address(es), each held {cap['mean_hold_s']:.3g} s)"
+        )
+    if len(s["workloads"]) > 1:
+        for name, w in s["workloads"].items():
+            lines.append(
+                f"  workload {name:<12} {w['attempts']:,.0f} attempts, {w['failures']:,.0f} failed "
+                f"({w['errno']}), blocking {_fmt(w['blocking_probability'])}"
+            )
+    lines.append(f"  results              {out}/")
+    print("\n".join(lines))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -151,9 +180,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise BadInputError(f"--replications {args.replications}: must be at least 1")
     if args.seed is not None and args.seed < 0:
         raise BadInputError(f"--seed {args.seed}: must be zero or positive")
+    if args.out is not None and not args.out.strip():
+        raise BadInputError("--out: the results folder path is empty")
     scenario = resolve(args.scenario, args.seed, args.replications, args.overrides)
-    out = Path(args.out) if args.out else _default_out(scenario)
-    _check_out(out)
+    out = Path(args.out) if args.out is not None else _default_out(scenario)
+    check_replaceable(out)
+    _warn(scenario)
     show = not args.quiet and sys.stderr.isatty()
     progress, stop = _progress_bar(f"{scenario.duration:g} s") if show else (None, lambda: None)
     try:
@@ -166,11 +198,43 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _warn(scenario: Scenario) -> None:
+    for note in scenario.warnings():
+        print(f"portsim: warning: {note}", file=sys.stderr)
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if args.kernel:
+        return _validate_kernel(args)
+    if args.scenario is None:
+        raise BadInputError("validate: give a SCENARIO file, or --kernel")
     scenario = resolve(args.scenario, overrides=args.overrides)
+    _warn(scenario)
     print(f"# {args.scenario}: valid. Resolved scenario (presets applied):")
     print(scenario.to_yaml(), end="")
     return EXIT_OK
+
+
+def _validate_kernel(args: argparse.Namespace) -> int:
+    from .kernel import kernel_support
+    from .validation import run as run_validation
+
+    reason = kernel_support()
+    if reason is not None:
+        raise BadInputError(f"validate --kernel: cannot measure the kernel here: {reason}")
+    out = Path(args.out) if args.out is not None else Path("results") / "kernel-validation"
+    check_replaceable(out)
+    checks, data = run_validation(out, seed=args.seed)
+    kernel = data["kernel"].get("meta", {}).get("kernel", "?")
+    print(f"portsim {version()} 'linux' preset against Linux {kernel} (private network namespace, loopback)")
+    for c in checks:
+        print(f"{'PASS' if c.passed else 'FAIL'}  {c.name}")
+        print(f"      kernel:    {c.kernel}")
+        print(f"      portsim:   {c.simulator}")
+        print(f"      tolerance: {c.tolerance}")
+    passed = sum(c.passed for c in checks)
+    print(f"{passed}/{len(checks)} checks pass; details in {out}/validation.json and {out}/validation.png")
+    return EXIT_OK if passed == len(checks) else EXIT_FAILURE
 
 
 def _cmd_presets(_: argparse.Namespace) -> int:
@@ -182,9 +246,8 @@ def _cmd_presets(_: argparse.Namespace) -> int:
         print(f"  range       {low}-{high} ({p.size:,} ports)")
         print(f"  algorithm   {p.algorithm}  [policy: {policy}]")
         print(f"  TIME_WAIT   {p.time_wait:g} s; tw_reuse {reuse}; max_tw_buckets {p.max_tw_buckets}")
-        print(
-            f"  sharing     {'4-tuple: a port is shared across destinations' if p.sharing == 'per_destination' else 'none: a port serves one connection'}"
-        )
+        sharing = "4-tuple: a port is shared across destinations" if p.sharing == "per_destination" else "none"
+        print(f"  sharing     {sharing}")
         print(f"  based on    {p.source}")
     return EXIT_OK
 
@@ -209,8 +272,6 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from .results import load_result
 
     folder = Path(args.folder)
-    if not (folder / "summary.json").is_file():
-        raise BadInputError(f"{folder}: not a portsim results folder (no summary.json)")
     for path in save_all(load_result(folder), folder / "plots"):
         print(path)
     return EXIT_OK
@@ -232,9 +293,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(os.environ.get("PORTSIM_DEBUG"))
     try:
         return COMMANDS[args.command](args)
-    except (ScenarioError, BadInputError) as exc:
+    except (ScenarioError, ResultsError, BadInputError) as exc:
         print(f"portsim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # the reader went away (portsim schema | head): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("portsim: interrupted; any previous results folder was left as it was", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -100,6 +100,7 @@ def combine(scenario: Scenario, results: list[RunResult]) -> RunResult:
         return results[0]
     summaries = [r.summary for r in results]
     summary = _aggregate(summaries)
+    del summary["replication"]
     summary["replications"] = len(results)
     summary["confidence_level"] = CONFIDENCE
     summary["ci95"] = _intervals(summaries)
@@ -158,4 +159,6 @@ def _intervals(values: list[Any]) -> Any:
     if not numbers or not all(v is None or _is_number(v) for v in values):
         return None
     _, low, high = mean_ci(numbers, CONFIDENCE)
+    if min(numbers) >= 0:  # counts, times and probabilities cannot be negative
+        low = max(low, 0.0)
     return [low, high]

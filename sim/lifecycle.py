@@ -84,6 +84,10 @@ class Lifecycle:
         """Register an ESTABLISHED connection that closes at time ``end``."""
         heapq.heappush(self._ends, (end, connection[4], connection))
 
+    def set_reusable(self, w: int, dst: int, reusable: bool) -> None:
+        """Whether tcp_tw_reuse may take over TIME_WAIT 4-tuples of workload ``w`` to destination ``dst``."""
+        self._reusable[w][dst] = reusable
+
     def recycled(self, connection_id: int, dst: int) -> None:
         """A new connection took over the TIME_WAIT 4-tuple of ``connection_id`` (tcp_tw_reuse)."""
         self._recycled.add(connection_id)

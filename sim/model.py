@@ -31,7 +31,7 @@ from .pool import PortPool
 from .results import RunResult
 from .scenario import Destination, Scenario, Workload
 from .stats import IntHistogram, Recorder
-from .theory import predict
+from .theory import capacity, predict
 from .workload import BATCH
 
 ProgressCallback = Callable[[float, int], None]
@@ -217,7 +217,7 @@ class PortModel:
         self.recorder.sample(0.0)
         k = 1
         while k * step < duration * (1 - 1e-12):
-            t = k * step
+            t = round(k * step, 9)
             yield self.env.timeout(t - self.env.now)
             self.lifecycle.advance(t)
             self.recorder.sample(t)
@@ -360,6 +360,7 @@ class PortModel:
                 "max_tw_buckets": host.max_tw_buckets,
             },
             "erlang_b": prediction.to_dict(),
+            "capacity_at_1pct_blocking": capacity(scenario, 0.01),
             "workloads": workloads,
             "destinations": destinations,
         }

@@ -69,8 +69,12 @@ def occupancy(result: RunResult) -> Figure:
     t, est = _series_mean(result, "established")
     _, tw = _series_mean(result, "time_wait")
     _, ports = _series_mean(result, "ports_in_use")
+    _, fw2 = _series_mean(result, "fin_wait2")
+    _shade_warmup(ax, result)
     ax.fill_between(t, 0, est, step="post", color=COLORS["established"], alpha=0.8, label="ESTABLISHED")
     ax.fill_between(t, est, est + tw, step="post", color=COLORS["time_wait"], alpha=0.8, label="TIME_WAIT")
+    if fw2.any():
+        ax.fill_between(t, est + tw, est + tw + fw2, step="post", color="#8e44ad", alpha=0.8, label="FIN_WAIT2")
     ax.step(t, ports, where="post", color=COLORS["ports"], lw=1.2, label="distinct local ports in use")
     pool = result.pool_size
     ax.axhline(pool, color=COLORS["pool"], lw=1.5, ls="--", label=f"pool size ({pool:,} ports)")
@@ -80,39 +84,59 @@ def occupancy(result: RunResult) -> Figure:
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("connections (4-tuples) / ports")
     ax.set_xlim(t[0], t[-1])
-    ax.set_ylim(0, max(pool, float(np.max(est + tw, initial=0))) * 1.08)
+    ax.set_ylim(0, max(pool, float(np.max(est + tw + fw2, initial=0))) * 1.08)
     ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
     return fig
 
 
-def failures(result: RunResult) -> Figure:
+def _shade_warmup(ax: Axes, result: RunResult) -> None:
+    warmup = result.scenario.warmup
+    if warmup > 0:
+        ax.axvspan(0, warmup, color="#dddddd", alpha=0.5, lw=0, label=f"warm-up ({warmup:g} s, not in the summary)")
+
+
+def _coarsen(t: np.ndarray, counts: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Merge consecutive time-series steps so that at most ``bins`` remain: (edges, counts per bin)."""
+    rows = counts[1:]  # row 0 is the state at t = 0, with no interval behind it
+    group = max(1, int(np.ceil(rows.size / bins)))
+    n = int(np.ceil(rows.size / group))
+    padded = np.zeros(n * group)
+    padded[: rows.size] = rows
+    edges = np.append(t[0:-1:group][:n], t[-1])
+    return edges, padded.reshape(n, group).sum(axis=1)
+
+
+def failures(result: RunResult, bins: int = 200) -> Figure:
     """Attempts and failed allocations per second over time."""
     fig, ax = _figure("Failed allocations", result)
     t, attempts = _series_mean(result, "attempts")
     _, failed = _series_mean(result, "failures")
-    step = result.scenario.step
-    # row k counts the interval (t[k-1], t[k]]; draw each count over its interval
-    widths = np.diff(t, prepend=t[0])
-    widths[widths == 0] = step
-    left = t - widths
-    ax.step(t, attempts / widths, where="pre", color="#7f8c8d", lw=1, label="connect attempts per second")
+    edges, attempts_binned = _coarsen(t, attempts, bins)
+    _, failed_binned = _coarsen(t, failed, bins)
+    widths = np.diff(edges)
+    _shade_warmup(ax, result)
+    ax.stairs(attempts_binned / widths, edges, color="#7f8c8d", lw=1, label="connect attempts per second")
     ax.stairs(
-        (failed / widths)[1:],
-        np.append(left[1:], t[-1]),
+        failed_binned / widths,
+        edges,
         fill=True,
         color="#c0392b",
+        alpha=0.85,
         label="failures per second (EADDRNOTAVAIL / EADDRINUSE)",
     )
-    total = int(result.summary["failures"])
+    total = round(result.summary["failures"])
     blocking = result.summary.get("blocking_probability")
-    text = "no allocation failed" if total == 0 else f"{total:,} failures, blocking probability {blocking:.4g}"
+    if total == 0:
+        text = "no allocation failed"
+    else:
+        text = f"{total:,} failures in the measured window, blocking probability {blocking:.4g}"
     ax.text(
         0.01,
         0.97,
-        text,
+        text + f"\n(averaged over {widths[0]:g} s bins)",
         transform=ax.transAxes,
         va="top",
-        fontsize=9,
+        fontsize=8,
         bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "#cccccc"},
     )
     ax.set_xlabel("simulated time (s)")
@@ -124,8 +148,8 @@ def failures(result: RunResult) -> Figure:
 
 
 def reuse_intervals(result: RunResult, per_decade: int = 20) -> Figure:
-    """Histogram of the time from a 4-tuple's release to its next allocation, log scale."""
-    fig, ax = _figure("How soon a 4-tuple is reused", result)
+    """Histogram of how long 4-tuples stayed free before their next allocation, log scale."""
+    fig, ax = _figure("How long a 4-tuple stays free before it is reused", result)
     counts = result.reuse_counts
     edges = result.reuse_edges
     inner = counts[1:-1]
@@ -135,40 +159,39 @@ def reuse_intervals(result: RunResult, per_decade: int = 20) -> Figure:
     left = edges[:-1][: n_groups * group : group]
     right = edges[group : n_groups * group + 1 : group]
     nonzero = np.flatnonzero(grouped)
-    if counts.sum() == 0:
+    ax.set_xscale("log")
+    total = int(counts.sum())
+    if total == 0:
         ax.text(0.5, 0.5, "no 4-tuple was reused in this run", transform=ax.transAxes, ha="center", fontsize=11)
-        ax.set_xscale("log")
         ax.set_xlim(1e-3, 1e3)
     else:
-        lo, hi = nonzero[0], nonzero[-1] + 1
-        ax.stairs(
-            grouped[lo:hi],
-            np.append(left[lo:hi], right[hi - 1]),
-            fill=True,
-            color=COLORS["established"],
-            label="4-tuple reuses",
-        )
-        ax.set_xscale("log")
-        if counts[0]:
-            ax.text(
-                0.01,
-                0.97,
-                f"{int(counts[0]):,} reuses within {edges[0]:g} s",
-                transform=ax.transAxes,
-                va="top",
-                fontsize=8,
+        if nonzero.size:
+            lo, hi = nonzero[0], nonzero[-1] + 1
+            ax.stairs(
+                grouped[lo:hi],
+                np.append(left[lo:hi], right[hi - 1]),
+                fill=True,
+                color=COLORS["established"],
+                label=f"4-tuple reuses ({total:,})",
             )
+        else:
+            ax.set_xlim(edges[0] / 10, 1.0)
+        notes = []
+        if counts[0]:
+            notes.append(f"{int(counts[0]):,} reuses after less than {edges[0]:g} s (not drawn)")
+        if counts[-1]:
+            notes.append(f"{int(counts[-1]):,} reuses after more than {edges[-1]:g} s (not drawn)")
+        if notes:
+            ax.text(0.01, 0.97, "\n".join(notes), transform=ax.transAxes, va="top", fontsize=8)
         stats = result.summary["reuse_interval_s"]
         for key, style in (("p01", ":"), ("median", "--")):
             value = stats.get(key)
             if value:
                 ax.axvline(value, color="black", ls=style, lw=1, label=f"{key} = {value:.3g} s")
-    tw = result.scenario.host.time_wait
-    if tw:
-        ax.axvline(tw, color=COLORS["time_wait"], lw=2, label=f"TIME_WAIT = {tw:g} s")
-    ax.set_xlabel("seconds from a 4-tuple's release to its next allocation (log scale)")
+    ax.set_xlabel("seconds a 4-tuple stayed free: from the end of its TIME_WAIT (or its close) to its next use")
     ax.set_ylabel("reuses")
-    ax.legend(fontsize=8, loc="upper right")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="upper right")
     return fig
 
 
@@ -184,6 +207,7 @@ def probes(result: RunResult) -> Figure:
         if top <= 60:
             ax.bar(values, counts[values], width=0.8, color=COLORS["established"], label="allocations")
             ax.set_xlim(0, top + 1)
+            ax.set_ylabel("allocations (log scale)")
         else:
             padded = np.zeros(top + 2, dtype=np.int64)
             padded[: counts.size] = counts
@@ -194,16 +218,28 @@ def probes(result: RunResult) -> Figure:
                 bins,
                 fill=True,
                 color=COLORS["established"],
-                label="allocations per probe count (log-spaced bins, averaged)",
+                label="allocations per probe count (log-spaced bins, averaged over each bin)",
             )
             ax.set_xscale("log")
+            ax.set_ylabel("allocations per probe count (log scale)")
         ax.set_yscale("log")
+        failures = round(result.summary["failures"])
+        if failures:
+            ax.text(
+                0.01,
+                0.03,
+                f"{failures:,} failed attempts examined every candidate port",
+                transform=ax.transAxes,
+                ha="left",
+                va="bottom",
+                fontsize=8,
+                color=COLORS["pool"],
+            )
         stats = result.summary["probes"]
-        ax.axvline(stats["mean"], color="black", ls="--", lw=1, label=f"mean = {stats['mean']:.2f}")
-        ax.axvline(stats["p99"], color=COLORS["pool"], ls=":", lw=1.5, label=f"p99 = {stats['p99']:g}")
-        ax.legend(fontsize=8)
+        ax.axvline(stats["mean"], color="black", ls="--", lw=1, label=f"mean = {stats['mean']:.3g}")
+        ax.axvline(stats["p99"], color=COLORS["pool"], ls=":", lw=1.5, label=f"p99 = {stats['p99']:.3g}")
+        ax.legend(fontsize=8, loc="upper center")
     ax.set_xlabel("candidate ports examined by one connect()/bind() (the allocation's cost)")
-    ax.set_ylabel("allocations (log scale)")
     return fig
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -35,7 +35,7 @@ class PortSpace:
     low: int
     high: int
     n_sources: int = 1
-    destinations: tuple[tuple[str, int], ...] = ()
+    destinations: Sequence[tuple[str, int]] = ()
 
     @property
     def size(self) -> int:

@@ -30,9 +30,17 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 SERIES_COLUMNS = Recorder.SERIES
+WRITTEN = frozenset(
+    {"scenario.yaml", "summary.json", "timeseries.csv", "histograms.json", "plots", "validation.json", "validation.png"}
+)
+"""Entries portsim writes in a results folder; a folder holding anything else is never replaced."""
 
 
-@dataclass
+class ResultsError(ValueError):
+    """A results folder that cannot be written or read; the message is one line for the user."""
+
+
+@dataclass(repr=False)
 class RunResult:
     """What a run (or a set of replications) produced.
 
@@ -57,6 +65,14 @@ class RunResult:
     occupancy_attempts: np.ndarray = field(default_factory=lambda: np.zeros(101, dtype=np.int64))
     occupancy_probes: np.ndarray = field(default_factory=lambda: np.zeros(101, dtype=np.int64))
     replications: list[dict[str, Any]] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (
+            f"RunResult(scenario={self.scenario.name!r}, seed={self.scenario.seed}, "
+            f"replications={self.scenario.replications}, attempts={s['attempts']}, failures={s['failures']}, "
+            f"blocking_probability={s['blocking_probability']})"
+        )
 
     @property
     def timeseries(self) -> Any:
@@ -138,8 +154,8 @@ def write_files(result: RunResult, folder: Path) -> None:
     """Write scenario.yaml, summary.json, timeseries.csv and histograms.json into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     header = (
-        f"# Resolved scenario written by portsim {result.summary.get('version', '?')}.\n"
-        f"# Run it again with: portsim run {folder.name}/scenario.yaml\n"
+        f"# Resolved scenario written by portsim {result.summary.get('version', '?')}: presets applied, with the\n"
+        "# seed and replication count used. Running this file again repeats the run exactly.\n"
     )
     (folder / "scenario.yaml").write_text(header + result.scenario.to_yaml(), encoding="utf-8")
     summary = dict(result.summary)
@@ -175,31 +191,61 @@ def write_files(result: RunResult, folder: Path) -> None:
 def load_result(folder: str | Path) -> RunResult:
     """Read a results folder written by ``RunResult.save`` (or ``portsim run``)."""
     folder = Path(folder)
-    scenario = load_scenario(folder / "scenario.yaml")
-    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    replications = summary.pop("per_replication", [])
-    with (folder / "timeseries.csv").open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
-    columns = rows[0]
-    table = np.array(rows[1:], dtype=float).reshape(len(rows) - 1, len(columns))
-    series = {c: table[:, i] if c == "time_s" else table[:, i].astype(np.int64) for i, c in enumerate(columns)}
-    histograms = json.loads((folder / "histograms.json").read_text(encoding="utf-8"))
-    edges = np.array(histograms["reuse_interval_s"]["edges"])
-    reuse = np.zeros(edges.size + 1, dtype=np.int64)
-    reuse[histograms["reuse_interval_s"]["bins"]] = histograms["reuse_interval_s"]["counts"]
-    probes = np.array(histograms["probes"]["counts"], dtype=np.int64)
-    occupancy = histograms.get("occupancy", {})
-    return RunResult(
-        scenario,
-        summary,
-        series,
-        probes,
-        reuse,
-        edges,
-        np.array(occupancy.get("attempts", [0] * 101), dtype=np.int64),
-        np.array(occupancy.get("probes", [0] * 101), dtype=np.int64),
-        replications,
-    )
+    if not (folder / "summary.json").is_file():
+        raise ResultsError(f"{folder}: not a portsim results folder (no summary.json)")
+    current = folder / "scenario.yaml"
+    try:
+        scenario = load_scenario(current)
+        current = folder / "summary.json"
+        summary = json.loads(current.read_text(encoding="utf-8"))
+        replications = summary.pop("per_replication", [])
+        current = folder / "timeseries.csv"
+        with current.open(newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        columns = rows[0]
+        table = np.array(rows[1:], dtype=float).reshape(len(rows) - 1, len(columns))
+        series = {c: table[:, i] if c == "time_s" else table[:, i].astype(np.int64) for i, c in enumerate(columns)}
+        current = folder / "histograms.json"
+        histograms = json.loads(current.read_text(encoding="utf-8"))
+        edges = np.array(histograms["reuse_interval_s"]["edges"])
+        reuse = np.zeros(edges.size + 1, dtype=np.int64)
+        reuse[histograms["reuse_interval_s"]["bins"]] = histograms["reuse_interval_s"]["counts"]
+        probes = np.array(histograms["probes"]["counts"], dtype=np.int64)
+        occupancy = histograms.get("occupancy", {})
+        return RunResult(
+            scenario,
+            summary,
+            series,
+            probes,
+            reuse,
+            edges,
+            np.array(occupancy.get("attempts", [0] * 101), dtype=np.int64),
+            np.array(occupancy.get("probes", [0] * 101), dtype=np.int64),
+            replications,
+        )
+    except (OSError, ValueError, KeyError, IndexError) as exc:
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ResultsError(f"{current}: cannot read this results file: {problem}") from None
+
+
+def check_replaceable(target: Path) -> None:
+    """Raise ResultsError unless ``target`` can become a results folder without losing anything."""
+    if str(target) == "":
+        raise ResultsError("the results folder path is empty")
+    for parent in [target, *target.parents]:
+        if parent.exists() or parent.is_symlink():
+            if parent != target and not parent.is_dir():
+                raise ResultsError(f"{target}: {parent} is a file, not a folder")
+            break
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise ResultsError(f"{target}: exists and is not a folder")
+    if target.is_dir():
+        foreign = sorted(p.name for p in target.iterdir() if p.name not in WRITTEN)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+            raise ResultsError(
+                f"{target}: holds files portsim did not write ({shown}); not replacing it (choose another folder)"
+            )
 
 
 # --------------------------------------------------------------------------- atomic folders
@@ -226,8 +272,10 @@ def _exchange(a: Path, b: Path) -> bool:
 def atomic_directory(target: Path) -> Iterator[Path]:
     """Yield an empty temporary folder that replaces ``target`` only if the block completes."""
     target = Path(target)
+    check_replaceable(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp.chmod(0o755)
     try:
         yield tmp
         if target.is_dir() and not target.is_symlink():
@@ -239,8 +287,6 @@ def atomic_directory(target: Path) -> Iterator[Path]:
             os.rename(tmp, target)
             shutil.rmtree(old)
         else:
-            if target.exists() or target.is_symlink():
-                raise FileExistsError(f"{target} exists and is not a results folder")
             os.rename(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

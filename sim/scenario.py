@@ -33,10 +33,27 @@ Bind = bool | Literal["no_port"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 MAX_SAMPLES = 2000
+MAX_ROWS = 1_000_000
 
 
 class ScenarioError(ValueError):
     """A scenario that cannot be run; the message is one line for the user."""
+
+
+class Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, also reading ``1e7`` and ``2E-3`` as numbers (as YAML 1.2 does)."""
+
+
+Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def read_yaml(text: str) -> Any:
+    """Parse YAML text with ``Loader``."""
+    return yaml.load(text, Loader=Loader)
 
 
 class Destination(Spec):
@@ -132,7 +149,7 @@ class Host(Spec):
     time_wait: NonNegativeSeconds | None = None
     source_addresses: Annotated[int, Field(ge=1, le=256)] = 1
     sharing: Sharing | None = None
-    reserved_ports: list[int | str] = Field(default_factory=list)
+    reserved_ports: list[int | str] | str = Field(default_factory=list)
     tw_reuse: Literal[0, 1, 2] | None = None
     tw_reuse_delay: NonNegativeSeconds | None = None
     timestamps: bool | None = None
@@ -167,8 +184,8 @@ class Host(Spec):
 
     @field_validator("reserved_ports")
     @classmethod
-    def _reserved(cls, value: list[int | str]) -> list[int | str]:
-        parse_reserved(value)
+    def _reserved(cls, value: list[int | str] | str) -> list[int | str] | str:
+        parse_reserved([value] if isinstance(value, str) else value)
         return value
 
     @field_validator("port_range")
@@ -210,7 +227,13 @@ class Host(Spec):
     @property
     def reserved_offsets(self) -> frozenset[int]:
         """Reserved ports inside the range, as offsets from ``low``."""
-        return frozenset(p - self.low for p in parse_reserved(self.reserved_ports) if self.low <= p <= self.high)
+        return frozenset(p - self.low for p in self.reserved if self.low <= p <= self.high)
+
+    @property
+    def reserved(self) -> frozenset[int]:
+        """Every reserved port, inside the range or not."""
+        given = self.reserved_ports
+        return parse_reserved([given] if isinstance(given, str) else given)
 
     @property
     def usable_ports(self) -> int:
@@ -245,7 +268,7 @@ class Scenario(Spec):
     def _defaults(cls, data: Any) -> Any:
         if isinstance(data, Mapping) and data.get("sample_interval") is None:
             duration = data.get("duration")
-            if isinstance(duration, int | float) and not isinstance(duration, bool) and duration > 0:
+            if isinstance(duration, int | float) and not isinstance(duration, bool) and 0 < duration < math.inf:
                 return {**data, "sample_interval": auto_sample_interval(float(duration))}
         return data
 
@@ -256,11 +279,22 @@ class Scenario(Spec):
         assert self.sample_interval is not None
         if self.sample_interval > self.duration:
             raise ValueError(f"sample_interval ({self.sample_interval}) is longer than duration")
-        names = [w.name for w in self.workloads]
+        rows = self.duration / self.sample_interval
+        if rows > MAX_ROWS:
+            raise ValueError(
+                f"sample_interval ({self.sample_interval:g} s) over duration ({self.duration:g} s) would write "
+                f"{rows:,.0f} time-series rows (at most {MAX_ROWS:,})"
+            )
+        return self
+
+    @field_validator("workloads")
+    @classmethod
+    def _unique(cls, value: list[Workload]) -> list[Workload]:
+        names = [w.name for w in value]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"workload names must be unique: {', '.join(duplicates)} repeated")
-        return self
+        return value
 
     def warnings(self) -> list[str]:
         """Things that are valid but probably not what the author meant."""
@@ -272,7 +306,28 @@ class Scenario(Spec):
             )
         if self.host.tw_reuse and self.host.sharing == "none":
             notes.append("host.tw_reuse has no effect with sharing: none")
+        outside = sorted(p for p in self.host.reserved if not self.host.low <= p <= self.host.high)
+        if outside:
+            notes.append(
+                f"{len(outside)} reserved port(s) lie outside port_range {self.host.low}-{self.host.high} "
+                f"and change nothing (e.g. {outside[0]})"
+            )
+        attempts = self.expected_attempts
+        if attempts > 20_000_000:
+            notes.append(
+                f"about {attempts:,.0f} connection attempts: expect a long run (roughly {attempts / 1e5 / 60:,.0f} "
+                "minutes at 100,000 attempts per second); Ctrl-C stops it cleanly"
+            )
         return notes
+
+    @property
+    def expected_attempts(self) -> float:
+        """Expected connection attempts over all replications, from the workloads' mean rates."""
+        total = 0.0
+        for w in self.workloads:
+            active = max(0.0, min(w.stop or self.duration, self.duration) - w.start)
+            total += w.arrivals.mean_rate * active
+        return total * self.replications
 
     @property
     def step(self) -> float:
@@ -297,14 +352,20 @@ class Scenario(Spec):
         """The resolved scenario as YAML; loading it gives back an equal scenario."""
         return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None, width=100)
 
-    def with_changes(self, overrides: Mapping[str, Any] | Sequence[str] = (), **fields: Any) -> Scenario:
-        """A copy with top-level ``fields`` replaced and ``key.path`` overrides applied, revalidated."""
+    def with_changes(
+        self, overrides: Mapping[str, Any] | Sequence[str] = (), source: str = "<scenario>", **fields: Any
+    ) -> Scenario:
+        """A copy with ``fields`` replaced and ``key.path`` overrides applied, revalidated.
+
+        ``fields`` are top-level keys (``duration=120``); ``overrides`` are ``{"host.time_wait": 30}``
+        or ``["host.time_wait=30"]``.
+        """
         raw = self.to_dict()
-        raw.update(fields)
-        items = overrides.items() if isinstance(overrides, Mapping) else [parse_assignment(o) for o in overrides]
-        for path, value in items:
-            set_path(raw, path, value)
-        return validate(raw, source="<scenario>")
+        items = list(overrides.items()) if isinstance(overrides, Mapping) else [parse_assignment(o) for o in overrides]
+        overridden: dict[tuple[str | int, ...], str] = {}
+        for path, value in [*fields.items(), *items]:
+            overridden[set_path(raw, path, value)] = f"{source}: {path}={value!r}" if source else path
+        return validate(raw, source=source, overridden=overridden)
 
 
 # --------------------------------------------------------------------------- loading and errors
@@ -316,16 +377,20 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     if not sep or not path.strip():
         raise ScenarioError(f"--set {text}: expected key.path=value")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
+        parsed = read_yaml(value) if value.strip() else ""
     except yaml.YAMLError:
         parsed = value
     return path.strip(), parsed
 
 
-def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
-    """Set ``raw[a][b]...`` for ``path = "a.b..."``; list items by index or by their ``name``."""
+def set_path(raw: dict[str, Any], path: str, value: Any) -> tuple[str | int, ...]:
+    """Set ``raw[a][b]...`` for ``path = "a.b..."``; list items by index or by their ``name``.
+
+    Returns the key path that was set, with list items as indices.
+    """
     parts = path.split(".")
     node: Any = raw
+    resolved: list[str | int] = []
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         where = ".".join(parts[: i + 1])
@@ -333,11 +398,14 @@ def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
             index = _list_index(node, part)
             if index is None:
                 raise ScenarioError(f"--set {path}: {where}: no list item {part!r} (use an index or a name)")
+            index %= len(node)
+            resolved.append(index)
             if last:
                 node[index] = value
             else:
                 node = node[index]
         elif isinstance(node, dict):
+            resolved.append(part)
             if last:
                 node[part] = value
             else:
@@ -346,6 +414,7 @@ def set_path(raw: dict[str, Any], path: str, value: Any) -> None:
                 node = node[part]
         else:
             raise ScenarioError(f"--set {path}: {'.'.join(parts[:i])} is a value, not a mapping or list")
+    return tuple(resolved)
 
 
 def _list_index(items: list[Any], part: str) -> int | None:
@@ -477,8 +546,17 @@ def _jsonable(value: Any) -> bool:
     return True
 
 
-def validate(raw: Any, source: str, lines: Mapping[tuple[str | int, ...], int] | None = None) -> Scenario:
-    """Validate plain data into a Scenario, raising ScenarioError on the first problem."""
+def validate(
+    raw: Any,
+    source: str,
+    lines: Mapping[tuple[str | int, ...], int] | None = None,
+    overridden: Mapping[tuple[str | int, ...], str] | None = None,
+) -> Scenario:
+    """Validate plain data into a Scenario, raising ScenarioError on the first problem.
+
+    ``lines`` maps key paths to file lines; ``overridden`` maps the key paths set from the command
+    line to the ``--set`` text, so that an error in such a value names the ``--set``, not the file.
+    """
     if not isinstance(raw, dict):
         raise ScenarioError(f"{source}: the file must be a YAML mapping of keys (name, duration, host, workloads)")
     try:
@@ -487,13 +565,16 @@ def validate(raw: Any, source: str, lines: Mapping[tuple[str | int, ...], int] |
         # A misspelt key also makes the intended key "missing": report the misspelling first.
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         path, problem = _describe(errors[0], raw)
+        more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        for cut in range(len(path), 0, -1):
+            if overridden and path[:cut] in overridden:
+                raise ScenarioError(f"{overridden[path[:cut]]}: {_format_path(path)}: {problem}{more}") from None
         line = ""
-        if lines:
-            for cut in range(len(path), -1, -1):
+        if lines and path:
+            for cut in range(len(path), 0, -1):
                 if path[:cut] in lines:
                     line = f":{lines[path[:cut]]}"
                     break
-        more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
         raise ScenarioError(f"{source}{line}: {_format_path(path)}: {problem}{more}") from None
 
 
@@ -510,10 +591,10 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
         raise ScenarioError(f"{source}: cannot read: {exc}") from None
     lines: dict[tuple[str | int, ...], int] = {}
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=Loader)
         if node is not None:
             _line_map(node, (), lines, source)
-        raw = yaml.safe_load(text)
+        raw = read_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
@@ -521,8 +602,9 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
         raise ScenarioError(f"{source}{where}: malformed YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{source}: malformed YAML: {exc}") from None
+    overridden: dict[tuple[str | int, ...], str] = {}
     if isinstance(raw, dict):
         for assignment in overrides:
             key, value = parse_assignment(assignment)
-            set_path(raw, key, value)
-    return validate(raw, source, lines)
+            overridden[set_path(raw, key, value)] = f"--set {assignment}"
+    return validate(raw, source, lines, overridden)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .scenario import Scenario
-from .stats import erlang_b
+from .stats import erlang_b, erlang_b_load
 
 
 @dataclass
@@ -145,3 +145,45 @@ def predict(scenario: Scenario) -> ErlangPrediction:
         note=note,
         per_destination=per_destination,
     )
+
+
+def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, dict[str, float]]:
+    """How many new connections per second each pool sustains at a given blocking probability.
+
+    For each destination (or "bound ports" when connections bind before connecting, or "all
+    destinations" when ports are not shared): the rate lambda with Erlang B(N, lambda * hold) =
+    ``blocking`` per source address used, where hold is the mean time a connection keeps its
+    4-tuple (duration plus TIME_WAIT when this host closes first). Ignores tcp_tw_reuse.
+    """
+    host = scenario.host
+    n = host.usable_ports
+    shared = host.sharing == "per_destination"
+    weighted: dict[str, list[float]] = {}  # key -> [rate, rate * hold, sources]
+    labels = {d.endpoint: d.label for d in scenario.destinations}
+    for i, w in enumerate(scenario.workloads):
+        hold = hold_time(scenario, i)
+        sources = host.source_addresses if w.bind is not False else 1
+        total_weight = sum(d.weight for d in w.destinations)
+        for d in w.destinations:
+            if w.bind is True:
+                key = "bound ports (all destinations)"
+            else:
+                key = labels[d.endpoint] if shared else "all destinations (no port sharing)"
+            rate = w.arrivals.mean_rate * d.weight / total_weight
+            entry = weighted.setdefault(key, [0.0, 0.0, 0.0])
+            entry[0] += rate
+            entry[1] += rate * hold
+            entry[2] = max(entry[2], float(sources))
+    result = {}
+    for key, (rate, rate_hold, addresses) in weighted.items():
+        hold = rate_hold / rate if rate else 0.0
+        if hold <= 0:
+            continue
+        result[key] = {
+            "ports": float(n),
+            "source_addresses": addresses,
+            "mean_hold_s": hold,
+            "offered_rate": rate,
+            "sustainable_rate": addresses * erlang_b_load(n, blocking) / hold,
+        }
+    return result

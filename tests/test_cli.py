@@ -153,7 +153,7 @@ def test_out_must_not_clobber_other_things(tmp_path: Path, capsys: pytest.Captur
     folder.mkdir()
     (folder / "thesis.tex").write_text("mine")
     assert main(["run", quick, "--out", str(folder)]) == 2
-    assert "not a portsim results folder" in capsys.readouterr().err
+    assert "holds files portsim did not write (thesis.tex)" in capsys.readouterr().err
     assert (folder / "thesis.tex").read_text() == "mine"
 
 
@@ -249,3 +249,62 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     assert "simulating" in text
     assert "conn/s" in text
     assert "of 100000 s" in text
+
+
+def test_broken_pipe_is_quiet() -> None:
+    done = subprocess.run(f"{PORTSIM} schema | head -1", shell=True, capture_output=True, text=True, check=False)
+    assert done.stdout.strip() == "{"
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [("", "the results folder path is empty"), ("notes.txt/x", "notes.txt is a file, not a folder")],
+)
+def test_bad_out_paths(out: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    target = out if out == "" else str(tmp_path / out)
+    assert main(["run", str(ROOT / "scenarios" / "quickstart.yaml"), "--out", target]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_notes_in_a_results_folder_are_not_lost(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    quick = [str(ROOT / "scenarios" / "quickstart.yaml"), "--out", str(out), "--no-plots", "--quiet"]
+    assert main(["run", *quick, "--set", "duration=130"]) == 0
+    (out / "notes.txt").write_text("my analysis")
+    assert main(["run", *quick, "--set", "duration=130"]) == 2
+    assert "holds files portsim did not write (notes.txt)" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "my analysis"
+
+
+def test_classroom_demo_with_only_zero_reuse_intervals(tmp_path: Path) -> None:
+    """Constant arrivals, fixed durations, server close: every 4-tuple is reused the instant it is freed."""
+    scenario = tmp_path / "demo.yaml"
+    scenario.write_text(
+        "name: demo\nduration: 20\nhost: {port_range: [50000, 50000]}\n"
+        "workloads:\n  - name: w\n    arrivals: {kind: constant, interval: 1}\n"
+        "    duration: {kind: fixed, value: 1}\n    close: server\n"
+        "    destinations: [{address: 10.0.0.1, port: 80}]\n"
+    )
+    assert main(["run", str(scenario), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["reuse_interval_s"]["min"] == 0.0
+    assert main(["plot", str(tmp_path / "out")]) == 0
+
+
+def test_plot_on_a_damaged_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    quick = str(ROOT / "scenarios" / "quickstart.yaml")
+    assert main(["run", quick, "--out", str(out), "--no-plots", "--quiet", "--set", "duration=130"]) == 0
+    (out / "summary.json").write_text("{")
+    assert main(["plot", str(out)]) == 2
+    assert "summary.json: cannot read" in capsys.readouterr().err
+
+
+def test_text_summary_lists_workloads_and_capacity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(ROOT / "scenarios" / "close-side.yaml"), "--out", str(tmp_path / "o"), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    for name in ("client-closes", "server-closes", "reset"):
+        assert f"workload {name}" in out
+    assert "conn/s to 10.2.0.1:443 at 1% blocking" in out

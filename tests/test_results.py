@@ -12,7 +12,7 @@ import pytest
 
 import sim
 from sim import plots
-from sim.results import atomic_directory, load_result
+from sim.results import ResultsError, atomic_directory, load_result
 from sim.scenario import Scenario
 from sim.stats import Recorder
 
@@ -122,7 +122,7 @@ def test_an_interrupted_write_keeps_the_old_folder(tmp_path: Path) -> None:
 def test_a_complete_write_replaces_the_folder(tmp_path: Path) -> None:
     target = tmp_path / "run"
     target.mkdir()
-    (target / "stale.txt").write_text("from an older run")
+    (target / "histograms.json").write_text("from an older run")
     write_complete(target)
     assert sorted(p.name for p in target.iterdir()) == ["summary.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
@@ -131,6 +131,52 @@ def test_a_complete_write_replaces_the_folder(tmp_path: Path) -> None:
 def test_refuses_to_replace_a_file(tmp_path: Path) -> None:
     target = tmp_path / "run"
     target.write_text("not a folder")
-    with pytest.raises(FileExistsError):
+    with pytest.raises(ResultsError, match="exists and is not a folder"):
         write_complete(target)
     assert target.read_text() == "not a folder"
+
+
+def test_save_never_replaces_a_folder_with_other_files(result: sim.RunResult, tmp_path: Path) -> None:
+    folder = tmp_path / "my-scenarios"
+    folder.mkdir()
+    (folder / "keep.yaml").write_text("mine")
+    with pytest.raises(ResultsError, match=r"holds files portsim did not write \(keep\.yaml\)"):
+        result.save(folder)
+    assert (folder / "keep.yaml").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["my-scenarios"]
+
+
+def test_a_results_folder_can_be_replaced_again_and_again(result: sim.RunResult, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    for _ in range(3):
+        result.save(out, plots=False)
+    assert (out / "summary.json").is_file()
+    assert oct(out.stat().st_mode & 0o777) == oct(0o755)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_scenario_yaml_header_names_no_temporary_path(result: sim.RunResult, tmp_path: Path) -> None:
+    text = (result.save(tmp_path / "run", plots=False) / "scenario.yaml").read_text()
+    assert ".tmp-" not in text
+    assert text.startswith("# Resolved scenario written by portsim")
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda out: (out / "summary.json").write_text("{broken"), r"summary\.json: cannot read"),
+        (lambda out: (out / "timeseries.csv").unlink(), r"timeseries\.csv: cannot read"),
+        (lambda out: (out / "summary.json").unlink(), "not a portsim results folder"),
+    ],
+)
+def test_damaged_folders_name_the_file(result: sim.RunResult, tmp_path: Path, damage: object, message: str) -> None:
+    out = result.save(tmp_path / "run", plots=False)
+    damage(out)  # type: ignore[operator]
+    with pytest.raises(ResultsError, match=message):
+        load_result(out)
+
+
+def test_repr_is_short(result: sim.RunResult) -> None:
+    text = repr(result)
+    assert text.startswith("RunResult(scenario='tiny'")
+    assert len(text) < 200

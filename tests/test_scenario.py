@@ -204,7 +204,7 @@ def test_not_a_mapping(tmp_path: Path) -> None:
 
 
 def test_missing_required_keys(tmp_path: Path) -> None:
-    with pytest.raises(ScenarioError, match=r"s\.yaml:1: workloads: required key is missing"):
+    with pytest.raises(ScenarioError, match=r"s\.yaml: workloads: required key is missing"):
         load_scenario(write(tmp_path, "name: x\nduration: 10\n"))
 
 
@@ -246,7 +246,9 @@ def test_bad_overrides() -> None:
         load_scenario(QUICKSTART, ["host.time_wait"])
     with pytest.raises(ScenarioError, match=r"workloads\.nope: no list item 'nope'"):
         load_scenario(QUICKSTART, ["workloads.nope.close=server"])
-    with pytest.raises(ScenarioError, match=r"quickstart\.yaml:\d+: host\.time_wait: .*greater than or equal to 0"):
+    with pytest.raises(
+        ScenarioError, match=r"^--set host\.time_wait=-1: host\.time_wait: .*greater than or equal to 0"
+    ):
         load_scenario(QUICKSTART, ["host.time_wait=-1"])
     with pytest.raises(ScenarioError, match=r"host\.colour: unknown key"):
         load_scenario(QUICKSTART, ["host.colour=blue"])
@@ -260,3 +262,59 @@ def test_json_schema_describes_the_format() -> None:
     assert "Poisson" in schema["$defs"]
     assert "Pareto" in schema["$defs"]
     assert schema["$defs"]["Host"]["additionalProperties"] is False
+
+
+def test_scientific_notation_is_a_number(tmp_path: Path) -> None:
+    s = load_scenario(edited(tmp_path, "duration: 600", "duration: 6e2"), ["workloads.api.arrivals.rate=3E2"])
+    assert (s.duration, s.workloads[0].arrivals.mean_rate) == (600.0, 300.0)
+    assert load_scenario(QUICKSTART, ["seed=7"]).seed == 7  # integers stay integers
+
+
+@pytest.mark.parametrize("value", [".inf", ".nan", "-.inf"])
+def test_infinite_duration_is_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ScenarioError, match=r"duration: "):
+        load_scenario(edited(tmp_path, "duration: 600", f"duration: {value}"))
+
+
+def test_time_series_rows_are_capped(make_scenario: Callable[..., Scenario]) -> None:
+    with pytest.raises(ScenarioError, match=r"would write 1,000,000,000 time-series rows"):
+        make_scenario(duration=1000.0, sample_interval=1e-6)
+
+
+def test_reserved_ports_as_one_string(make_scenario: Callable[..., Scenario]) -> None:
+    s = make_scenario(host={"reserved_ports": "50000-50003,50008"})
+    assert s.host.reserved_offsets == {0, 1, 2, 3, 8}
+
+
+def test_errors_in_set_values_name_the_set() -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(QUICKSTART, ["workloads.api.arrivals.rate=-3"])
+    assert str(info.value).startswith("--set workloads.api.arrivals.rate=-3: workloads[0].arrivals.rate:")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(QUICKSTART, ["duration=60"])
+    # a problem between two keys has no single line: none is given rather than a misleading one
+    assert str(info.value) == f"{QUICKSTART}: (top level): warmup (120.0) must be shorter than duration (60.0)"
+
+
+def test_duplicate_workload_names_point_at_the_workloads(make_scenario: Callable[..., Scenario]) -> None:
+    base = make_scenario()
+    twice = [base.workloads[0].model_dump()] * 2
+    with pytest.raises(ScenarioError, match=r"workloads: .*names must be unique: w repeated"):
+        base.with_changes(workloads=twice)
+
+
+def test_with_changes_accepts_dotted_keys(make_scenario: Callable[..., Scenario]) -> None:
+    s = make_scenario().with_changes(**{"host.time_wait": 30, "duration": 50})
+    assert (s.host.time_wait, s.duration) == (30.0, 50.0)
+    with pytest.raises(ScenarioError, match=r"<scenario>: host\.time_wait=-1"):
+        s.with_changes(**{"host.time_wait": -1})
+
+
+def test_warnings(make_scenario: Callable[..., Scenario]) -> None:
+    assert make_scenario().warnings() == []
+    notes = make_scenario(host={"source_addresses": 4, "reserved_ports": [80]}).warnings()
+    assert any("uses the first address only" in n for n in notes)
+    assert any("outside port_range" in n for n in notes)
+    assert make_scenario(host={"source_addresses": 4}, workload={"bind": "no_port"}).warnings() == []
+    big = make_scenario(duration=100000.0, workload={"arrivals": {"kind": "poisson", "rate": 1000.0}})
+    assert any("expect a long run" in n for n in big.warnings())
