@@ -8,12 +8,13 @@ Times are in seconds and rates in connections per second throughout.
     result.plot_occupancy()
 """
 
-from .experiment import run
+from .experiment import run, run_variants
 from .model import PortModel, simulate, version
 from .policies import POLICIES, Policy, register
 from .presets import PRESETS
 from .results import RunResult, load_result
 from .scenario import Scenario, ScenarioError, load_scenario
+from .sockets import SocketHost
 from .stats import erlang_b
 
 __version__ = version()
@@ -26,11 +27,13 @@ __all__ = [
     "RunResult",
     "Scenario",
     "ScenarioError",
+    "SocketHost",
     "__version__",
     "erlang_b",
     "load_result",
     "load_scenario",
     "register",
     "run",
+    "run_variants",
     "simulate",
 ]

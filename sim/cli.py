@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .experiment import Progress, resolve
+from .experiment import Progress, compare_summaries, resolve, run_variants
 from .experiment import run as run_scenario
 from .model import version
 from .policies import POLICIES
 from .presets import PRESETS
-from .results import ResultsError, RunResult, check_replaceable
+from .results import ResultsError, RunResult, check_replaceable, save_comparison
 from .scenario import Scenario, ScenarioError
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         help="override one scenario value, e.g. --set host.time_wait=30 (repeatable)",
     )
     run.add_argument("--replications", type=int, metavar="N", help="independent replications (default: 1)")
+    run.add_argument("--variant", metavar="NAME", help="run only this variant of a scenario with variants")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no summary on stdout")
 
@@ -183,19 +184,49 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.out is not None and not args.out.strip():
         raise BadInputError("--out: the results folder path is empty")
     scenario = resolve(args.scenario, args.seed, args.replications, args.overrides)
+    if args.variant is not None:
+        scenario = scenario.variant(args.variant)
     out = Path(args.out) if args.out is not None else _default_out(scenario)
-    check_replaceable(out)
-    _warn(scenario)
+    check_replaceable(out, allowed=[v.name for v in scenario.variants])
+    for variant in scenario.expand().values():
+        _warn(variant)
     show = not args.quiet and sys.stderr.isatty()
     progress, stop = _progress_bar(f"{scenario.duration:g} s") if show else (None, lambda: None)
     try:
-        result = run_scenario(scenario, progress=progress)
+        if scenario.variants:
+            results = run_variants(scenario, progress=progress)
+        else:
+            result = run_scenario(scenario, progress=progress)
     finally:
         stop()
-    result.save(out, plots=not args.no_plots)
-    if not args.quiet:
-        _print_summary(result, out)
+    if scenario.variants:
+        save_comparison(results, out, plots=not args.no_plots)
+        if not args.quiet:
+            _print_comparison(results, out)
+    else:
+        result.save(out, plots=not args.no_plots)
+        if not args.quiet:
+            _print_summary(result, out)
     return EXIT_OK
+
+
+def _print_comparison(results: dict[str, RunResult], out: Path) -> None:
+    first = next(iter(results.values()))
+    print(f"portsim {first.summary['version']}: {first.scenario.name}, {len(results)} variants")
+    table = compare_summaries(results)
+    width = max(len(n) for n in table)
+    print(
+        f"  {'variant':<{width}}  {'attempts':>10} {'failures':>9} {'blocking':>9} {'Erlang B':>9} "
+        f"{'TIME_WAIT':>9} {'pool':>7}  host"
+    )
+    for name, row in table.items():
+        print(
+            f"  {name:<{width}}  {row['attempts']:>10,.0f} {row['failures']:>9,.0f} "
+            f"{_fmt(row['blocking_probability']):>9} {_fmt(row['erlang_b']):>9} "
+            f"{row['time_wait_mean']:>9,.0f} {row['pool_size']:>7,}  "
+            f"preset {row['preset']}, policy {row['policy']}, TIME_WAIT {row['time_wait_s']:g} s"
+        )
+    print(f"  results              {out}/ (one folder per variant, comparison.json, comparison.png)")
 
 
 def _warn(scenario: Scenario) -> None:

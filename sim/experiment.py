@@ -83,6 +83,61 @@ def run(
     return combine(resolved, results)
 
 
+def run_variants(
+    scenario: str | Path | Scenario,
+    seed: int | None = None,
+    replications: int | None = None,
+    overrides: Mapping[str, Any] | Iterable[str] = (),
+    progress: Progress | None = None,
+) -> dict[str, RunResult]:
+    """Run every variant of a scenario (``variants:`` in the file); results by variant name.
+
+    A scenario without variants gives one result under its own name.
+    """
+    resolved = resolve(scenario, seed, replications, overrides)
+    variants = resolved.expand()
+    results: dict[str, RunResult] = {}
+    for i, (name, variant) in enumerate(variants.items()):
+        callback = None
+        if progress is not None:
+            callback = _variant_progress(
+                progress, i, len(variants), sum(int(r.summary["attempts"]) for r in results.values())
+            )
+        results[name] = run(variant, progress=callback)
+    return results
+
+
+def _variant_progress(progress: Progress, i: int, n: int, attempts_before: int) -> Progress:
+    def callback(fraction: float, attempts: int) -> None:
+        progress((i + fraction) / n, attempts_before + attempts)
+
+    return callback
+
+
+def compare_summaries(results: Mapping[str, RunResult]) -> dict[str, dict[str, Any]]:
+    """The headline figures of each variant, side by side."""
+    table: dict[str, dict[str, Any]] = {}
+    for name, result in results.items():
+        s = result.summary
+        table[name] = {
+            "attempts": s["attempts"],
+            "failures": s["failures"],
+            "blocking_probability": s["blocking_probability"],
+            "blocking_probability_ci95": s.get("ci95", {}).get("blocking_probability"),
+            "first_failure_time_s": s["first_failure_time_s"],
+            "erlang_b": s["erlang_b"]["blocking_probability"] if s["erlang_b"]["applicable"] else None,
+            "ports_in_use_mean": s["ports_in_use"]["mean"],
+            "time_wait_mean": s["time_wait"]["mean"],
+            "time_wait_recycled": s["time_wait"]["recycled"],
+            "pool_size": s["pool"]["total_ports"],
+            "connect_latency_us_mean": s["connect_latency_us"]["mean"],
+            "preset": result.scenario.host.preset,
+            "policy": result.scenario.host.policy_name,
+            "time_wait_s": result.scenario.host.time_wait,
+        }
+    return table
+
+
 def _replication_progress(
     progress: Progress, r: int, n: int, duration: float, attempts_before: int
 ) -> ProgressCallback:

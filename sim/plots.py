@@ -7,6 +7,7 @@ in Jupyter a returned figure displays inline through its ``_repr_png_``.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -278,6 +279,52 @@ def latency(result: RunResult) -> Figure:
     ax.set_ylim(bottom=0)
     ax.set_xlabel("occupancy of the pool the attempt drew from (% of usable ports it could not take)")
     ax.set_ylabel("estimated connect() latency (µs)")
+    return fig
+
+
+def comparison(results: Mapping[str, RunResult]) -> Figure:
+    """Blocking probability and pool use of each variant of a scenario, side by side."""
+    fig = PlotFigure(figsize=(11, 4.8), dpi=DPI, layout="constrained")
+    first = next(iter(results.values()))
+    fig.suptitle(f"Variants compared: {first.scenario.name}", fontsize=12, fontweight="bold")
+    left, right = fig.subplots(1, 2)
+    names = list(results)
+    x = np.arange(len(names))
+    blocking = [r.summary["blocking_probability"] or 0.0 for r in results.values()]
+    left.bar(x, blocking, color=COLORS["pool"], label="simulated")
+    errors = [r.summary.get("ci95", {}).get("blocking_probability") for r in results.values()]
+    if all(e is not None for e in errors):
+        low = [b - e[0] for b, e in zip(blocking, errors, strict=True)]
+        high = [e[1] - b for b, e in zip(blocking, errors, strict=True)]
+        left.errorbar(x, blocking, yerr=[low, high], fmt="none", color="black", capsize=4, label="95% CI")
+    for i, r in enumerate(results.values()):
+        eb = r.summary["erlang_b"]
+        if eb["applicable"]:
+            left.plot(
+                [i - 0.4, i + 0.4],
+                [eb["blocking_probability"]] * 2,
+                color="black",
+                ls="--",
+                lw=1.5,
+                label="Erlang B" if i == 0 else None,
+            )
+        left.text(i, blocking[i], f"{blocking[i]:.3g}", ha="center", va="bottom", fontsize=8)
+    left.set_xticks(x, names, rotation=20, ha="right")
+    left.set_ylabel("blocking probability (failed / attempted connects)")
+    left.set_title("How many connects fail", fontsize=10)
+    left.legend(fontsize=8)
+    left.grid(True, axis="y", alpha=0.3)
+    pool = np.array([r.pool_size for r in results.values()], dtype=float)
+    used = np.array([r.summary["ports_in_use"]["mean"] for r in results.values()])
+    waiting = np.array([r.summary["time_wait"]["mean"] for r in results.values()])
+    right.bar(x - 0.2, used / pool, width=0.4, color=COLORS["ports"], label="ports in use (mean) / pool size")
+    right.bar(x + 0.2, waiting / pool, width=0.4, color=COLORS["time_wait"], label="TIME_WAIT (mean) / pool size")
+    right.axhline(1.0, color=COLORS["pool"], ls="--", lw=1, label="pool size")
+    right.set_xticks(x, names, rotation=20, ha="right")
+    right.set_ylabel("fraction of the pool (ports x source addresses)")
+    right.set_title("Where the ports are (shared 4-tuples can outnumber the ports)", fontsize=10)
+    right.legend(fontsize=8)
+    right.grid(True, axis="y", alpha=0.3)
     return fig
 
 

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,17 @@ if TYPE_CHECKING:
 
 SERIES_COLUMNS = Recorder.SERIES
 WRITTEN = frozenset(
-    {"scenario.yaml", "summary.json", "timeseries.csv", "histograms.json", "plots", "validation.json", "validation.png"}
+    {
+        "scenario.yaml",
+        "summary.json",
+        "timeseries.csv",
+        "histograms.json",
+        "plots",
+        "validation.json",
+        "validation.png",
+        "comparison.json",
+        "comparison.png",
+    }
 )
 """Entries portsim writes in a results folder; a folder holding anything else is never replaced."""
 
@@ -228,8 +238,12 @@ def load_result(folder: str | Path) -> RunResult:
         raise ResultsError(f"{current}: cannot read this results file: {problem}") from None
 
 
-def check_replaceable(target: Path) -> None:
-    """Raise ResultsError unless ``target`` can become a results folder without losing anything."""
+def check_replaceable(target: Path, allowed: Iterable[str] = ()) -> None:
+    """Raise ResultsError unless ``target`` can become a results folder without losing anything.
+
+    ``allowed``: entry names besides those portsim always writes (e.g. the variant folders).
+    """
+    known = WRITTEN | set(allowed)
     if str(target) == "":
         raise ResultsError("the results folder path is empty")
     for parent in [target, *target.parents]:
@@ -240,7 +254,7 @@ def check_replaceable(target: Path) -> None:
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise ResultsError(f"{target}: exists and is not a folder")
     if target.is_dir():
-        foreign = sorted(p.name for p in target.iterdir() if p.name not in WRITTEN)
+        foreign = sorted(p.name for p in target.iterdir() if p.name not in known)
         if foreign:
             shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
             raise ResultsError(
@@ -269,10 +283,10 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 @contextlib.contextmanager
-def atomic_directory(target: Path) -> Iterator[Path]:
+def atomic_directory(target: Path, allowed: Iterable[str] = ()) -> Iterator[Path]:
     """Yield an empty temporary folder that replaces ``target`` only if the block completes."""
     target = Path(target)
-    check_replaceable(target)
+    check_replaceable(target, allowed)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     tmp.chmod(0o755)
@@ -291,3 +305,24 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def save_comparison(results: Mapping[str, RunResult], out: str | Path, plots: bool = True) -> Path:
+    """Write each variant's results folder under ``out``, with comparison.json and comparison.png."""
+    from .experiment import compare_summaries
+
+    target = Path(out)
+    with atomic_directory(target, allowed=results) as tmp:
+        for name, result in results.items():
+            write_files(result, tmp / name)
+            if plots:
+                from . import plots as plotting
+
+                plotting.save_all(result, tmp / name / "plots")
+        table = compare_summaries(results)
+        (tmp / "comparison.json").write_text(json.dumps(_clean(table), indent=2) + "\n", encoding="utf-8")
+        if plots:
+            from .plots import comparison
+
+            comparison(results).savefig(tmp / "comparison.png")
+    return target

@@ -21,7 +21,15 @@ from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .policies import policy_params, split_policy
 from .presets import PRESETS, Sharing
@@ -159,11 +167,15 @@ class Host(Spec):
     connect_base_us: NonNegativeSeconds | None = None
     probe_cost_ns: NonNegativeSeconds | None = None
 
-    @model_validator(mode="before")
+    _explicit: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @model_validator(mode="wrap")
     @classmethod
-    def _apply_preset(cls, data: Any) -> Any:
+    def _apply_preset(cls, data: Any, handler: ModelWrapValidatorHandler[Host]) -> Host:
+        """Fill the keys left out from the preset, remembering which keys were given."""
         if not isinstance(data, Mapping):
-            return data
+            return handler(data)
+        explicit = frozenset(k for k, v in data.items() if v is not None and k != "preset")
         name = data.get("preset", "iana")
         preset = PRESETS.get(name) if isinstance(name, str) else None
         filled = dict(data)
@@ -173,7 +185,21 @@ class Host(Spec):
                     filled[key] = value
         if isinstance(filled.get("port_range"), list):
             filled["port_range"] = tuple(filled["port_range"])
-        return filled
+        host = handler(filled)
+        host._explicit = explicit
+        return host
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when every value is equal, whether it came from the preset or the file."""
+        return isinstance(other, Host) and self.model_dump() == other.model_dump()
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.model_dump(mode="json"), sort_keys=True))
+
+    def given(self) -> dict[str, Any]:
+        """The host as written: the preset and the keys given explicitly (what overrides start from)."""
+        full = self.model_dump(mode="json", exclude_none=True)
+        return {k: v for k, v in full.items() if k == "preset" or k in self._explicit}
 
     @field_validator("policy")
     @classmethod
@@ -241,6 +267,14 @@ class Host(Spec):
         return self.size - len(self.reserved_offsets)
 
 
+class Variant(Spec):
+    """A named alternative of the scenario: the same file with some keys overridden."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    description: str = ""
+    set: dict[str, Any] = Field(default_factory=dict, description="key.path: value overrides, as with --set")
+
+
 def auto_sample_interval(duration: float) -> float:
     """The smallest round step that keeps a time series of ``duration`` under MAX_SAMPLES rows."""
     for step in STEPS:
@@ -261,6 +295,7 @@ class Scenario(Spec):
     sample_interval: PositiveSeconds | None = None
     host: Host = Field(default_factory=Host)
     workloads: Annotated[list[Workload], Field(min_length=1)]
+    variants: list[Variant] = Field(default_factory=list)
     portsim_version: str | None = None
 
     @model_validator(mode="before")
@@ -286,6 +321,36 @@ class Scenario(Spec):
                 f"{rows:,.0f} time-series rows (at most {MAX_ROWS:,})"
             )
         return self
+
+    @model_validator(mode="after")
+    def _variants(self) -> Scenario:
+        names = [v.name for v in self.variants]
+        if len(set(names)) != len(names):
+            raise ValueError("variants: names must be unique")
+        for i, v in enumerate(self.variants):
+            try:
+                self.variant(v.name)
+            except ScenarioError as exc:
+                raise ValueError(f"variants[{i}] ({v.name}): {exc}") from None
+        return self
+
+    def variant(self, name: str) -> Scenario:
+        """The scenario with one variant's overrides applied (and no variants of its own)."""
+        chosen = next((v for v in self.variants if v.name == name), None)
+        if chosen is None:
+            raise ScenarioError(f"no variant {name!r} (variants: {', '.join(v.name for v in self.variants)})")
+        raw = self.to_dict(resolved=False)
+        raw["variants"] = []
+        overridden: dict[tuple[str | int, ...], str] = {}
+        for path, value in chosen.set.items():
+            overridden[set_path(raw, path, value)] = f"set {path}={value!r}"
+        return validate(raw, source=f"variant {name}", overridden=overridden)
+
+    def expand(self) -> dict[str, Scenario]:
+        """Every variant by name; a scenario without variants is its own single variant."""
+        if not self.variants:
+            return {self.name: self}
+        return {v.name: self.variant(v.name) for v in self.variants}
 
     @field_validator("workloads")
     @classmethod
@@ -344,9 +409,16 @@ class Scenario(Spec):
                 seen.setdefault(d.endpoint, d)
         return list(seen.values())
 
-    def to_dict(self) -> dict[str, Any]:
-        """The scenario as plain data, in file order, without unset optional keys."""
-        return self.model_dump(mode="json", exclude_none=True)
+    def to_dict(self, resolved: bool = True) -> dict[str, Any]:
+        """The scenario as plain data, in file order, without unset optional keys.
+
+        ``resolved=False`` gives the host as written (preset plus explicit keys), so that changing
+        the preset afterwards changes every host value the file did not pin.
+        """
+        data = self.model_dump(mode="json", exclude_none=True)
+        if not resolved:
+            data["host"] = self.host.given()
+        return data
 
     def to_yaml(self) -> str:
         """The resolved scenario as YAML; loading it gives back an equal scenario."""
@@ -360,7 +432,7 @@ class Scenario(Spec):
         ``fields`` are top-level keys (``duration=120``); ``overrides`` are ``{"host.time_wait": 30}``
         or ``["host.time_wait=30"]``.
         """
-        raw = self.to_dict()
+        raw = self.to_dict(resolved=False)
         items = list(overrides.items()) if isinstance(overrides, Mapping) else [parse_assignment(o) for o in overrides]
         overridden: dict[tuple[str | int, ...], str] = {}
         for path, value in [*fields.items(), *items]:

@@ -21,6 +21,7 @@ from sim.cli import main
 from .conftest import ROOT
 
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+COMPARISONS = {"os-comparison", "tw-reuse-comparison"}  # scenarios with variants, run by their own test
 PORTSIM = Path(sys.executable).parent / "portsim"
 
 
@@ -41,7 +42,12 @@ def test_scenarios_are_shipped() -> None:
         assert path.read_text().startswith("#"), f"{path.name} must open with a comment saying what it answers"
 
 
-@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_every_scenario_is_run_by_a_test() -> None:
+    with_variants = {p.stem for p in SCENARIOS if "variants" in yaml.safe_load(p.read_text())}
+    assert with_variants == COMPARISONS
+
+
+@pytest.mark.parametrize("path", [p for p in SCENARIOS if p.stem not in COMPARISONS], ids=lambda p: p.stem)
 def test_every_shipped_scenario_runs(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / path.stem
     assert main(["run", str(path), "--out", str(out), "--no-plots"]) == 0
@@ -55,19 +61,8 @@ def test_shipped_scenarios_answer_their_questions(tmp_path: Path) -> None:
     """The comparisons the scenario comments promise actually show."""
     results = {}
     for name in ("one-backend-exhaustion", "four-backends-sharing", "bind-before-connect", "close-side"):
-        assert (
-            main(
-                [
-                    "run",
-                    str(ROOT / "scenarios" / f"{name}.yaml"),
-                    "--out",
-                    str(tmp_path / name),
-                    "--no-plots",
-                    "--quiet",
-                ]
-            )
-            == 0
-        )
+        args = ["run", str(ROOT / "scenarios" / f"{name}.yaml"), "--out", str(tmp_path / name), "--no-plots", "--quiet"]
+        assert main(args) == 0
         results[name] = json.loads((tmp_path / name / "summary.json").read_text())
     assert results["one-backend-exhaustion"]["failures"] > 0
     assert results["one-backend-exhaustion"]["errors"]["EADDRNOTAVAIL"] > 0
@@ -77,6 +72,27 @@ def test_shipped_scenarios_answer_their_questions(tmp_path: Path) -> None:
     assert close["client-closes"]["failures"] > 0
     assert close["server-closes"]["failures"] == 0
     assert close["reset"]["failures"] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "failing", "passing"),
+    [
+        ("os-comparison", {"windows", "macos"}, {"linux", "freebsd"}),
+        ("tw-reuse-comparison", {"reuse-off", "no-timestamps", "remote-backend"}, {"reuse-loopback", "reuse-all"}),
+    ],
+)
+def test_comparisons_answer_their_questions(name: str, failing: set[str], passing: set[str], tmp_path: Path) -> None:
+    out = tmp_path / name
+    assert main(["run", str(ROOT / "scenarios" / f"{name}.yaml"), "--out", str(out), "--quiet"]) == 0
+    table = json.loads((out / "comparison.json").read_text())
+    assert set(table) == failing | passing
+    assert {v for v, row in table.items() if row["failures"] > 0} == failing
+    for variant in table:
+        assert (out / variant / "summary.json").is_file()
+    assert (out / "comparison.png").stat().st_size > 20_000
+    if name == "tw-reuse-comparison":
+        assert table["reuse-loopback"]["time_wait_recycled"] > 0
+        assert table["remote-backend"]["time_wait_recycled"] == 0
 
 
 def test_console_script_writes_the_default_folder_with_plots(tmp_path: Path) -> None:

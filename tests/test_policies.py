@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -112,3 +114,74 @@ def test_every_policy_finds_the_only_free_port(name: str) -> None:
             assert offset == free
         assert offset in (free, -1)
         assert 1 <= probes <= SPACE.size
+
+
+WIDE = PortSpace(low=40000, high=40999, destinations=(("10.0.0.1", 80), ("10.0.0.2", 80), ("10.0.0.3", 80)))
+
+
+def run_sequence(policy_name: str | dict[str, object], destinations: list[int], seed: int = 1) -> list[int]:
+    policy = make_policy(policy_name, WIDE, np.random.default_rng(seed))
+    usable = {d: bytearray(WIDE.size) for d in set(destinations)}  # nothing held: every port free
+    return [policy.connect(usable[d], 0, d, 0.0)[0] for d in destinations]
+
+
+def test_hash_gives_consecutive_ports_and_leaks_other_connections() -> None:
+    """RFC 6056 alg. 3: one destination gets consecutive ports; a connection elsewhere shifts them."""
+    alone = run_sequence("hash", [0, 0, 0, 0])
+    assert np.diff(alone).tolist() == [1, 1, 1]
+    mixed = run_sequence("hash", [0, 1, 0, 2, 0])
+    steps_to_0 = [(mixed[2] - mixed[0]) % WIDE.size, (mixed[4] - mixed[2]) % WIDE.size]
+    assert steps_to_0 == [2, 2]  # the global counter moved for the other destinations too
+
+
+def test_double_hash_keeps_destinations_apart() -> None:
+    """RFC 6056 alg. 4: with counters per table slot, other destinations do not move this one's counter."""
+    policy = {"name": "double_hash", "table_size": 4096}
+    seq = run_sequence(policy, [0, 1, 0, 2, 0, 1, 0])
+    ports_0 = [seq[i] for i in (0, 2, 4, 6)]
+    assert np.diff(ports_0).tolist() == [1, 1, 1]
+
+
+def test_random_increment_steps_are_uniform_up_to_n() -> None:
+    policy = {"name": "random_increment", "trade_off": 50}
+    seq = run_sequence(policy, [0] * 2001)
+    steps = np.diff(seq) % WIDE.size
+    assert steps.min() >= 1
+    assert steps.max() <= 50
+    assert abs(steps.mean() - 25.5) < 3.29 * math.sqrt((50**2 - 1) / 12 / steps.size)
+
+
+def test_sequential_down_counts_down_and_wraps() -> None:
+    policy = make_policy("sequential_down", SPACE, np.random.default_rng(0))
+    free = bytearray(SPACE.size)
+    got = [policy.connect(free, 0, 0, 0.0) for _ in range(3)]
+    assert got == [(7, 1), (6, 1), (5, 1)]
+    assert policy.connect(pool("00011111"), 0, 0, 0.0) == (2, 3)  # examines 4, 3, 2
+    assert policy.connect(pool("11111110"), 0, 0, 0.0) == (7, 3)  # examines 1, 0, then wraps to 7
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"name": "double_hash", "table_size": 0}, "parameter 'table_size'"),
+        ({"name": "linux", "tabel_bits": 8}, "has no parameter 'tabel_bits' .*table_bits"),
+        ({"table_size": 3}, "needs a 'name' key"),
+        ("linux-ish", "unknown policy 'linux-ish'"),
+    ],
+)
+def test_policy_parameters_are_checked(value: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make_policy(value, SPACE, np.random.default_rng(0))  # type: ignore[arg-type]
+
+
+def test_parity_segments_follow_the_kernel_wrap() -> None:
+    """Odd range of 65 ports: from offset 0 the scan never reaches offset 64; from 2 never offset 0."""
+    from sim.policies import offset_of, parity_segments
+
+    def offsets(start: int) -> list[int]:
+        return [offset_of(s, 65, "parity") for lo, hi in parity_segments(65, 0, 65, start) for s in range(lo, hi)]
+
+    assert offsets(0) == list(range(0, 63, 2))
+    assert offsets(2) == list(range(2, 65, 2))
+    assert offsets(4) == [*range(4, 65, 2), 2]
+    assert offsets(5) == [*range(5, 64, 2), 1, 3]

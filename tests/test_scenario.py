@@ -318,3 +318,42 @@ def test_warnings(make_scenario: Callable[..., Scenario]) -> None:
     assert make_scenario(host={"source_addresses": 4}, workload={"bind": "no_port"}).warnings() == []
     big = make_scenario(duration=100000.0, workload={"arrivals": {"kind": "poisson", "rate": 1000.0}})
     assert any("expect a long run" in n for n in big.warnings())
+
+
+def test_changing_the_preset_changes_what_the_file_did_not_pin(make_scenario: Callable[..., Scenario]) -> None:
+    pinned = load_scenario(QUICKSTART, ["host.preset=linux"])
+    assert pinned.host.port_range == (49152, 65535)  # quickstart.yaml writes its range out
+    assert pinned.host.policy == "random_start"
+    assert pinned.host.tw_reuse == 2  # not written in the file: from the new preset
+    free = load_scenario(ROOT / "scenarios" / "one-backend-exhaustion.yaml").with_changes({"host.preset": "windows"})
+    assert (free.host.port_range, free.host.time_wait, free.host.policy) == ((49152, 65535), 120.0, "random_start")
+
+
+def test_resolved_scenarios_keep_every_value() -> None:
+    resolved = load_scenario(ROOT / "scenarios" / "one-backend-exhaustion.yaml")
+    again = Scenario.model_validate(resolved.to_dict())
+    assert again == resolved
+    assert again.with_changes({"host.preset": "windows"}).host.time_wait == 60.0  # now pinned
+
+
+def test_variants_expand_into_scenarios() -> None:
+    s = load_scenario(ROOT / "scenarios" / "os-comparison.yaml")
+    variants = s.expand()
+    assert list(variants) == ["linux", "windows", "macos", "freebsd"]
+    assert variants["macos"].host.sharing == "none"
+    assert variants["windows"].host.time_wait == 120
+    assert all(v.variants == [] for v in variants.values())
+    assert load_scenario(QUICKSTART).expand() == {"quickstart": load_scenario(QUICKSTART)}
+    with pytest.raises(ScenarioError, match="no variant 'solaris'"):
+        s.variant("solaris")
+
+
+def test_bad_variants_are_reported(make_scenario: Callable[..., Scenario]) -> None:
+    with pytest.raises(
+        ScenarioError,
+        match=r"variants\[0\] \(slow\): set host\.time_wait=-1: host\.time_wait: .*>= 0|"
+        r"variants\[0\] \(slow\): .*host\.time_wait",
+    ):
+        make_scenario(variants=[{"name": "slow", "set": {"host.time_wait": -1}}])
+    with pytest.raises(ScenarioError, match="variants: names must be unique"):
+        make_scenario(variants=[{"name": "a"}, {"name": "a"}])
