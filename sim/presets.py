@@ -2,8 +2,8 @@
 
 Each preset fixes the ephemeral range, the allocation policy, whether connect() may share one local
 port across destinations (4-tuple sharing), the TCP timers and reuse rules, and the cost model of a
-connect(). A scenario may override any of them. Sources: ``../shared/reference/domain.md``
-(sections 1-4 and 9) and ``../shared/reference/kernel.md`` (the measured Linux 6.18 laws).
+connect(). A scenario may override any of them. Sources: ``docs/domain.md``
+(sections 1-4 and 9) and ``docs/kernel.md`` (the measured Linux 6.18 laws).
 """
 
 from __future__ import annotations

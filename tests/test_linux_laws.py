@@ -1,4 +1,4 @@
-"""The laws of ../shared/reference/kernel.md section 3 (measured on Linux 6.18) in the ``linux`` preset.
+"""The laws of docs/kernel.md section 3 (measured on Linux 6.18) in the ``linux`` preset.
 
 One test per law that a simulator can show, numbered as in kernel.md. Not simulated: fact 19
 (explicit bind() to a chosen port; portsim binds port 0 only) and fact 23 (throughput, a property
