@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
@@ -230,8 +230,28 @@ class RandomStart(Policy):
         return scan_from(usable, next(self._starts))
 
 
+def _probe_blocks(
+    usable: bytearray, size: int, tried: int, candidates: Callable[[int], np.ndarray]
+) -> tuple[int, int, int]:
+    """Try ``candidates(n)`` in growing vectorised blocks until one is usable or ``size`` tries are spent.
+
+    Returns (slot or -1, total tries, index of the hit in its block or -1).
+    """
+    view = np.frombuffer(usable, dtype=np.uint8)
+    block = 256
+    while tried < size:
+        n = min(block, size - tried)
+        drawn = candidates(n)
+        hits = np.flatnonzero(view[drawn] == 0)
+        if hits.size:
+            return int(drawn[hits[0]]), tried + int(hits[0]) + 1, int(hits[0])
+        tried += n
+        block = min(block * 4, 1 << 16)
+    return -1, size, -1
+
+
 def _random_probe(
-    usable: bytearray, draws: Iterator[int], block_draw: Any, size: int, scalar_tries: int = 8
+    usable: bytearray, draws: Iterator[int], block_draw: Callable[[int], np.ndarray], size: int, scalar_tries: int = 8
 ) -> tuple[int, int]:
     """Try candidates from ``draws`` one by one, then in vectorised blocks from ``block_draw(n)``.
 
@@ -241,18 +261,8 @@ def _random_probe(
         candidate = next(draws)
         if not usable[candidate]:
             return candidate, tries
-    tried = min(scalar_tries, size)
-    view = np.frombuffer(usable, dtype=np.uint8)
-    block = 256
-    while tried < size:
-        n = min(block, size - tried)
-        candidates = block_draw(n)
-        hits = np.flatnonzero(view[candidates] == 0)
-        if hits.size:
-            return int(candidates[hits[0]]), tried + int(hits[0]) + 1
-        tried += n
-        block = min(block * 4, 1 << 16)
-    return -1, size
+    found, tries, _ = _probe_blocks(usable, size, min(scalar_tries, size), block_draw)
+    return found, tries
 
 
 @register
@@ -370,21 +380,20 @@ class RandomIncrement(Policy):
             candidate = self.counter % size
             if not usable[candidate]:
                 return candidate, tries
-        tried = min(8, size)
-        view = np.frombuffer(usable, dtype=np.uint8)
         assert isinstance(self.params, RandomIncrementParams)
-        block = 256
-        while tried < size:
-            n = min(block, size - tried)
-            walk = self.counter + np.cumsum(self.rng.integers(1, self.params.trade_off + 1, n))
-            hits = np.flatnonzero(view[walk % size] == 0)
-            if hits.size:
-                self.counter = int(walk[hits[0]])
-                return self.counter % size, tried + int(hits[0]) + 1
+        n_max = self.params.trade_off
+        walk = np.empty(0, dtype=np.int64)
+
+        def steps(n: int) -> np.ndarray:
+            nonlocal walk
+            walk = self.counter + np.cumsum(self.rng.integers(1, n_max + 1, n))
             self.counter = int(walk[-1])
-            tried += n
-            block = min(block * 4, 1 << 16)
-        return -1, size
+            return walk % size
+
+        found, tries, hit = _probe_blocks(usable, size, min(8, size), steps)
+        if hit >= 0:
+            self.counter = int(walk[hit])
+        return found, tries
 
 
 # --------------------------------------------------------------------------- Linux

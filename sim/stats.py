@@ -401,19 +401,13 @@ class Recorder:
         self._sampled_failures = failures
 
     def time_means(self, now: float) -> dict[str, float]:
-        """Time-weighted means of the levels over the window."""
+        """Time-weighted means of the levels over the window (the current levels if it is empty)."""
         self.tick(now)
         span = now - self.window_start
+        areas: tuple[float, ...]
         if span <= 0:
-            return {
-                "established": float(self.n_established),
-                "time_wait": float(self.n_time_wait),
-                "fin_wait2": float(self.n_fin_wait2),
-                "ports_in_use": float(self._ports_in_use()),
-            }
-        return {
-            "established": self._area_established / span,
-            "time_wait": self._area_time_wait / span,
-            "fin_wait2": self._area_fin_wait2 / span,
-            "ports_in_use": self._area_ports / span,
-        }
+            areas, span = (self.n_established, self.n_time_wait, self.n_fin_wait2, self._ports_in_use()), 1.0
+        else:
+            areas = (self._area_established, self._area_time_wait, self._area_fin_wait2, self._area_ports)
+        names = ("established", "time_wait", "fin_wait2", "ports_in_use")
+        return {name: float(area) / span for name, area in zip(names, areas, strict=True)}
