@@ -13,10 +13,12 @@ destination and source choice; the policy) draws from its own numpy Generator, d
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 import time
 import zlib
+from array import array
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from importlib import metadata
@@ -30,7 +32,7 @@ from .policies import Policy, PortSpace, make_policy
 from .pool import PortPool
 from .results import RunResult
 from .scenario import Destination, Scenario, Workload
-from .stats import IntHistogram, Recorder
+from .stats import FLUSH, IntHistogram, Recorder
 from .theory import capacity, predict
 from .workload import BATCH
 
@@ -104,6 +106,7 @@ class _Driver:
     durations: Iterator[float]
     pick_destination: Iterator[int] | None
     pick_source: Iterator[int] | None
+    bound: bool = False
 
 
 class PortModel:
@@ -128,21 +131,17 @@ class PortModel:
             reserved=host.reserved_offsets,
             layout=self.policy.layout,
         )
-        self.recorder = Recorder(
-            len(scenario.workloads), len(destinations), host.source_addresses, host.size, lambda: self.pool.ports_in_use
-        )
+        self.recorder = Recorder(len(scenario.workloads), len(destinations), host.source_addresses, host.size)
         self.lifecycle = Lifecycle(
             self.pool,
-            self.recorder,
             timers(scenario),
             [w.close for w in scenario.workloads],
             [w.bind is True for w in scenario.workloads],
             [[tw_reusable(scenario, w, d) for d in destinations] for w in scenario.workloads],
         )
-        self._ids = itertools.count()
+        self._next_id = 0
         self.drivers = [self._driver(i, w, index) for i, w in enumerate(scenario.workloads)]
-        for driver in self.drivers:
-            self.env.process(self._arrivals(driver))
+        self.env.process(self._traffic())
         self.env.process(self._sampler())
         if scenario.warmup > 0:
             self.env.process(self._warmup())
@@ -156,6 +155,7 @@ class PortModel:
         return _Driver(
             index=i,
             spec=w,
+            bound=w.bind is True,
             destinations=dests,
             times=w.arrivals.times(self._rng(f"workload:{w.name}:arrivals"), w.start),
             durations=w.duration.stream(self._rng(f"workload:{w.name}:duration")),
@@ -173,60 +173,107 @@ class PortModel:
 
     # ----------------------------------------------------------------- processes
 
-    def _arrivals(self, driver: _Driver) -> Generator[simpy.events.Event, object, None]:
+    def _traffic(self) -> Generator[simpy.events.Event, object, None]:
+        """Every workload's connection attempts, in time order (ties: the first workload first).
+
+        The process wakes at the next attempt, then makes every attempt due before the next other
+        SimPy event (a sample, the end of warm-up, the end of the run) in one go: the same order of
+        events as one SimPy event per attempt, without its cost.
+        """
         env = self.env
-        stop = min(driver.spec.stop or math.inf, self.scenario.duration)
-        for t in driver.times:
-            if t >= stop:
-                return
-            yield env.timeout(t - env.now)
-            self.attempt(driver, t)
+        duration = self.scenario.duration
+        upcoming: list[tuple[float, int, Iterator[float]]] = []
+        for i, driver in enumerate(self.drivers):
+            stop = min(driver.spec.stop or math.inf, duration)
+            times: Iterator[float] = itertools.takewhile(stop.__gt__, driver.times)
+            first = next(times, None)
+            if first is not None:
+                upcoming.append((first, i, times))
+        heapq.heapify(upcoming)
+        drivers = self.drivers
+        attempt = self.attempt
+        flush = self.recorder.flush
+        count = 0
+        if len(upcoming) == 1:  # one workload: no merging needed
+            t, i, times = upcoming[0]
+            driver = drivers[i]
+            while True:
+                yield env.timeout(t - env.now)
+                horizon = env.peek()
+                while t < horizon:
+                    attempt(driver, t)
+                    count += 1
+                    if not count & 0xFFFF:
+                        flush(FLUSH)
+                    following = next(times, None)
+                    if following is None:
+                        return
+                    t = following
+        while upcoming:
+            yield env.timeout(upcoming[0][0] - env.now)
+            horizon = env.peek()
+            while upcoming and upcoming[0][0] < horizon:
+                t, i, times = upcoming[0]
+                attempt(drivers[i], t)
+                count += 1
+                if not count & 0xFFFF:  # keep histogram buffers small, however rare the samples
+                    flush(FLUSH)
+                following = next(times, None)
+                if following is None:
+                    heapq.heappop(upcoming)
+                else:
+                    heapq.heapreplace(upcoming, (following, i, times))
 
     def attempt(self, driver: _Driver, now: float) -> int:
         """One connect() (or bind() then connect()) at ``now``; returns the port, or -1 on failure."""
         self.lifecycle.advance(now)
         recorder = self.recorder
-        recorder.tick(now)
         pool = self.pool
         src = next(driver.pick_source) if driver.pick_source is not None else 0
         dst = next(driver.pick_destination) if driver.pick_destination is not None else driver.destinations[0]
         w = driver.index
-        bound = driver.spec.bind is True
+        bound = driver.bound
         if bound:
             occupancy = pool.local_occupancy(src)
             slot, probes = self.policy.bind(pool.local[src], src, now, driver.spec.reuseaddr)
         else:
-            view = pool.view(src, dst)
-            occupancy = pool.occupancy(src, dst)
+            view, occupancy = pool.request(src, dst)
             slot, probes = self.policy.connect(view, src, dst, now)
-        recorder.attempt(w, dst, probes, occupancy)
         if slot < 0:
-            recorder.fail(w, dst, now)
+            recorder.failed(w, dst, probes, occupancy, now)
             return -1
         interval, recycled = pool.take(src, dst, slot, bound, now)
         if recycled >= 0:
-            self.lifecycle.recycled(recycled, dst)
-        offset = pool.port_offset(slot)
-        recorder.open(w, dst, interval, src, offset)
-        self.lifecycle.open(now + next(driver.durations), (src, dst, slot, w, next(self._ids)))
+            self.lifecycle.recycled(recycled, dst, now)
+        offset = pool.offsets[slot]
+        recorder.connected(w, dst, probes, occupancy, interval, src, offset, pool.ports_in_use)
+        self._next_id += 1
+        self.lifecycle.open(now + next(driver.durations), (src, dst, slot, w, self._next_id, now))
         return self.space.low + offset
 
     def _sampler(self) -> Generator[simpy.events.Event, object, None]:
         step = self.scenario.step
         duration = self.scenario.duration
-        self.recorder.sample(0.0)
+        self._sample(0.0)
         k = 1
         while k * step < duration * (1 - 1e-12):
             t = round(k * step, 9)
             yield self.env.timeout(t - self.env.now)
             self.lifecycle.advance(t)
-            self.recorder.sample(t)
+            self._sample(t)
             k += 1
 
+    def _sample(self, t: float) -> None:
+        lc = self.lifecycle
+        self.recorder.sample(t, lc.established, lc.time_wait, lc.fin_wait2, self.pool.ports_in_use)
+
     def _warmup(self) -> Generator[simpy.events.Event, object, None]:
-        yield self.env.timeout(self.scenario.warmup)
-        self.lifecycle.advance(self.scenario.warmup)
-        self.recorder.start_window(self.scenario.warmup)
+        warmup = self.scenario.warmup
+        yield self.env.timeout(warmup)
+        self.lifecycle.advance(warmup)
+        self.lifecycle.start_window(warmup)
+        self.recorder.start_window(warmup, self.pool.ports_in_use)
+        self.pool.start_window(warmup)
 
     # ----------------------------------------------------------------- running
 
@@ -241,13 +288,12 @@ class PortModel:
                 self.env.run(until=duration * k / chunks)
                 progress(self.env.now, sum(self.recorder.attempts))
         self.lifecycle.advance(duration)
-        self.recorder.sample(duration)
+        self._sample(duration)
         wall = time.perf_counter() - started
         summary = self.summary(wall)
         series = {c: np.asarray(self.recorder.series[c]) for c in Recorder.SERIES}
         series["time_s"] = series["time_s"].astype(float)
-        self.recorder.probes.flush()
-        self.recorder.reuse.flush()
+        self.recorder.flush()
         return RunResult(
             scenario=self.scenario.with_changes(seed=self.seed, replications=1, portsim_version=version()),
             summary=summary,
@@ -265,15 +311,16 @@ class PortModel:
         host = scenario.host
         rec = self.recorder
         end = scenario.duration
-        means = rec.time_means(end)
+        lc = self.lifecycle
+        means = lc.time_means(end)
         attempts = rec.counted("attempts")
         established = rec.counted("established")
         failures = rec.counted("failures")
         d_attempts = rec.counted("dest_attempts")
         d_established = rec.counted("dest_established")
         d_failures = rec.counted("dest_failures")
-        d_recycled = rec.counted("dest_recycled")
-        d_overflow = rec.counted("dest_overflow")
+        d_recycled = lc.dest_recycled
+        d_overflow = lc.dest_overflow
         prediction = predict(scenario)
         failed_at = [t for t in rec.first_failure if t is not None]
 
@@ -298,8 +345,8 @@ class PortModel:
                 "established": d_established[j],
                 "failures": d_failures[j],
                 "blocking_probability": _ratio(d_failures[j], d_attempts[j]),
-                "peak_connections": rec.dest_peak_held[j],
-                "peak_time_wait": rec.dest_peak_time_wait[j],
+                "peak_connections": lc.dest_peak_held[j],
+                "peak_time_wait": lc.dest_peak_time_wait[j],
                 "time_wait_recycled": d_recycled[j],
                 "reuse_distance": _distance_summary(rec.reuse_distance[j]),
                 "next_port_guess": _guess_summary(rec.increments[j]),
@@ -325,14 +372,14 @@ class PortModel:
             "blocking_probability": _ratio(total_failures, total_attempts),
             "first_failure_time_s": min(failed_at) if failed_at else None,
             "errors": errors,
-            "connections_established": {"peak": rec.peak_established, "mean": means["established"]},
+            "connections_established": {"peak": lc.peak_established, "mean": means["established"]},
             "time_wait": {
-                "peak": rec.peak_time_wait,
+                "peak": lc.peak_time_wait,
                 "mean": means["time_wait"],
                 "recycled": sum(d_recycled),
                 "overflow": sum(d_overflow),
             },
-            "fin_wait2": {"peak": rec.peak_fin_wait2, "mean": means["fin_wait2"]},
+            "fin_wait2": {"peak": lc.peak_fin_wait2, "mean": means["fin_wait2"]},
             "ports_in_use": {"peak": rec.peak_ports, "mean": means["ports_in_use"]},
             "probes": {
                 "mean": rec.probes.mean(),
@@ -390,13 +437,14 @@ def _distance_summary(histogram: IntHistogram) -> dict[str, float | int | None]:
     }
 
 
-def _guess_summary(increments: dict[int, int]) -> dict[str, float | int | None]:
+def _guess_summary(increments: array[int] | None) -> dict[str, float | int | None]:
     """Success rate of an observer guessing the next port as the previous one plus the commonest increment."""
-    total = sum(increments.values())
+    counts = np.frombuffer(increments, dtype=np.int64) if increments is not None else np.zeros(1, np.int64)
+    total = int(counts.sum())
     if not total:
         return {"increment": None, "success_rate": None, "observed": 0}
-    step, hits = max(increments.items(), key=lambda item: (item[1], -item[0]))
-    return {"increment": step, "success_rate": hits / total, "observed": total}
+    step = int(np.argmax(counts))  # the smallest of the commonest increments
+    return {"increment": step, "success_rate": int(counts[step]) / total, "observed": total}
 
 
 def simulate(

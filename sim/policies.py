@@ -15,6 +15,7 @@ Parameters, when a policy has any, are a ``Params`` model and are given in the s
 from __future__ import annotations
 
 import hashlib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -470,31 +471,69 @@ class Linux(_Hashed):
         self.mask = (1 << self.params.table_bits) - 1
         self._noise = random_ints(rng, 8)
         self._epoch = 0
+        period = self.params.resalt_period
+        self._period = period if period > 0 else math.inf
+        self._epoch_end = self._period
+        self._hashes: dict[tuple[int, int], int] = {}
+        self._even = size % 2 == 0
+        self._half = (size + 1) // 2
+        self._random_increment = self.params.random_increment
 
     def destination_hash(self, src: int, dst: int, now: float) -> int:
         """The 64-bit hash of the destination in the re-salt epoch of ``now``."""
-        period = self.params.resalt_period  # type: ignore[attr-defined]
-        epoch = int(now // period) if period > 0 else 0
-        if epoch != self._epoch:
-            self._cache.clear()
-            self._epoch = epoch
-        return self.hash(src, dst, epoch=epoch)
+        if now >= self._epoch_end or now < self._epoch_end - self._period:
+            self._epoch = int(now // self._period) if self._period < math.inf else 0
+            self._epoch_end = (self._epoch + 1) * self._period
+            self._hashes.clear()
+        h = self._hashes.get((src, dst))
+        if h is None:
+            address, port = self.space.destinations[dst]
+            h = self._hashes[(src, dst)] = keyed_hash(self._secret, src, address, port, 0, self._epoch)
+        return h
 
     def connect(self, usable: bytearray, src: int, dst: int, now: float) -> tuple[int, int]:
-        h = self.destination_hash(src, dst, now)
+        h = self._hashes.get((src, dst)) if now < self._epoch_end else None
+        if h is None:
+            h = self.destination_hash(src, dst, now)
         index = h & self.mask
-        offset = ((self.table[index] + (h >> 32)) % self.remaining) & ~1
-        size = self.size
-        found, probes, before = scan_segments(usable, parity_segments(size, 0, size, offset))
-        if found < 0 and self.remaining > 1:
-            found, second, before = scan_segments(usable, parity_segments(size, 0, size, offset + 1))
-            probes += second
+        table = self.table
+        offset = ((table[index] + (h >> 32)) % self.remaining) & ~1
+        j0 = offset >> 1
+        if not usable[j0]:  # the first candidate is free: the common case below half occupancy
+            found, probes, before = j0, 1, 0
+        elif self._even:
+            found, probes, before = self._scan_even(usable, j0)
+        else:
+            size = self.size
+            found, probes, before = scan_segments(usable, parity_segments(size, 0, size, offset))
+            if found < 0 and self.remaining > 1:
+                found, second, before = scan_segments(usable, parity_segments(size, 0, size, offset + 1))
+                probes += second
         if found >= 0:
             i = 2 * before
-            if self.params.random_increment:  # type: ignore[attr-defined]
+            if self._random_increment:
                 i = max(i, 2 * next(self._noise))
-            self.table[index] = (self.table[index] + i + 2) & 0xFFFFFFFF
+            table[index] = (table[index] + i + 2) & 0xFFFFFFFF
         return found, probes
+
+    def _scan_even(self, usable: bytearray, j0: int) -> tuple[int, int, int]:
+        """Both parity passes for an even-sized range, where each pass is a plain ring: as ``scan_segments``."""
+        half = self._half
+        found = usable.find(0, j0, half)
+        if found >= 0:
+            return found, found - j0 + 1, found - j0
+        found = usable.find(0, 0, j0)
+        if found >= 0:
+            return found, half - j0 + found + 1, half - j0 + found
+        start = half + j0
+        size = self.size
+        found = usable.find(0, start, size)
+        if found >= 0:
+            return found, half + found - start + 1, found - start
+        found = usable.find(0, half, start)
+        if found >= 0:
+            return found, half + size - start + found - half + 1, size - start + found - half
+        return -1, size, size
 
     def bind(self, usable: bytearray, src: int, now: float, reuseaddr: bool = False) -> tuple[int, int]:
         size = self.size

@@ -21,6 +21,8 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 
+import numpy as np
+
 from .policies import Layout, offset_of, slot_of
 
 ESTABLISHED = 1
@@ -77,6 +79,12 @@ class PortPool:
         self._recyclable: dict[tuple[int, int, int], int] = {}
         self.ports_in_use = 0
         """Distinct (source address, port) pairs carrying at least one socket."""
+        self._since = [array("d", bytes(8 * size)) for _ in range(n_sources)]
+        self.window_start = 0.0
+        self._port_seconds = 0.0
+        self._usable = size - len(self.reserved)
+        self.offsets = [offset_of(slot, size, layout) for slot in range(size)]
+        """Offset from the low end of the range of the port in each slot."""
 
     @property
     def usable_per_source(self) -> int:
@@ -85,7 +93,7 @@ class PortPool:
 
     def port_offset(self, slot: int) -> int:
         """Offset from the low end of the range of the port in ``slot``."""
-        return offset_of(slot, self.size, self.layout)
+        return self.offsets[slot]
 
     def key(self, dst: int) -> int:
         """The sharing key of destination ``dst``."""
@@ -103,8 +111,15 @@ class PortPool:
 
     def occupancy(self, src: int, dst: int) -> float:
         """Fraction of usable ports that a connect() from ``src`` to ``dst`` cannot take now."""
-        self.view(src, dst)
-        return self._busy[src][dst if self.sharing else 0] / self.usable_per_source
+        return self.request(src, dst)[1]
+
+    def request(self, src: int, dst: int) -> tuple[bytearray, float]:
+        """The usability bytes for connect() from ``src`` to ``dst``, and the fraction of usable ports taken."""
+        k = dst if self.sharing else 0
+        v = self._views[src][k]
+        if v is None:
+            v = self.view(src, dst)
+        return v, self._busy[src][k] / self._usable
 
     def local_occupancy(self, src: int) -> float:
         """Fraction of usable ports on ``src`` carrying any socket: what bind(port=0) cannot take."""
@@ -145,17 +160,14 @@ class PortPool:
                 self.local[src][slot] = 1
                 self.in_use[src] += 1
                 self.ports_in_use += 1
-        released = self._released[src][k]
-        assert released is not None
-        last = released[slot]
+                self._since[src][slot] = now
+        last = self._released[src][k][slot]  # type: ignore[index]
         return (-1.0 if last == NEVER else now - last), recycled
 
     def close(self, src: int, dst: int, slot: int, state: int) -> None:
         """The ESTABLISHED 4-tuple on ``slot`` moves to ``TIME_WAIT`` or ``FIN_WAIT2`` (this side closed first)."""
         v = self._views[src][dst if self.sharing else 0]
-        assert v is not None
-        assert v[slot] & ESTABLISHED
-        v[slot] = state | (v[slot] & BOUND)
+        v[slot] = state | (v[slot] & BOUND)  # type: ignore[index]
 
     def make_reusable(self, src: int, dst: int, slot: int, connection: int, now: float) -> bool:
         """Let new connections take over the TIME_WAIT 4-tuple on ``slot`` (tcp_tw_reuse); False if not in TIME_WAIT."""
@@ -176,12 +188,10 @@ class PortPool:
         k = dst if self.sharing else 0
         views = self._views[src]
         v = views[k]
-        assert v is not None
         busy = self._busy[src]
         if self._recyclable and self._recyclable.pop((src, k, slot), -1) >= 0:
             pass  # a promoted TIME_WAIT expiring untouched: its byte is already zero
         else:
-            assert v[slot] & HELD
             if bound:
                 self._base[src][slot] = 0
                 self._bound[src] -= 1
@@ -190,17 +200,33 @@ class PortPool:
                         other[slot] = 0
                         busy[j] -= 1
             else:
-                v[slot] = 0
+                v[slot] = 0  # type: ignore[index]
                 busy[k] -= 1
-            released = self._released[src][k]
-            assert released is not None
-            released[slot] = now
+            self._released[src][k][slot] = now  # type: ignore[index]
         refs = self.refs[src]
         refs[slot] -= 1
         if refs[slot] == 0:
             self.local[src][slot] = 0
             self.in_use[src] -= 1
             self.ports_in_use -= 1
+            since = self._since[src][slot]
+            window = self.window_start
+            if now > window:
+                self._port_seconds += now - (since if since > window else window)
+
+    def start_window(self, now: float) -> None:
+        """Count port-busy seconds from ``now`` on."""
+        self.window_start = now
+        self._port_seconds = 0.0
+
+    def port_seconds(self, now: float) -> float:
+        """Seconds local ports were in use between the window start and ``now``, summed over ports."""
+        total = self._port_seconds
+        for src in range(self.n_sources):
+            busy = np.frombuffer(self.refs[src], dtype=np.uint32) > 0
+            since = np.frombuffer(self._since[src], dtype=np.float64)[busy]
+            total += float(np.sum(now - np.maximum(since, self.window_start)))
+        return total
 
     def state(self, src: int, dst: int, slot: int) -> int:
         """The flags of one 4-tuple (0 when free or takeable)."""

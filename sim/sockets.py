@@ -25,7 +25,6 @@ from .lifecycle import Close, Lifecycle, Timers
 from .policies import Policy, PortSpace, make_policy
 from .pool import PortPool
 from .scenario import Destination, Host
-from .stats import Recorder
 
 CLOSES: tuple[Close, ...] = ("client", "server", "reset", "half")
 ERRNO_CONNECT = "EADDRNOTAVAIL"
@@ -45,6 +44,7 @@ class Socket:
     slot: int = -1
     ident: int = -1
     open: bool = False
+    opened: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -86,13 +86,11 @@ class SocketHost:
         )
         combos = [(close, bound) for bound in (False, True) for close in CLOSES]
         self._combo = {combo: i for i, combo in enumerate(combos)}
-        self.recorder = Recorder(len(combos), max_destinations, spec.source_addresses, spec.size, self._ports)
         assert spec.time_wait is not None
         assert spec.fin_timeout is not None
         assert spec.tw_reuse_delay is not None
         self.lifecycle = Lifecycle(
             self.pool,
-            self.recorder,
             Timers(
                 time_wait=spec.time_wait,
                 fin_timeout=spec.fin_timeout,
@@ -107,9 +105,6 @@ class SocketHost:
         self._max_destinations = max_destinations
         self._ids = itertools.count()
         self.now = 0.0
-
-    def _ports(self) -> int:
-        return self.pool.ports_in_use
 
     def _destination(self, address: str, port: int) -> int:
         key = (Destination(address=address, port=port).address, port)
@@ -133,7 +128,6 @@ class SocketHost:
         if to < self.now:
             raise ValueError(f"time goes forward only ({to} < {self.now})")
         self.lifecycle.advance(to)
-        self.recorder.tick(to)
         self.now = to
 
     def connect(
@@ -154,15 +148,17 @@ class SocketHost:
         if bind:
             slot, probes = self.policy.bind(pool.local[source], source, self.now, reuseaddr)
         else:
-            slot, probes = self.policy.connect(pool.view(source, dst), source, dst, self.now)
+            view, _ = pool.request(source, dst)
+            slot, probes = self.policy.connect(view, source, dst, self.now)
         destination = self.destinations[dst]
         if slot < 0:
             return Socket(None, ERRNO_BIND if bind else ERRNO_CONNECT, destination, source, bind, probes)
         _, recycled = pool.take(source, dst, slot, bind, self.now)
         if recycled >= 0:
-            self.lifecycle.recycled(recycled, dst)
+            self.lifecycle.recycled(recycled, dst, self.now)
         offset = pool.port_offset(slot)
-        self.recorder.open(0, dst, -1.0, source, offset)
+        ident = next(self._ids)
+        self.lifecycle.start((source, dst, slot, 0, ident, self.now))
         return Socket(self.host.low + offset, None, destination, source, bind, probes, slot, next(self._ids), open=True)
 
     def close(self, sock: Socket, how: Close = "client", *, at: float | None = None) -> None:
@@ -174,15 +170,14 @@ class SocketHost:
         sock.open = False
         dst = self._index[sock.destination]
         combo = self._combo[(how, sock.bound)]
-        self.lifecycle.open(self.now, (sock.source, dst, sock.slot, combo, sock.ident))
-        self.lifecycle.advance(self.now)
+        self.lifecycle.close_now(self.now, (sock.source, dst, sock.slot, combo, sock.ident, sock.opened))
 
     @property
     def time_wait(self) -> int:
         """4-tuples in TIME_WAIT now."""
-        return self.recorder.n_time_wait
+        return self.lifecycle.time_wait
 
     @property
     def fin_wait2(self) -> int:
         """4-tuples in FIN_WAIT2 now."""
-        return self.recorder.n_fin_wait2
+        return self.lifecycle.fin_wait2

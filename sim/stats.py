@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -42,6 +42,11 @@ class IntHistogram:
         """Forget everything recorded so far."""
         self._buffer.clear()
         self.counts[:] = 0
+
+    @property
+    def buffered(self) -> int:
+        """Values recorded but not yet folded into the counts."""
+        return len(self._buffer)
 
     @property
     def n(self) -> int:
@@ -107,6 +112,11 @@ class LogHistogram:
         self.counts[:] = 0
         self.total = 0.0
         self.minimum = math.inf
+
+    @property
+    def buffered(self) -> int:
+        """Values recorded but not yet folded into the counts."""
+        return len(self._buffer)
 
     @property
     def n(self) -> int:
@@ -186,30 +196,19 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
 
 
 class Recorder:
-    """Everything one run measures: counters, time-weighted levels, histograms and the time series.
+    """What one run measures about its connection attempts, and the fixed-step time series.
 
-    Levels (connections ESTABLISHED, 4-tuples in TIME_WAIT and FIN_WAIT2, distinct local ports in use)
-    are integrated over time; ``tick(t)`` must be called before any level changes at time ``t``.
-    ``start_window(t)`` begins the measured window (the end of warm-up): summary figures count from
-    there, while the time series always covers the whole run.
+    Counts of attempts, successes and failures (per workload and destination), probes per attempt,
+    reuse intervals, attempts by pool occupancy, and per-destination predictability (reuse distance,
+    increments between consecutive ports). ``start_window(t)`` begins the measured window (the end of
+    warm-up): summary figures count from there, while the time series covers the whole run. The levels
+    (connections in each state) are kept by the lifecycle.
     """
 
-    _COUNTERS = (
-        "attempts",
-        "established",
-        "failures",
-        "dest_attempts",
-        "dest_established",
-        "dest_failures",
-        "dest_recycled",
-        "dest_overflow",
-    )
+    _COUNTERS = ("attempts", "established", "failures", "dest_attempts", "dest_established", "dest_failures")
     SERIES = ("time_s", "established", "time_wait", "fin_wait2", "ports_in_use", "attempts", "failures")
 
-    def __init__(
-        self, n_workloads: int, n_destinations: int, n_sources: int, size: int, ports_in_use: Callable[[], int]
-    ) -> None:
-        self._ports_in_use = ports_in_use
+    def __init__(self, n_workloads: int, n_destinations: int, n_sources: int, size: int) -> None:
         self.size = size
         self.attempts = [0] * n_workloads
         self.established = [0] * n_workloads
@@ -218,15 +217,7 @@ class Recorder:
         self.dest_attempts = [0] * n_destinations
         self.dest_established = [0] * n_destinations
         self.dest_failures = [0] * n_destinations
-        self.dest_recycled = [0] * n_destinations
-        self.dest_overflow = [0] * n_destinations
-        self.dest_held = [0] * n_destinations
-        self.dest_time_wait = [0] * n_destinations
-        self.dest_peak_held = [0] * n_destinations
-        self.dest_peak_time_wait = [0] * n_destinations
-        self.n_established = 0
-        self.n_time_wait = 0
-        self.n_fin_wait2 = 0
+        self.peak_ports = 0
         self.probes = IntHistogram()
         self.reuse = LogHistogram()
         self.occupancy_attempts = [0] * 101
@@ -237,63 +228,55 @@ class Recorder:
         self._last_use: list[array[int] | None] = [None] * (n_sources * n_destinations)
         self._previous = [-1] * (n_sources * n_destinations)
         self.reuse_distance = [IntHistogram() for _ in range(n_destinations)]
-        self.increments: list[dict[int, int]] = [{} for _ in range(n_destinations)]
+        self.increments: list[array[int] | None] = [None] * n_destinations
+        """Per destination: counts of the step (mod range size) between consecutive ports from one source."""
         self._baseline: dict[str, list[int]] = {}
         self.window_start = 0.0
-        self._last = 0.0
-        self._area_established = 0.0
-        self._area_time_wait = 0.0
-        self._area_fin_wait2 = 0.0
-        self._area_ports = 0.0
-        self.peak_established = 0
-        self.peak_time_wait = 0
-        self.peak_fin_wait2 = 0
-        self.peak_ports = 0
         self.series: dict[str, list[float]] = {k: [] for k in self.SERIES}
         self._sampled_attempts = 0
         self._sampled_failures = 0
 
     # ----------------------------------------------------------------- hot path
 
-    def tick(self, now: float) -> None:
-        """Integrate the current levels up to ``now``."""
-        dt = now - self._last
-        if dt > 0:
-            self._area_established += self.n_established * dt
-            self._area_time_wait += self.n_time_wait * dt
-            self._area_fin_wait2 += self.n_fin_wait2 * dt
-            self._area_ports += self._ports_in_use() * dt
-            self._last = now
-
-    def attempt(self, w: int, dst: int, probes: int, occupancy: float) -> None:
-        """An attempt examined ``probes`` ports while a fraction ``occupancy`` of its pool was unusable."""
+    def failed(self, w: int, dst: int, probes: int, occupancy: float, now: float) -> None:
+        """An attempt examined ``probes`` ports, a fraction ``occupancy`` of its pool being unusable, and found none."""
         self.attempts[w] += 1
         self.dest_attempts[dst] += 1
         self.probes.add(probes)
         b = int(occupancy * 100 + 0.5)
         self.occupancy_attempts[b] += 1
         self.occupancy_probes[b] += probes
-
-    def fail(self, w: int, dst: int, now: float) -> None:
-        """The attempt found no usable port."""
         self.failures[w] += 1
         self.dest_failures[dst] += 1
         if self.first_failure[w] is None:
             self.first_failure[w] = now
 
-    def open(self, w: int, dst: int, reuse_interval: float, src: int, offset: int) -> None:
-        """The attempt got the port at ``offset``; ``reuse_interval`` is the 4-tuple's time since release, or -1."""
+    def connected(
+        self,
+        w: int,
+        dst: int,
+        probes: int,
+        occupancy: float,
+        reuse_interval: float,
+        src: int,
+        offset: int,
+        ports_in_use: int,
+    ) -> None:
+        """An attempt examined ``probes`` ports and got the port at ``offset``.
+
+        ``reuse_interval``: the 4-tuple's seconds since its release, or -1 for a first use;
+        ``ports_in_use``: distinct local ports in use once this one is taken.
+        """
+        self.attempts[w] += 1
+        self.dest_attempts[dst] += 1
+        self.probes.add(probes)
+        b = int(occupancy * 100 + 0.5)
+        self.occupancy_attempts[b] += 1
+        self.occupancy_probes[b] += probes
         self.established[w] += 1
         self.dest_established[dst] += 1
-        n = self.n_established = self.n_established + 1
-        if n > self.peak_established:
-            self.peak_established = n
-        held = self.dest_held[dst] = self.dest_held[dst] + 1
-        if held > self.dest_peak_held[dst]:
-            self.dest_peak_held[dst] = held
-        ports = self._ports_in_use()
-        if ports > self.peak_ports:
-            self.peak_ports = ports
+        if ports_in_use > self.peak_ports:
+            self.peak_ports = ports_in_use
         if reuse_interval >= 0:
             self.reuse.add(reuse_interval)
         pair = src * self._n_dests + dst
@@ -308,75 +291,26 @@ class Recorder:
         self._count[pair] = count + 1
         previous = self._previous[pair]
         if previous >= 0:
-            step = (offset - previous) % self.size
             steps = self.increments[dst]
-            steps[step] = steps.get(step, 0) + 1
+            if steps is None:
+                steps = self.increments[dst] = array("q", bytes(8 * self.size))
+            steps[(offset - previous) % self.size] += 1
         self._previous[pair] = offset
-
-    def close_to_time_wait(self, dst: int) -> None:
-        """An ESTABLISHED connection closed by this host and entered TIME_WAIT."""
-        self.n_established -= 1
-        n = self.n_time_wait = self.n_time_wait + 1
-        if n > self.peak_time_wait:
-            self.peak_time_wait = n
-        tw = self.dest_time_wait[dst] = self.dest_time_wait[dst] + 1
-        if tw > self.dest_peak_time_wait[dst]:
-            self.dest_peak_time_wait[dst] = tw
-
-    def close_to_fin_wait2(self, dst: int) -> None:
-        """An ESTABLISHED connection closed by this host whose peer never closes: a FIN_WAIT2 orphan."""
-        self.n_established -= 1
-        n = self.n_fin_wait2 = self.n_fin_wait2 + 1
-        if n > self.peak_fin_wait2:
-            self.peak_fin_wait2 = n
-
-    def close_released(self, dst: int) -> None:
-        """An ESTABLISHED connection closed and released its 4-tuple at once."""
-        self.n_established -= 1
-        self.dest_held[dst] -= 1
-
-    def time_wait_overflow(self, dst: int) -> None:
-        """A closing connection skipped TIME_WAIT because max_tw_buckets was reached."""
-        self.close_released(dst)
-        self.dest_overflow[dst] += 1
-
-    def time_wait_expired(self, dst: int) -> None:
-        """A TIME_WAIT ended and released its 4-tuple."""
-        self.n_time_wait -= 1
-        self.dest_time_wait[dst] -= 1
-        self.dest_held[dst] -= 1
-
-    def time_wait_recycled(self, dst: int) -> None:
-        """A new connection took over a TIME_WAIT 4-tuple (tcp_tw_reuse)."""
-        self.time_wait_expired(dst)
-        self.dest_recycled[dst] += 1
-
-    def fin_wait2_expired(self, dst: int) -> None:
-        """A FIN_WAIT2 orphan timed out and released its 4-tuple."""
-        self.n_fin_wait2 -= 1
-        self.dest_held[dst] -= 1
 
     # ----------------------------------------------------------------- window and series
 
-    def start_window(self, now: float) -> None:
-        """Start measuring at ``now``: counters from zero, peaks from the current levels."""
-        self.tick(now)
+    def start_window(self, now: float, ports_in_use: int) -> None:
+        """Start measuring at ``now``: counters and histograms from zero, the peak from the current level."""
         self.window_start = now
         self._baseline = {name: list(getattr(self, name)) for name in self._COUNTERS}
-        self._area_established = self._area_time_wait = self._area_fin_wait2 = self._area_ports = 0.0
-        self.peak_established = self.n_established
-        self.peak_time_wait = self.n_time_wait
-        self.peak_fin_wait2 = self.n_fin_wait2
-        self.peak_ports = self._ports_in_use()
-        self.dest_peak_held = list(self.dest_held)
-        self.dest_peak_time_wait = list(self.dest_time_wait)
+        self.peak_ports = ports_in_use
         self.probes.clear()
         self.reuse.clear()
         self.occupancy_attempts = [0] * 101
         self.occupancy_probes = [0] * 101
         for h in self.reuse_distance:
             h.clear()
-        self.increments = [{} for _ in self.increments]
+        self.increments = [None] * len(self.increments)
 
     def counted(self, name: str) -> list[int]:
         """A counter list (see ``_COUNTERS``) minus its value at the start of the window."""
@@ -384,30 +318,25 @@ class Recorder:
         base = self._baseline.get(name)
         return list(values) if base is None else [v - b for v, b in zip(values, base, strict=True)]
 
-    def sample(self, now: float) -> None:
-        """Append one time-series row at ``now``."""
-        self.tick(now)
+    def sample(self, now: float, established: int, time_wait: int, fin_wait2: int, ports_in_use: int) -> None:
+        """Append one time-series row at ``now`` with the given levels; fold the histogram buffers."""
         attempts = sum(self.attempts)
         failures = sum(self.failures)
         row = self.series
         row["time_s"].append(now)
-        row["established"].append(self.n_established)
-        row["time_wait"].append(self.n_time_wait)
-        row["fin_wait2"].append(self.n_fin_wait2)
-        row["ports_in_use"].append(self._ports_in_use())
+        row["established"].append(established)
+        row["time_wait"].append(time_wait)
+        row["fin_wait2"].append(fin_wait2)
+        row["ports_in_use"].append(ports_in_use)
         row["attempts"].append(attempts - self._sampled_attempts)
         row["failures"].append(failures - self._sampled_failures)
         self._sampled_attempts = attempts
         self._sampled_failures = failures
+        self.flush(FLUSH)
 
-    def time_means(self, now: float) -> dict[str, float]:
-        """Time-weighted means of the levels over the window (the current levels if it is empty)."""
-        self.tick(now)
-        span = now - self.window_start
-        areas: tuple[float, ...]
-        if span <= 0:
-            areas, span = (self.n_established, self.n_time_wait, self.n_fin_wait2, self._ports_in_use()), 1.0
-        else:
-            areas = (self._area_established, self._area_time_wait, self._area_fin_wait2, self._area_ports)
-        names = ("established", "time_wait", "fin_wait2", "ports_in_use")
-        return {name: float(area) / span for name, area in zip(names, areas, strict=True)}
+    def flush(self, above: int = 0) -> None:
+        """Fold buffered histogram values into counts (only buffers holding more than ``above`` values)."""
+        histograms: list[IntHistogram | LogHistogram] = [self.probes, self.reuse, *self.reuse_distance]
+        for histogram in histograms:
+            if histogram.buffered > above:
+                histogram.flush()

@@ -1,0 +1,190 @@
+"""portsim performance benchmark (``make bench``): a benchmark, not a test.
+
+Each case runs in a fresh child process, which times a bare SimPy loss model of the same load and
+then portsim, in that order, in the same process; the report gives connections per second, the
+ratio portsim / baseline, and the child's peak RSS.
+
+Baseline (the issue's reference model): Poisson arrivals; each accepted connection holds an
+anonymous port for Exp(mean 1 s) + 60 s; 16,384 ports; an arrival that finds all held is blocked;
+no port identity; connection ends scheduled as env.timeout(...) callbacks. A second baseline runs
+a SimPy process per connection.
+
+portsim runs the same load with everything on: port identity, per-destination 4-tuples, TIME_WAIT,
+the linux policy, all statistics.
+
+    python benchmarks/bench.py                 # the table (about 5 minutes)
+    python benchmarks/bench.py --quick         # fewer connections, no 10-million run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import simpy
+
+PORTS = 16384
+HOLD_EXTRA = 60.0  # TIME_WAIT
+
+
+def baseline(rate: float, connections: int, seed: int = 1) -> dict[str, float]:
+    """Bare SimPy: arrivals in one process, each end a timeout callback."""
+    env = simpy.Environment()
+    rng = np.random.default_rng(seed)
+    gaps = rng.exponential(1 / rate, connections).tolist()
+    holds = (rng.exponential(1.0, connections) + HOLD_EXTRA).tolist()
+    state = {"held": 0, "blocked": 0}
+
+    def release(_: simpy.Event) -> None:
+        state["held"] -= 1
+
+    def arrivals() -> Any:
+        timeout = env.timeout
+        for gap, hold in zip(gaps, holds, strict=True):
+            yield timeout(gap)
+            if state["held"] >= PORTS:
+                state["blocked"] += 1
+                continue
+            state["held"] += 1
+            timeout(hold).callbacks.append(release)
+
+    env.process(arrivals())
+    started = time.perf_counter()
+    env.run()
+    wall = time.perf_counter() - started
+    return {"connections_per_s": connections / wall, "blocking": state["blocked"] / connections}
+
+
+def baseline_processes(rate: float, connections: int, seed: int = 1) -> dict[str, float]:
+    """Bare SimPy with a process per connection."""
+    env = simpy.Environment()
+    rng = np.random.default_rng(seed)
+    gaps = rng.exponential(1 / rate, connections).tolist()
+    holds = (rng.exponential(1.0, connections) + HOLD_EXTRA).tolist()
+    state = {"held": 0, "blocked": 0}
+
+    def connection(hold: float) -> Any:
+        yield env.timeout(hold)
+        state["held"] -= 1
+
+    def arrivals() -> Any:
+        for gap, hold in zip(gaps, holds, strict=True):
+            yield env.timeout(gap)
+            if state["held"] >= PORTS:
+                state["blocked"] += 1
+                continue
+            state["held"] += 1
+            env.process(connection(hold))
+
+    env.process(arrivals())
+    started = time.perf_counter()
+    env.run()
+    wall = time.perf_counter() - started
+    return {"connections_per_s": connections / wall, "blocking": state["blocked"] / connections}
+
+
+def portsim(rate: float, connections: int, destinations: int = 1, seed: int = 1) -> dict[str, Any]:
+    import sim
+
+    duration = connections / rate
+    scenario = sim.Scenario.model_validate(
+        {
+            "name": "bench",
+            "duration": duration,
+            "seed": seed,
+            "host": {"preset": "linux", "port_range": [49152, 65535], "tw_reuse": 0},
+            "workloads": [
+                {
+                    "name": "w",
+                    "arrivals": {"kind": "poisson", "rate": rate},
+                    "duration": {"kind": "exponential", "mean": 1.0},
+                    "close": "client",
+                    "destinations": [{"address": f"10.0.{i // 250}.{i % 250 + 1}", "port": 443} for i in range(destinations)],
+                }
+            ],
+        }
+    )
+    started = time.perf_counter()
+    result = sim.simulate(scenario)
+    wall = time.perf_counter() - started
+    s = result.summary
+    return {
+        "connections_per_s": s["attempts"] / wall,
+        "attempts": s["attempts"],
+        "blocking": s["blocking_probability"],
+        "occupancy": s["ports_in_use"]["mean"] / PORTS,
+        "probes_mean": s["probes"]["mean"],
+    }
+
+
+def child(case: str, rate: float, connections: int, destinations: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"case": case, "rate": rate, "connections": connections, "destinations": destinations}
+    if case != "scale":
+        out["baseline"] = baseline(rate, min(connections, 600_000))
+        out["baseline_processes"] = baseline_processes(rate, min(connections, 300_000))
+    out["portsim"] = portsim(rate, connections, destinations)
+    out["ratio"] = out["portsim"]["connections_per_s"] / out["baseline"]["connections_per_s"] if "baseline" in out else None
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def run_child(case: str, rate: float, connections: int, destinations: int = 1) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", case, str(rate), str(connections), str(destinations)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer connections and no 10-million-connection run")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        case, rate, connections, destinations = args.child
+        print(json.dumps(child(case, float(rate), int(connections), int(destinations))))
+        return
+    n = 300_000 if args.quick else 1_000_000
+    cases = [
+        ("reference: 300/s, 1 destination", "reference", 300.0, n, 1),
+        ("about 10% occupancy: 27/s", "low", 27.0, n // 3, 1),
+        ("about 99% occupancy: 268/s", "high", 268.0, n, 1),
+        ("10 destinations: 300/s", "ten", 300.0, n, 10),
+    ]
+    print(f"portsim benchmark on {platform.node()}: {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}, simpy {simpy.__version__}, numpy {np.__version__}")
+    header = f"{'workload':<34} {'connections':>11} {'occupancy':>9} {'portsim conn/s':>14} {'baseline conn/s':>15} " \
+             f"{'ratio':>6} {'vs process-per-conn':>19} {'peak RSS':>9}"
+    print(header)
+    rows = []
+    for label, case, rate, connections, destinations in cases:
+        r = run_child(case, rate, connections, destinations)
+        rows.append(r)
+        p = r["portsim"]
+        print(f"{label:<34} {p['attempts']:>11,} {p['occupancy']:>9.1%} {p['connections_per_s']:>14,.0f} "
+              f"{r['baseline']['connections_per_s']:>15,.0f} {r['ratio']:>6.2f} "
+              f"{p['connections_per_s'] / r['baseline_processes']['connections_per_s']:>19.2f} "
+              f"{r['peak_rss_mb']:>7.0f} MB", flush=True)
+    low, high = rows[1]["portsim"]["connections_per_s"], rows[2]["portsim"]["connections_per_s"]
+    print(f"cost per connection at ~99% occupancy / at ~10%: {low / high:.2f} (target <= 3)")
+    if not args.quick:
+        million = run_child("scale", 300.0, 1_000_000)
+        ten = run_child("scale", 300.0, 10_000_000)
+        per_1 = 1 / million["portsim"]["connections_per_s"]
+        per_10 = 1 / ten["portsim"]["connections_per_s"]
+        print(f"10 million connections: {ten['portsim']['connections_per_s']:,.0f} conn/s, peak RSS {ten['peak_rss_mb']:.0f} MB "
+              f"(target < 500 MB); wall time per connection {per_10 / per_1:.2f} x that at 1 million (target 0.8-1.2)")
+
+
+if __name__ == "__main__":
+    main()
