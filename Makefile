@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint clean
+.PHONY: run test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,12 +18,15 @@ run: $(STAMP)
 	$(BIN)/portsim run scenarios/quickstart.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff check sim tests notebooks
-	$(BIN)/ruff format --check sim tests
+	$(BIN)/ruff check sim tests notebooks benchmarks
+	$(BIN)/ruff format --check sim tests benchmarks
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --durations=10
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

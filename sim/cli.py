@@ -80,13 +80,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _progress_bar(duration_label: str) -> tuple[Progress, Any]:
+def _progress_bar(total: float) -> tuple[Progress, Any]:
     """A progress callback that shows a bar on a terminal once a run has lasted about a second."""
     from rich.console import Console
     from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
     from rich.progress import Progress as RichProgress
 
     started = time.perf_counter()
+    duration_label = f"{total:,.0f} s"
     state: dict[str, Any] = {"bar": None, "task": None}
 
     def update(fraction: float, attempts: int) -> None:
@@ -97,16 +98,16 @@ def _progress_bar(duration_label: str) -> tuple[Progress, Any]:
             bar = RichProgress(
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
-                TextColumn("{task.percentage:>5.1f}% of " + duration_label),
+                TextColumn("simulated {task.fields[simulated]} of " + duration_label),
                 TextColumn("{task.fields[rate]}"),
                 TimeRemainingColumn(),
                 console=Console(stderr=True),
                 transient=True,
             )
             bar.start()
-            state["bar"], state["task"] = bar, bar.add_task("simulating", total=1.0, rate="")
+            state["bar"], state["task"] = bar, bar.add_task("simulating", total=1.0, rate="", simulated="")
         rate = f"{attempts / elapsed:,.0f} conn/s" if elapsed > 0 else ""
-        state["bar"].update(state["task"], completed=fraction, rate=rate)
+        state["bar"].update(state["task"], completed=fraction, rate=rate, simulated=f"{fraction * total:,.0f}")
 
     def stop() -> None:
         if state["bar"] is not None:
@@ -191,7 +192,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for variant in scenario.expand().values():
         _warn(variant)
     show = not args.quiet and sys.stderr.isatty()
-    progress, stop = _progress_bar(f"{scenario.duration:g} s") if show else (None, lambda: None)
+    total = scenario.duration * scenario.replications * max(1, len(scenario.variants))
+    progress, stop = _progress_bar(total) if show else (None, lambda: None)
     try:
         if scenario.variants:
             results = run_variants(scenario, progress=progress)

@@ -18,7 +18,6 @@ import itertools
 import math
 import time
 import zlib
-from array import array
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from importlib import metadata
@@ -289,11 +288,11 @@ class PortModel:
                 progress(self.env.now, sum(self.recorder.attempts))
         self.lifecycle.advance(duration)
         self._sample(duration)
+        self.recorder.flush()
         wall = time.perf_counter() - started
         summary = self.summary(wall)
         series = {c: np.asarray(self.recorder.series[c]) for c in Recorder.SERIES}
         series["time_s"] = series["time_s"].astype(float)
-        self.recorder.flush()
         return RunResult(
             scenario=self.scenario.with_changes(seed=self.seed, replications=1, portsim_version=version()),
             summary=summary,
@@ -301,8 +300,8 @@ class PortModel:
             probe_counts=self.recorder.probes.counts.copy(),
             reuse_counts=self.recorder.reuse.counts.copy(),
             reuse_edges=self.recorder.reuse.edges.copy(),
-            occupancy_attempts=np.asarray(self.recorder.occupancy_attempts, dtype=np.int64),
-            occupancy_probes=np.asarray(self.recorder.occupancy_probes, dtype=np.int64),
+            occupancy_attempts=self.recorder.occupancy_attempts.copy(),
+            occupancy_probes=self.recorder.occupancy_probes.copy(),
         )
 
     def summary(self, wall_time: float) -> dict[str, Any]:
@@ -437,9 +436,9 @@ def _distance_summary(histogram: IntHistogram) -> dict[str, float | int | None]:
     }
 
 
-def _guess_summary(increments: array[int] | None) -> dict[str, float | int | None]:
+def _guess_summary(increments: np.ndarray | None) -> dict[str, float | int | None]:
     """Success rate of an observer guessing the next port as the previous one plus the commonest increment."""
-    counts = np.frombuffer(increments, dtype=np.int64) if increments is not None else np.zeros(1, np.int64)
+    counts = increments if increments is not None else np.zeros(1, np.int64)
     total = int(counts.sum())
     if not total:
         return {"increment": None, "success_rate": None, "observed": 0}

@@ -512,7 +512,9 @@ class Linux(_Hashed):
         if found >= 0:
             i = 2 * before
             if self._random_increment:
-                i = max(i, 2 * next(self._noise))
+                noise = 2 * next(self._noise)
+                if noise > i:
+                    i = noise
             table[index] = (table[index] + i + 2) & 0xFFFFFFFF
         return found, probes
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-from array import array
 from collections.abc import Sequence
 
 import numpy as np
@@ -37,6 +36,15 @@ class IntHistogram:
             self.counts = np.concatenate([self.counts, np.zeros(binned.size - self.counts.size, np.int64)])
         self.counts[: binned.size] += binned
         self._buffer.clear()
+
+    def add_many(self, values: np.ndarray) -> None:
+        """Record many values at once."""
+        if values.size:
+            self.flush()
+            binned = np.bincount(values.astype(np.int64, copy=False))
+            if binned.size > self.counts.size:
+                self.counts = np.concatenate([self.counts, np.zeros(binned.size - self.counts.size, np.int64)])
+            self.counts[: binned.size] += binned
 
     def clear(self) -> None:
         """Forget everything recorded so far."""
@@ -220,16 +228,21 @@ class Recorder:
         self.peak_ports = 0
         self.probes = IntHistogram()
         self.reuse = LogHistogram()
-        self.occupancy_attempts = [0] * 101
-        self.occupancy_probes = [0] * 101
-        # predictability, per (source, destination): connections so far, last use of each port, last port
+        self.occupancy_attempts = np.zeros(101, dtype=np.int64)
+        self.occupancy_probes = np.zeros(101, dtype=np.int64)
+        self.reuse_distance = [IntHistogram() for _ in range(n_destinations)]
+        self.increments: list[np.ndarray | None] = [None] * n_destinations
+        """Per destination: counts of the step (mod range size) between consecutive ports from one source."""
+        # per attempt, folded with numpy every so often (see fold): probes, occupancy, (source, destination), port
+        self._probes: list[int] = []
+        self._occupancy: list[float] = []
+        self._pairs: list[int] = []
+        self._offsets: list[int] = []
+        # predictability state carried across folds, per (source, destination) pair
         self._n_dests = n_destinations
         self._count = [0] * (n_sources * n_destinations)
-        self._last_use: list[array[int] | None] = [None] * (n_sources * n_destinations)
+        self._last_use: list[np.ndarray | None] = [None] * (n_sources * n_destinations)
         self._previous = [-1] * (n_sources * n_destinations)
-        self.reuse_distance = [IntHistogram() for _ in range(n_destinations)]
-        self.increments: list[array[int] | None] = [None] * n_destinations
-        """Per destination: counts of the step (mod range size) between consecutive ports from one source."""
         self._baseline: dict[str, list[int]] = {}
         self.window_start = 0.0
         self.series: dict[str, list[float]] = {k: [] for k in self.SERIES}
@@ -242,10 +255,8 @@ class Recorder:
         """An attempt examined ``probes`` ports, a fraction ``occupancy`` of its pool being unusable, and found none."""
         self.attempts[w] += 1
         self.dest_attempts[dst] += 1
-        self.probes.add(probes)
-        b = int(occupancy * 100 + 0.5)
-        self.occupancy_attempts[b] += 1
-        self.occupancy_probes[b] += probes
+        self._probes.append(probes)
+        self._occupancy.append(occupancy)
         self.failures[w] += 1
         self.dest_failures[dst] += 1
         if self.first_failure[w] is None:
@@ -269,45 +280,80 @@ class Recorder:
         """
         self.attempts[w] += 1
         self.dest_attempts[dst] += 1
-        self.probes.add(probes)
-        b = int(occupancy * 100 + 0.5)
-        self.occupancy_attempts[b] += 1
-        self.occupancy_probes[b] += probes
         self.established[w] += 1
         self.dest_established[dst] += 1
+        self._probes.append(probes)
+        self._occupancy.append(occupancy)
+        self._pairs.append(src * self._n_dests + dst)
+        self._offsets.append(offset)
         if ports_in_use > self.peak_ports:
             self.peak_ports = ports_in_use
         if reuse_interval >= 0:
             self.reuse.add(reuse_interval)
-        pair = src * self._n_dests + dst
-        count = self._count[pair]
-        uses = self._last_use[pair]
-        if uses is None:
-            uses = self._last_use[pair] = array("q", [-1]) * self.size
-        last = uses[offset]
-        if last >= 0:
-            self.reuse_distance[dst].add(count - last)
-        uses[offset] = count
-        self._count[pair] = count + 1
+
+    def fold(self) -> None:
+        """Fold the per-attempt buffers into the histograms and predictability figures (numpy, in bulk)."""
+        if self._probes:
+            probes = np.asarray(self._probes, dtype=np.int64)
+            bins = (np.asarray(self._occupancy) * 100 + 0.5).astype(np.int64)
+            self.probes.add_many(probes)
+            self.occupancy_attempts += np.bincount(bins, minlength=101)
+            self.occupancy_probes += np.bincount(bins, weights=probes, minlength=101).astype(np.int64)
+            self._probes.clear()
+            self._occupancy.clear()
+        if self._pairs:
+            pairs = np.asarray(self._pairs, dtype=np.int64)
+            offsets = np.asarray(self._offsets, dtype=np.int64)
+            self._pairs.clear()
+            self._offsets.clear()
+            order = np.argsort(pairs, kind="stable")
+            pairs, offsets = pairs[order], offsets[order]
+            cuts = [*np.flatnonzero(pairs[1:] != pairs[:-1]) + 1, pairs.size]
+            begin = 0
+            for end in cuts:
+                self._fold_pair(int(pairs[begin]), offsets[begin:end])
+                begin = end
+
+    def _fold_pair(self, pair: int, offsets: np.ndarray) -> None:
+        """Reuse distances and increments of one (source, destination) pair's ports, in connection order."""
+        dst = pair % self._n_dests
+        size = self.size
         previous = self._previous[pair]
-        if previous >= 0:
+        sequence = offsets if previous < 0 else np.concatenate([[previous], offsets])
+        if sequence.size > 1:
             steps = self.increments[dst]
             if steps is None:
-                steps = self.increments[dst] = array("q", bytes(8 * self.size))
-            steps[(offset - previous) % self.size] += 1
-        self._previous[pair] = offset
+                steps = self.increments[dst] = np.zeros(size, dtype=np.int64)
+            steps += np.bincount(np.diff(sequence) % size, minlength=size)
+        self._previous[pair] = int(offsets[-1])
+        last_use = self._last_use[pair]
+        if last_use is None:
+            last_use = self._last_use[pair] = np.full(size, -1, dtype=np.int64)
+        index = self._count[pair] + np.arange(offsets.size)
+        by_port = np.lexsort((index, offsets))
+        ports, when = offsets[by_port], index[by_port]
+        repeat = ports[1:] == ports[:-1]
+        first = np.concatenate([[True], ~repeat])
+        earlier = last_use[ports[first]]
+        seen = earlier >= 0
+        distances = np.concatenate([(when[1:] - when[:-1])[repeat], when[first][seen] - earlier[seen]])
+        self.reuse_distance[dst].add_many(distances)
+        last = np.concatenate([~repeat, [True]])
+        last_use[ports[last]] = when[last]
+        self._count[pair] += offsets.size
 
     # ----------------------------------------------------------------- window and series
 
     def start_window(self, now: float, ports_in_use: int) -> None:
         """Start measuring at ``now``: counters and histograms from zero, the peak from the current level."""
+        self.fold()  # what came before still moves the predictability state along
         self.window_start = now
         self._baseline = {name: list(getattr(self, name)) for name in self._COUNTERS}
         self.peak_ports = ports_in_use
         self.probes.clear()
         self.reuse.clear()
-        self.occupancy_attempts = [0] * 101
-        self.occupancy_probes = [0] * 101
+        self.occupancy_attempts[:] = 0
+        self.occupancy_probes[:] = 0
         for h in self.reuse_distance:
             h.clear()
         self.increments = [None] * len(self.increments)
@@ -335,8 +381,8 @@ class Recorder:
         self.flush(FLUSH)
 
     def flush(self, above: int = 0) -> None:
-        """Fold buffered histogram values into counts (only buffers holding more than ``above`` values)."""
-        histograms: list[IntHistogram | LogHistogram] = [self.probes, self.reuse, *self.reuse_distance]
-        for histogram in histograms:
-            if histogram.buffered > above:
-                histogram.flush()
+        """Fold buffered values (only when more than ``above`` are waiting)."""
+        if len(self._probes) > above:
+            self.fold()
+        if self.reuse.buffered > above:
+            self.reuse.flush()

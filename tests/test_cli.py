@@ -264,7 +264,8 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     text = seen.decode(errors="replace")
     assert "simulating" in text
     assert "conn/s" in text
-    assert "of 100000 s" in text
+    assert "of 100,000 s" in text
+    assert "simulated" in text
 
 
 def test_broken_pipe_is_quiet() -> None:
