@@ -154,11 +154,15 @@ class Lifecycle:
         At equal times a close goes before an expiry, and both before the caller's own event. A
         TIME_WAIT becomes takeable only when strictly older than the reuse delay.
         """
-        ends = self._ends
-        time_waits = self._time_waits
         if self._simple_time_wait and not self._fin_waits and not self._promotions and not self._recycled:
             self._advance_simple(now)
-            return
+        else:
+            self._advance_general(now)
+
+    def _advance_general(self, now: float) -> None:
+        """``advance`` under every rule: FIN_WAIT2 orphans, tw_reuse promotions, recycled TIME_WAITs."""
+        ends = self._ends
+        time_waits = self._time_waits
         fin_waits = self._fin_waits
         promotions = self._promotions
         pool = self.pool
@@ -236,14 +240,18 @@ class Lifecycle:
                     next_end = ends[0][0] if ends else INF
                     src, dst, slot, w, _, opened = conn
                     if codes[w] != CLIENT or reusable[w][dst] or time_wait + other >= limit:
+                        # the general rules: hand over the counters, let _end update them, take them back
                         self.established, self.time_wait, self.peak_time_wait = established, time_wait, peak
                         self.seconds_established, self.seconds_time_wait = seconds_established, seconds_time_wait
                         self._end(t, conn)
                         if self._promotions or self._fin_waits:
-                            self.advance(now)
-                            return
+                            self.advance(now)  # the general loop from here on
                         established, time_wait, peak = self.established, self.time_wait, self.peak_time_wait
                         seconds_established, seconds_time_wait = self.seconds_established, self.seconds_time_wait
+                        other = self.fin_wait2
+                        if self._promotions or self._fin_waits:
+                            return
+                        next_end = ends[0][0] if ends else INF
                         continue
                     established -= 1
                     if t > window:

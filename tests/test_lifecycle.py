@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import pytest
 
+from sim.lifecycle import Lifecycle
 from sim.model import PortModel
 from sim.scenario import Scenario
 
@@ -122,3 +125,39 @@ def test_reserved_ports_are_skipped(make_scenario: Callable[..., Scenario]) -> N
     model = PortModel(scenario)
     ports = [model.attempt(model.drivers[0], t) for t in (0.1, 0.2, 0.3)]
     assert ports == [50000, 50003, -1]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {
+            "host": {"preset": "linux", "port_range": [50000, 50031]},
+            "workload": {"destinations": [{"address": "127.0.0.1", "port": 80}]},
+        },
+        {"host": {"tw_reuse": 1, "tw_reuse_delay": 0.0}},
+        {"workload": {"close": "half"}},
+        {"host": {"max_tw_buckets": 5}},
+        {"host": {"time_wait_granularity": 0.7}},
+        {"workload": {"close": "server"}},
+    ],
+    ids=["loopback-tw-reuse", "tw-reuse-delay-0", "half-close", "max-tw-buckets", "timer-grid", "server-close"],
+)
+def test_fast_path_counts_exactly_like_the_general_one(
+    changes: dict[str, Any], make_scenario: Callable[..., Scenario], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inline loop for the common case and the general loop must give identical levels and series."""
+    workload = {"arrivals": {"kind": "poisson", "rate": 3.0}, "duration": {"kind": "fixed", "value": 0.5}}
+    workload.update(changes.get("workload", {}))
+    scenario = make_scenario(duration=400.0, warmup=50.0, host=changes.get("host", {}), workload=workload)
+    fast = PortModel(scenario).run()
+    monkeypatch.setattr(Lifecycle, "_advance_simple", lambda self, now: Lifecycle._advance_general(self, now))
+    general = PortModel(scenario).run()
+    for column, values in fast.series.items():
+        np.testing.assert_array_equal(values, general.series[column], err_msg=column)
+    for key in ("connections_established", "time_wait", "fin_wait2", "ports_in_use", "destinations", "attempts"):
+        assert fast.summary[key] == general.summary[key], key
+    levels = fast.series
+    assert (levels["established"] >= 0).all()
+    assert (levels["time_wait"] >= 0).all()
+    assert fast.summary["time_wait"]["peak"] >= fast.summary["time_wait"]["mean"]
+    assert fast.summary["connections_established"]["peak"] <= 10  # 3/s held 0.5 s: a handful at once
