@@ -51,7 +51,13 @@ def _parser() -> argparse.ArgumentParser:
         help="override one scenario value, e.g. --set host.time_wait=30 (repeatable)",
     )
     run.add_argument("--replications", type=int, metavar="N", help="independent replications (default: 1)")
-    run.add_argument("--variant", metavar="NAME", help="run only this variant of a scenario with variants")
+    run.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this variant (repeatable); one variant writes results/<name>/<variant>/",
+    )
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no summary on stdout")
 
@@ -130,6 +136,10 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _rate(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 else f"{value:.3g}"
+
+
 def _erlang(eb: dict[str, Any]) -> str:
     if eb["applicable"]:
         return f"Erlang B: {_fmt(eb['blocking_probability'])}"
@@ -153,7 +163,11 @@ def _print_summary(result: RunResult, out: Path) -> None:
         f"mean {s['ports_in_use']['mean']:,.1f}",
         f"  TIME_WAIT            peak {s['time_wait']['peak']:,.0f}, mean {s['time_wait']['mean']:,.1f}"
         + (f", {s['time_wait']['recycled']:,.0f} taken over by tw_reuse" if s["time_wait"]["recycled"] else "")
-        + (f", {s['time_wait']['overflow']:,.0f} skipped (max_tw_buckets)" if s["time_wait"]["overflow"] else ""),
+        + (
+            f", {s['time_wait']['overflow']:,.0f} closes skipped TIME_WAIT/FIN_WAIT2 (max_tw_buckets)"
+            if s["time_wait"]["overflow"]
+            else ""
+        ),
     ]
     if s["fin_wait2"]["peak"]:
         lines.append(f"  FIN_WAIT2            peak {s['fin_wait2']['peak']:,.0f}, mean {s['fin_wait2']['mean']:,.1f}")
@@ -164,8 +178,10 @@ def _print_summary(result: RunResult, out: Path) -> None:
     for key, cap in list(s["capacity_at_1pct_blocking"].items())[:4]:
         lines.append(
             f"  capacity             {cap['sustainable_rate']:,.0f} conn/s to {key} at 1% blocking "
-            f"(offered {cap['offered_rate']:,.0f}; {cap['ports']:,.0f} ports x {cap['source_addresses']:.0f} "
-            f"address(es), each held {cap['mean_hold_s']:.3g} s)"
+            f"(offered {_rate(cap['offered_rate'])}; {cap['ports']:,.0f} ports x {cap['source_addresses']:.0f} "
+            f"address(es), each held {cap['mean_hold_s']:.3g} s"
+            + (f"; ignores {cap['ignores']}" if cap.get("ignores") else "")
+            + ")"
         )
     if len(s["workloads"]) > 1:
         for name, w in s["workloads"].items():
@@ -185,18 +201,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.out is not None and not args.out.strip():
         raise BadInputError("--out: the results folder path is empty")
     scenario = resolve(args.scenario, args.seed, args.replications, args.overrides)
-    if args.variant is not None:
-        scenario = scenario.variant(args.variant)
-    out = Path(args.out) if args.out is not None else _default_out(scenario)
+    default_out = _default_out(scenario)
+    if args.variant:
+        chosen = list(dict.fromkeys(args.variant))
+        for name in chosen:
+            scenario.variant(name)  # a clear error for an unknown name
+        if len(chosen) == 1:
+            scenario = scenario.variant(chosen[0], args.overrides)
+            default_out = default_out / chosen[0]
+        else:
+            kept = [v.model_dump() for v in scenario.variants if v.name in chosen]
+            scenario = scenario.with_changes(variants=kept)
+    out = Path(args.out) if args.out is not None else default_out
     check_replaceable(out, allowed=[v.name for v in scenario.variants])
-    for variant in scenario.expand().values():
+    _warn_masked_preset(scenario, args.overrides)
+    for variant in scenario.expand(args.overrides).values():
         _warn(variant)
     show = not args.quiet and sys.stderr.isatty()
     total = scenario.duration * scenario.replications * max(1, len(scenario.variants))
     progress, stop = _progress_bar(total) if show else (None, lambda: None)
     try:
         if scenario.variants:
-            results = run_variants(scenario, progress=progress)
+            results = run_variants(scenario, overrides=args.overrides, progress=progress)
         else:
             result = run_scenario(scenario, progress=progress)
     finally:
@@ -229,6 +255,19 @@ def _print_comparison(results: dict[str, RunResult], out: Path) -> None:
             f"preset {row['preset']}, policy {row['policy']}, TIME_WAIT {row['time_wait_s']:g} s"
         )
     print(f"  results              {out}/ (one folder per variant, comparison.json, comparison.png)")
+
+
+def _warn_masked_preset(scenario: Scenario, overrides: list[str]) -> None:
+    """Warn when --set host.preset cannot change keys that the file writes out itself."""
+    if not any(o.partition("=")[0].strip() == "host.preset" for o in overrides):
+        return
+    pinned = sorted(set(scenario.host.given()) - {"preset", "source_addresses", "reserved_ports"})
+    if pinned:
+        print(
+            f"portsim: warning: --set host.preset: the scenario file sets host {', '.join(pinned)} itself; "
+            "those keep their values (add --set host.KEY=null to take them from the preset)",
+            file=sys.stderr,
+        )
 
 
 def _warn(scenario: Scenario) -> None:
@@ -301,10 +340,19 @@ def _cmd_schema(_: argparse.Namespace) -> int:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
-    from .plots import save_all
+    from .plots import comparison, save_all
     from .results import load_result
 
     folder = Path(args.folder)
+    if (folder / "comparison.json").is_file():
+        names = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
+        results = {name: load_result(folder / name) for name in names}
+        for name, result in results.items():
+            for path in save_all(result, folder / name / "plots"):
+                print(path)
+        comparison(results).savefig(folder / "comparison.png")
+        print(folder / "comparison.png")
+        return EXIT_OK
     for path in save_all(load_result(folder), folder / "plots"):
         print(path)
     return EXIT_OK

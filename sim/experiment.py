@@ -95,7 +95,7 @@ def run_variants(
     A scenario without variants gives one result under its own name.
     """
     resolved = resolve(scenario, seed, replications, overrides)
-    variants = resolved.expand()
+    variants = resolved.expand(overrides if isinstance(overrides, Mapping) else list(overrides))
     results: dict[str, RunResult] = {}
     for i, (name, variant) in enumerate(variants.items()):
         callback = None
@@ -104,6 +104,8 @@ def run_variants(
                 progress, i, len(variants), sum(int(r.summary["attempts"]) for r in results.values())
             )
         results[name] = run(variant, progress=callback)
+        if resolved.variants:
+            results[name].summary["variant"] = name
     return results
 
 

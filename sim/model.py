@@ -304,6 +304,11 @@ class PortModel:
             occupancy_probes=self.recorder.occupancy_probes.copy(),
         )
 
+    @property
+    def addresses_used(self) -> int:
+        """Source addresses any workload can use: all when one binds, else only the first (plain connect())."""
+        return self.scenario.host.source_addresses if any(w.bind for w in self.scenario.workloads) else 1
+
     def summary(self, wall_time: float) -> dict[str, Any]:
         """The figures of summary.json for this replication (see the README)."""
         scenario = self.scenario
@@ -348,7 +353,7 @@ class PortModel:
                 "peak_time_wait": lc.dest_peak_time_wait[j],
                 "time_wait_recycled": d_recycled[j],
                 "reuse_distance": _distance_summary(rec.reuse_distance[j]),
-                "next_port_guess": _guess_summary(rec.increments[j]),
+                "next_port_guess": _guess_summary(rec.increments[j], host.size),
             }
             theory = prediction.per_destination.get(d.label)
             if theory is not None:
@@ -398,7 +403,8 @@ class PortModel:
                 "ports_per_source": host.usable_ports,
                 "reserved": len(host.reserved_offsets),
                 "source_addresses": host.source_addresses,
-                "total_ports": host.usable_ports * host.source_addresses,
+                "source_addresses_used": self.addresses_used,
+                "total_ports": host.usable_ports * self.addresses_used,
                 "policy": host.policy,
                 "sharing": host.sharing,
                 "time_wait_s": host.time_wait,
@@ -436,14 +442,18 @@ def _distance_summary(histogram: IntHistogram) -> dict[str, float | int | None]:
     }
 
 
-def _guess_summary(increments: np.ndarray | None) -> dict[str, float | int | None]:
-    """Success rate of an observer guessing the next port as the previous one plus the commonest increment."""
+def _guess_summary(increments: np.ndarray | None, size: int) -> dict[str, float | int | None]:
+    """Success rate of an observer guessing the next port as the previous one plus the commonest increment.
+
+    The increment is signed: a step of size - 1 around the range is reported as -1.
+    """
     counts = increments if increments is not None else np.zeros(1, np.int64)
     total = int(counts.sum())
     if not total:
         return {"increment": None, "success_rate": None, "observed": 0}
     step = int(np.argmax(counts))  # the smallest of the commonest increments
-    return {"increment": step, "success_rate": int(counts[step]) / total, "observed": total}
+    signed = step - size if step > size // 2 else step
+    return {"increment": signed, "success_rate": int(counts[step]) / total, "observed": total}
 
 
 def simulate(

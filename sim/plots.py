@@ -36,7 +36,9 @@ COLORS = {"established": "#2b7bba", "time_wait": "#f0a030", "ports": "#333333", 
 def _subtitle(result: RunResult) -> str:
     host = result.scenario.host
     reps = result.summary.get("replications")
-    text = (
+    variant = result.summary.get("variant")
+    text = f"variant {variant}: " if variant else ""
+    text += (
         f"{host.preset} preset, ports {host.low}-{host.high}, policy {host.policy}, "
         f"TIME_WAIT {host.time_wait:g} s, seed {result.scenario.seed}"
     )
@@ -85,7 +87,20 @@ def occupancy(result: RunResult) -> Figure:
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("connections (4-tuples) / ports")
     ax.set_xlim(t[0], t[-1])
-    ax.set_ylim(0, max(pool, float(np.max(est + tw + fw2, initial=0))) * 1.08)
+    top = max(float(np.max(est + tw + fw2, initial=0)), float(np.max(ports, initial=0)), 1.0)
+    if top >= 0.2 * pool:
+        ax.set_ylim(0, max(pool, top) * 1.08)
+    else:  # a lightly loaded pool: scale to the data, and say where the pool size would be
+        ax.set_ylim(0, top * 1.25)
+        ax.text(
+            0.01,
+            0.97,
+            f"pool size {pool:,} ports (off the scale)",
+            transform=ax.transAxes,
+            va="top",
+            fontsize=8,
+            color=COLORS["pool"],
+        )
     ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
     return fig
 

@@ -334,23 +334,34 @@ class Scenario(Spec):
                 raise ValueError(f"variants[{i}] ({v.name}): {exc}") from None
         return self
 
-    def variant(self, name: str) -> Scenario:
-        """The scenario with one variant's overrides applied (and no variants of its own)."""
+    def variant(self, name: str, overrides: Mapping[str, Any] | Sequence[str] = ()) -> Scenario:
+        """The scenario with one variant's ``set`` applied (and no variants of its own).
+
+        ``overrides`` (``--set`` values) are applied after the variant's own, so the command line wins.
+        """
         chosen = next((v for v in self.variants if v.name == name), None)
         if chosen is None:
+            if not self.variants:
+                raise ScenarioError(f"{self.name} has no variants")
             raise ScenarioError(f"no variant {name!r} (variants: {', '.join(v.name for v in self.variants)})")
         raw = self.to_dict(resolved=False)
         raw["variants"] = []
         overridden: dict[tuple[str | int, ...], str] = {}
         for path, value in chosen.set.items():
-            overridden[set_path(raw, path, value)] = f"set {path}={value!r}"
+            overridden[set_path(raw, path, value)] = f"variant {name}: set {path}={value!r}"
+        items = list(overrides.items()) if isinstance(overrides, Mapping) else [parse_assignment(o) for o in overrides]
+        for path, value in items:
+            overridden[set_path(raw, path, value)] = f"--set {path}={value!r}"
         return validate(raw, source=f"variant {name}", overridden=overridden)
 
-    def expand(self) -> dict[str, Scenario]:
-        """Every variant by name; a scenario without variants is its own single variant."""
+    def expand(self, overrides: Mapping[str, Any] | Sequence[str] = ()) -> dict[str, Scenario]:
+        """Every variant by name (``overrides`` applied after each variant's own ``set``).
+
+        A scenario without variants is its own single variant.
+        """
         if not self.variants:
             return {self.name: self}
-        return {v.name: self.variant(v.name) for v in self.variants}
+        return {v.name: self.variant(v.name, overrides) for v in self.variants}
 
     @field_validator("workloads")
     @classmethod
@@ -371,6 +382,13 @@ class Scenario(Spec):
             )
         if self.host.tw_reuse and self.host.sharing == "none":
             notes.append("host.tw_reuse has no effect with sharing: none")
+        window = self.duration - self.warmup
+        holds = [w.duration.expected + (self.host.time_wait or 0.0) for w in self.workloads if w.close == "client"]
+        if holds and window < 3 * max(holds):
+            notes.append(
+                f"the measured window (duration - warmup = {window:g} s) is shorter than three TIME_WAIT cycles: "
+                "figures may not have settled (see README, Erlang B)"
+            )
         outside = sorted(p for p in self.host.reserved if not self.host.low <= p <= self.host.high)
         if outside:
             notes.append(

@@ -141,6 +141,8 @@ class SocketHost:
         source: int = 0,
     ) -> Socket:
         """connect() to (address, port); with ``bind`` a bind(source address, 0) first."""
+        if not 0 <= source < self.host.source_addresses:
+            raise ValueError(f"source {source}: the host has source addresses 0..{self.host.source_addresses - 1}")
         if at is not None:
             self.advance(at)
         dst = self._destination(address, port)
@@ -163,6 +165,8 @@ class SocketHost:
 
     def close(self, sock: Socket, how: Close = "client", *, at: float | None = None) -> None:
         """Close an open socket: ``client`` (this side first), ``server``, ``reset`` (RST) or ``half``."""
+        if how not in CLOSES:
+            raise ValueError(f"close {how!r}: expected one of {', '.join(CLOSES)}")
         if not sock.open:
             raise ValueError("socket is not open")
         if at is not None:

@@ -147,13 +147,14 @@ def predict(scenario: Scenario) -> ErlangPrediction:
     )
 
 
-def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, dict[str, float]]:
+def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, dict[str, Any]]:
     """How many new connections per second each pool sustains at a given blocking probability.
 
     For each destination (or "bound ports" when connections bind before connecting, or "all
     destinations" when ports are not shared): the rate lambda with Erlang B(N, lambda * hold) =
     ``blocking`` per source address used, where hold is the mean time a connection keeps its
-    4-tuple (duration plus TIME_WAIT when this host closes first). Ignores tcp_tw_reuse.
+    4-tuple (duration plus TIME_WAIT when this host closes first). tcp_tw_reuse and max_tw_buckets,
+    which can shorten holds under load, are not accounted for; ``ignores`` names them when they apply.
     """
     host = scenario.host
     n = host.usable_ports
@@ -174,12 +175,27 @@ def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, dict[str, 
             entry[0] += rate
             entry[1] += rate * hold
             entry[2] = max(entry[2], float(sources))
-    result = {}
+    ignored = []
+    if (
+        host.tw_reuse
+        and host.timestamps
+        and shared
+        and any(
+            w.close == "client" and w.bind is not True and (host.tw_reuse == 1 or d.loopback)
+            for w in scenario.workloads
+            for d in w.destinations
+        )
+    ):
+        ignored.append("tw_reuse")
+    if host.max_tw_buckets != "unlimited":
+        ignored.append("max_tw_buckets")
+    result: dict[str, dict[str, Any]] = {}
     for key, (rate, rate_hold, addresses) in weighted.items():
         hold = rate_hold / rate if rate else 0.0
         if hold <= 0:
             continue
         result[key] = {
+            "ignores": ", ".join(ignored),
             "ports": float(n),
             "source_addresses": addresses,
             "mean_hold_s": hold,

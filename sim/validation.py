@@ -303,7 +303,7 @@ def plot(kernel: dict[str, Any], sim: dict[str, Any], checks: list[Check]) -> An
         kd, sd = _increments(kernel["increments"]["ports"]), _increments(sim["increments"]["ports"])
         left.bar(values - 0.4, [(kd == v).sum() for v in values], width=0.8, label="kernel", color="#333333")
         left.bar(values + 0.4, [(sd == v).sum() for v in values], width=0.8, label="portsim", color="#2b7bba")
-        left.legend(fontsize=8)
+        left.legend(fontsize=8, loc="lower right", framealpha=0.9)
     left.set_title("increment between consecutive ports", fontsize=10)
     left.set_xlabel("next port − previous port")
     left.set_ylabel("connections (of 2000)")

@@ -98,13 +98,13 @@ def test_comparisons_answer_their_questions(name: str, failing: set[str], passin
 def test_console_script_writes_the_default_folder_with_plots(tmp_path: Path) -> None:
     scenario = tmp_path / "s.yaml"
     scenario.write_text((ROOT / "scenarios" / "quickstart.yaml").read_text())
-    done = portsim("run", "s.yaml", "--set", "duration=120", "--set", "warmup=0", "--seed", "4", cwd=tmp_path)
+    done = portsim("run", "s.yaml", "--set", "duration=200", "--set", "warmup=0", "--seed", "4", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stderr == ""  # no progress bar when stderr is not a terminal
+    assert done.stderr == ""  # no warning here, and no progress bar when stderr is not a terminal
     out = tmp_path / "results" / "quickstart"
     assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(f"{name}.png" for name in plots.PLOTS)
     resolved = yaml.safe_load((out / "scenario.yaml").read_text())
-    assert (resolved["seed"], resolved["duration"], resolved["warmup"]) == (4, 120.0, 0.0)
+    assert (resolved["seed"], resolved["duration"], resolved["warmup"]) == (4, 200.0, 0.0)
     assert "results/quickstart/" in done.stdout
 
 
@@ -325,3 +325,48 @@ def test_text_summary_lists_workloads_and_capacity(tmp_path: Path, capsys: pytes
     for name in ("client-closes", "server-closes", "reset"):
         assert f"workload {name}" in out
     assert "conn/s to 10.2.0.1:443 at 1% blocking" in out
+
+
+def test_set_wins_over_a_variants_own_set(tmp_path: Path) -> None:
+    scenario = tmp_path / "v.yaml"
+    scenario.write_text(
+        (ROOT / "scenarios" / "quickstart.yaml").read_text()
+        + "variants:\n  - {name: long, set: {host.time_wait: 120}}\n  - {name: short, set: {host.time_wait: 10}}\n"
+    )
+    out = tmp_path / "out"
+    args = ["run", str(scenario), "--out", str(out), "--quiet", "--no-plots", "--set", "duration=130"]
+    assert main([*args, "--set", "host.time_wait=5"]) == 0
+    for variant in ("long", "short"):
+        resolved = yaml.safe_load((out / variant / "scenario.yaml").read_text())
+        assert resolved["host"]["time_wait"] == 5.0
+        assert json.loads((out / variant / "summary.json").read_text())["variant"] == variant
+
+
+def test_variant_selection(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    comparison = str(ROOT / "scenarios" / "os-comparison.yaml")
+    fast = ["--set", "duration=40", "--set", "warmup=0", "--quiet", "--no-plots"]
+    out = tmp_path / "two"
+    assert main(["run", comparison, "--variant", "macos", "--variant", "linux", "--out", str(out), *fast]) == 0
+    assert set(json.loads((out / "comparison.json").read_text())) == {"macos", "linux"}
+    out = tmp_path / "one"
+    assert main(["run", comparison, "--variant", "windows", "--out", str(out), *fast]) == 0
+    assert yaml.safe_load((out / "scenario.yaml").read_text())["host"]["time_wait"] == 120.0
+    assert main(["run", str(ROOT / "scenarios" / "quickstart.yaml"), "--variant", "x", *fast]) == 2
+    assert "quickstart has no variants" in capsys.readouterr().err
+
+
+def test_plot_redraws_a_comparison(tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    args = ["run", str(ROOT / "scenarios" / "os-comparison.yaml"), "--out", str(out), "--quiet", "--no-plots"]
+    assert main([*args, "--set", "duration=40", "--set", "warmup=0"]) == 0
+    assert main(["plot", str(out)]) == 0
+    assert (out / "comparison.png").is_file()
+    assert (out / "linux" / "plots" / "occupancy.png").is_file()
+
+
+def test_a_masked_preset_change_is_warned(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    quick = str(ROOT / "scenarios" / "quickstart.yaml")
+    args = ["run", quick, "--out", str(tmp_path / "o"), "--quiet", "--no-plots"]
+    assert main([*args, "--set", "duration=130", "--set", "host.preset=linux"]) == 0
+    err = capsys.readouterr().err
+    assert "--set host.preset: the scenario file sets host policy, port_range, time_wait itself" in err

@@ -529,3 +529,17 @@ def test_reuse_distance_and_guessing_for_one_uncontended_destination() -> None:
     se = math.sqrt(np.var(means, ddof=1) / len(means) + np.var(ideal, ddof=1) / len(ideal))
     assert abs(np.mean(means) - np.mean(ideal)) < scipy_stats.t.ppf(0.9995, 5) * se, (np.mean(means), np.mean(ideal))
     assert abs(np.mean(ideal) - 14116) < 0.1 * 14116
+
+
+def test_sockethost_rejects_bad_arguments() -> None:
+    host = linux(port_range=(40000, 40015), source_addresses=2)
+    with pytest.raises(ValueError, match=r"source 5: the host has source addresses 0\.\.1"):
+        host.connect(*A, source=5)
+    sock = host.connect(*A)
+    with pytest.raises(ValueError, match="close 'foo': expected one of client, server, reset, half"):
+        host.close(sock, "foo")  # type: ignore[arg-type]
+    host.close(sock, "reset")
+    with pytest.raises(ValueError, match="not open"):
+        host.close(sock, "reset")
+    with pytest.raises(ValueError, match="time goes forward only"):
+        host.advance(-1.0)

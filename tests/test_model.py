@@ -164,3 +164,32 @@ def test_source_addresses_split_the_load(make_scenario: Callable[..., Scenario])
     assert result.summary["pool"]["total_ports"] == 128
     mean, low, high = blocking_ci(result)
     assert low <= predicted <= high, (mean, low, high, predicted)
+
+
+def test_pool_size_counts_only_usable_addresses(make_scenario: Callable[..., Scenario]) -> None:
+    plain = PortModel(make_scenario(host={"source_addresses": 4})).run().summary["pool"]
+    spread = PortModel(make_scenario(host={"source_addresses": 4}, workload={"bind": "no_port"})).run().summary["pool"]
+    assert (plain["total_ports"], plain["source_addresses_used"]) == (16, 1)
+    assert (spread["total_ports"], spread["source_addresses_used"]) == (64, 4)
+
+
+def test_next_port_guess_reports_signed_steps(make_scenario: Callable[..., Scenario]) -> None:
+    scenario = make_scenario(
+        host={"policy": "sequential_down", "sharing": "none"},
+        workload={
+            "arrivals": {"kind": "constant", "interval": 0.1},
+            "duration": {"kind": "fixed", "value": 0.05},  # each port is free again before the next attempt
+            "close": "reset",
+        },
+    )
+    guess = PortModel(scenario).run().summary["destinations"]["10.0.0.1:80"]["next_port_guess"]
+    assert guess["increment"] == -1
+    assert guess["success_rate"] == 1.0
+
+
+def test_capacity_names_what_it_ignores(make_scenario: Callable[..., Scenario]) -> None:
+    from sim.theory import capacity
+
+    assert capacity(make_scenario())["10.0.0.1:80"]["ignores"] == ""
+    loopback = make_scenario(host={"tw_reuse": 2}, workload={"destinations": [{"address": "127.0.0.1", "port": 80}]})
+    assert capacity(loopback)["127.0.0.1:80"]["ignores"] == "tw_reuse"

@@ -357,3 +357,9 @@ def test_bad_variants_are_reported(make_scenario: Callable[..., Scenario]) -> No
         make_scenario(variants=[{"name": "slow", "set": {"host.time_wait": -1}}])
     with pytest.raises(ScenarioError, match="variants: names must be unique"):
         make_scenario(variants=[{"name": "a"}, {"name": "a"}])
+
+
+def test_short_measured_windows_are_warned(make_scenario: Callable[..., Scenario]) -> None:
+    assert make_scenario(duration=20.0).warnings() == []  # TIME_WAIT 2 s: 20 s is plenty
+    short = make_scenario(duration=100.0, warmup=50.0, host={"time_wait": 60})
+    assert any("shorter than three TIME_WAIT cycles" in n for n in short.warnings())
