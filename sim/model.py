@@ -176,8 +176,8 @@ class PortModel:
         """Every workload's connection attempts, in time order (ties: the first workload first).
 
         The process wakes at the next attempt, then makes every attempt due before the next other
-        SimPy event (a sample, the end of warm-up, the end of the run) in one go: the same order of
-        events as one SimPy event per attempt, without its cost.
+        SimPy event (a sample, the end of warm-up, the end of the run) in one go, without a SimPy event
+        each. Events stay in time order; an attempt at exactly the time of another event comes after it.
         """
         env = self.env
         duration = self.scenario.duration
