@@ -32,7 +32,8 @@ def test_simulator_agrees_with_itself(simulated: dict[str, object]) -> None:
         ("increments", lambda r: r.update(ports=list(range(32768, 32768 + 3 * 2000, 3))), "port increments"),
         ("bind_exhaustion", lambda r: r.update(errno="EADDRNOTAVAIL"), "bind(0) exhaustion"),
         ("time_wait_scope", lambda r: r.update(other_destination_ok=False), "TIME_WAIT blocks"),
-        ("tw_reuse", lambda r: r.update(first_success_age_ms=1000.0), "tw_reuse=1 threshold"),
+        ("tw_reuse", lambda r: r.update(first_success_age_ms=150.0), "tw_reuse=1 threshold"),  # reused too early
+        ("tw_reuse", lambda r: r.update(last_failure_age_ms=260.0), "tw_reuse=1 threshold"),  # refused too late
     ],
 )
 def test_a_kernel_that_behaves_differently_fails_its_row(
