@@ -30,9 +30,9 @@ from .lifecycle import Lifecycle, Timers
 from .policies import Policy, PortSpace, make_policy
 from .pool import PortPool
 from .results import RunResult
-from .scenario import Destination, Scenario, Workload
+from .scenario import Scenario, Workload
 from .stats import FLUSH, IntHistogram, Recorder
-from .theory import capacity, predict
+from .theory import capacity, predict, tw_reusable
 from .workload import BATCH
 
 ProgressCallback = Callable[[float, int], None]
@@ -80,18 +80,6 @@ def timers(scenario: Scenario) -> Timers:
         max_tw_buckets=None if host.max_tw_buckets == "unlimited" else host.max_tw_buckets,
         reuse_delay=host.tw_reuse_delay,
     )
-
-
-def tw_reusable(scenario: Scenario, workload: Workload, destination: Destination) -> bool:
-    """Whether tcp_tw_reuse lets a new connect() take over this workload's TIME_WAIT 4-tuples to ``destination``.
-
-    Needs tw_reuse 1 (or 2 with a loopback destination), TCP timestamps, 4-tuple sharing and a port
-    chosen by connect() rather than owned through bind() (kernel.md fact 17).
-    """
-    host = scenario.host
-    if not host.tw_reuse or not host.timestamps or host.sharing != "per_destination" or workload.bind is True:
-        return False
-    return host.tw_reuse == 1 or destination.loopback
 
 
 @dataclass

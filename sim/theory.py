@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .scenario import Scenario
+from .scenario import Destination, Scenario, Workload
 from .stats import erlang_b, erlang_b_load
 
 
@@ -42,6 +42,23 @@ class ErlangPrediction:
             "applicable": self.applicable,
             "note": self.note,
         }
+
+
+def tw_reusable(scenario: Scenario, workload: Workload, destination: Destination) -> bool:
+    """Whether tcp_tw_reuse lets a new connect() take over this workload's TIME_WAIT 4-tuples to ``destination``.
+
+    Needs tw_reuse 1 (or 2 with a loopback destination), TCP timestamps, 4-tuple sharing and a port
+    chosen by connect() rather than owned through bind() (kernel.md fact 17).
+    """
+    host = scenario.host
+    if not host.tw_reuse or not host.timestamps or host.sharing != "per_destination" or workload.bind is True:
+        return False
+    return host.tw_reuse == 1 or destination.loopback
+
+
+def tw_reuse_applies(scenario: Scenario) -> bool:
+    """Whether tcp_tw_reuse takes over any TIME_WAIT in the scenario (some workload closes first and qualifies)."""
+    return any(w.close == "client" and tw_reusable(scenario, w, d) for w in scenario.workloads for d in w.destinations)
 
 
 def hold_time(scenario: Scenario, workload_index: int) -> float:
@@ -77,16 +94,7 @@ def _reasons(scenario: Scenario) -> list[str]:
         reasons.append(f"{host.policy_name} may give up while ports are free, so blocking can exceed Erlang B")
     if host.policy_name == "linux" and host.size % 2 and host.size > 1:
         reasons.append("with an odd-sized range the Linux scan can leave one port unreachable")
-    if (
-        host.tw_reuse
-        and host.timestamps
-        and shared
-        and any(
-            w.close == "client" and w.bind is not True and (host.tw_reuse == 1 or d.loopback)
-            for w in scenario.workloads
-            for d in w.destinations
-        )
-    ):
+    if tw_reuse_applies(scenario):
         reasons.append("tcp_tw_reuse lets new connections take over TIME_WAIT 4-tuples, shortening holds under load")
     if host.max_tw_buckets != "unlimited":
         assert isinstance(host.max_tw_buckets, int)
@@ -176,16 +184,7 @@ def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, dict[str, 
             entry[1] += rate * hold
             entry[2] = max(entry[2], float(sources))
     ignored = []
-    if (
-        host.tw_reuse
-        and host.timestamps
-        and shared
-        and any(
-            w.close == "client" and w.bind is not True and (host.tw_reuse == 1 or d.loopback)
-            for w in scenario.workloads
-            for d in w.destinations
-        )
-    ):
+    if tw_reuse_applies(scenario):
         ignored.append("tw_reuse")
     if host.max_tw_buckets != "unlimited":
         ignored.append("max_tw_buckets")
