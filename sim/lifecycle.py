@@ -263,9 +263,7 @@ class Lifecycle:
                     tw = dest_tw[dst] = dest_tw[dst] + 1
                     if tw > dest_peak_tw[dst]:
                         dest_peak_tw[dst] = tw
-                    expires = t + time_wait_length
-                    if grid:
-                        expires = math.ceil(expires / grid - 1e-12) * grid
+                    expires = timers.time_wait_end(t) if grid else t + time_wait_length
                     time_waits.append((expires, conn, t))
                 else:
                     return

@@ -295,13 +295,13 @@ class _Hashed(Policy):
         self._secret = rng.bytes(16)
         self._cache: dict[tuple[int, int, int], int] = {}
 
-    def hash(self, src: int, dst: int, salt: int = 0, epoch: int = 0) -> int:
-        """Keyed 64-bit hash of (source, destination address and port, salt, epoch)."""
+    def hash(self, src: int, dst: int, salt: int = 0) -> int:
+        """Keyed 64-bit hash of (source, destination address and port, salt)."""
         key = (src, dst, salt)
         h = self._cache.get(key)
         if h is None:
             address, port = self.space.destinations[dst] if dst >= 0 else ("*", 0)
-            h = self._cache[key] = keyed_hash(self._secret, src, address, port, salt, epoch)
+            h = self._cache[key] = keyed_hash(self._secret, src, address, port, salt, 0)
         return h
 
 

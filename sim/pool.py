@@ -109,10 +109,6 @@ class PortPool:
             self._released[src][k] = array("d", [NEVER]) * self.size
         return v
 
-    def occupancy(self, src: int, dst: int) -> float:
-        """Fraction of usable ports that a connect() from ``src`` to ``dst`` cannot take now."""
-        return self.request(src, dst)[1]
-
     def request(self, src: int, dst: int) -> tuple[bytearray, float]:
         """The usability bytes for connect() from ``src`` to ``dst``, and the fraction of usable ports taken."""
         k = dst if self.sharing else 0

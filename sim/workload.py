@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -261,8 +261,3 @@ class OnOff(Arrivals):
 
 ArrivalSpec = Annotated[Poisson | Constant | OnOff, Field(discriminator="kind")]
 ARRIVALS: dict[str, type[Arrivals]] = {cls.model_fields["kind"].default: cls for cls in (Poisson, Constant, OnOff)}
-
-
-def spec_to_dict(spec: BaseModel) -> dict[str, Any]:
-    """The YAML form of a spec: its keys as a user writes them, ``None`` values left out."""
-    return spec.model_dump(exclude_none=True)
