@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from sim.scenario import Scenario, validate
+from sim.config.scenario import Scenario, validate
+from sim.model.model import PortModel
+from sim.output.results import RunResult
+from sim.report.summary import report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,3 +54,8 @@ def make_scenario() -> Callable[..., Scenario]:
         return validate(raw, source="<test>")
 
     return build
+
+
+def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0, *, fast: bool = True) -> RunResult:
+    """One replication through the model and the report (``fast=False``: the lifecycle's general path only)."""
+    return RunResult.of(report(PortModel(scenario, seed, replication, fast=fast).run()))

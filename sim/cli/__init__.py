@@ -1,0 +1,1 @@
+"""The ``portsim`` command line."""

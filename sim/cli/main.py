@@ -1,0 +1,379 @@
+"""The ``portsim`` command line.
+
+Exit status: 0 success, 2 bad input (scenario, option or output folder), 1 anything else (a plot
+that failed after the data was written included), 130 interrupted (Ctrl-C), 143 terminated
+(SIGTERM). Errors are one line on stderr; set PORTSIM_DEBUG=1 for a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from ..config.errors import ScenarioError, one_line
+from ..config.limits import MAX_ATTEMPTS, MAX_MEMORY, Limits, check
+from ..config.presets import PRESETS
+from ..config.scenario import Scenario
+from ..core.policies import POLICIES
+from ..experiments.runner import resolve, run_variants
+from ..experiments.runner import run as run_scenario
+from ..output.folders import ResultsError, check_replaceable, staged_folder
+from ..output.results import PlotError, output_bytes, write_comparison, write_into
+from ..version import version
+from .progress import progress_bar
+from .text import comparison_text, summary_text
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+
+
+class BadInputError(Exception):
+    """A user error detected by the CLI itself (exit status 2)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: stop like Ctrl-C (a BaseException, so no ``except Exception`` swallows it)."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+def _size(text: str) -> float:
+    """Bytes from ``800M``, ``2G``, ``1.5GiB`` or a plain number."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 800M, 2G)")
+    scale = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}[match[2].upper()]
+    return float(match[1]) * scale
+
+
+def _count(text: str) -> float:
+    """A count from ``1e8`` or ``100000000``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be positive")
+    return value
+
+
+def _limit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-attempts",
+        type=_count,
+        default=MAX_ATTEMPTS,
+        metavar="N",
+        help=f"refuse jobs expected to make more connection attempts (default {MAX_ATTEMPTS:.0e})",
+    )
+    parser.add_argument(
+        "--max-memory",
+        type=_size,
+        default=MAX_MEMORY,
+        metavar="SIZE",
+        help=f"refuse runs expected to need more memory (default {MAX_MEMORY / (1 << 30):g}G)",
+    )
+    parser.add_argument("--force", action="store_true", help="run even above --max-attempts and --max-memory")
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(attempts=args.max_attempts, memory=args.max_memory, force=args.force)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="portsim",
+        description="Simulate an operating system's ephemeral port pool. Times in seconds, rates in connections/s.",
+    )
+    parser.add_argument("--version", action="version", version=f"portsim {version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a scenario and write its results folder")
+    run.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    run.add_argument("--out", metavar="DIR", help="results folder (default: results/<scenario name>)")
+    run.add_argument("--seed", type=int, metavar="N", help="random seed (overrides the file's seed)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override one scenario value, e.g. --set host.time_wait=30 (repeatable)",
+    )
+    run.add_argument("--replications", type=int, metavar="N", help="independent replications (default: 1)")
+    run.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this variant (repeatable); one variant writes results/<name>/<variant>/",
+    )
+    run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    run.add_argument("--quiet", action="store_true", help="no progress bar and no summary on stdout")
+    _limit_options(run)
+
+    validate = sub.add_parser(
+        "validate",
+        help="check a scenario and print it with presets applied; or, with --kernel, compare against the live kernel",
+    )
+    validate.add_argument("scenario", metavar="SCENARIO", nargs="?")
+    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    validate.add_argument(
+        "--kernel",
+        action="store_true",
+        help="run small experiments on this Linux kernel (private network namespace) and the simulator, side by side",
+    )
+    validate.add_argument(
+        "--out", metavar="DIR", help="with --kernel: where to write validation.json and validation.png"
+    )
+    validate.add_argument("--seed", type=int, default=0, metavar="N", help="with --kernel: the simulator's seed")
+    _limit_options(validate)
+
+    sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    sub.add_parser("presets", help="list the operating-system presets and what each sets")
+    sub.add_parser("policies", help="list the port allocation policies")
+
+    plot = sub.add_parser("plot", help="redraw the plots of an existing results folder")
+    plot.add_argument("folder", metavar="DIR")
+    return parser
+
+
+def _default_out(scenario: Scenario) -> Path:
+    return Path("results") / scenario.name
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    if args.replications is not None and args.replications < 1:
+        raise BadInputError(f"--replications {args.replications}: must be at least 1")
+    if args.seed is not None and args.seed < 0:
+        raise BadInputError(f"--seed {args.seed}: must be zero or positive")
+    if args.out is not None and not args.out.strip():
+        raise BadInputError("--out: the results folder path is empty")
+    scenario = resolve(args.scenario, args.seed, args.replications, args.overrides)
+    default_out = _default_out(scenario)
+    if args.variant:
+        chosen = list(dict.fromkeys(args.variant))
+        for name in chosen:
+            scenario.variant(name)  # a clear error for an unknown name
+        if len(chosen) == 1:
+            scenario = scenario.variant(chosen[0], args.overrides)
+            default_out = default_out / chosen[0]
+        else:
+            kept = [v.model_dump() for v in scenario.variants if v.name in chosen]
+            scenario = scenario.with_changes(source="--variant", variants=kept)
+    out = Path(args.out) if args.out is not None else default_out
+    runs = scenario.expand(args.overrides)
+    check(runs, _limits(args), args.scenario)
+    check_replaceable(out, allowed=[v.name for v in scenario.variants])
+    _warn_masked_preset(scenario, args.overrides)
+    for variant in runs.values():
+        _warn(variant)
+    show = not args.quiet and sys.stderr.isatty()
+    total = sum(r.duration * r.replications for r in runs.values())
+    progress, stop = progress_bar(total) if show else (None, lambda: None)
+    needed = sum(output_bytes(r) for r in runs.values())
+    failed: list[str] = []
+    forced = Limits(force=True)  # checked above, over every variant
+    with staged_folder(out, allowed=[v.name for v in scenario.variants], needed=needed, keep=_kept(out)) as tmp:
+        try:
+            if scenario.variants:
+                results = run_variants(scenario, overrides=args.overrides, progress=progress, limits=forced)
+            else:
+                result = run_scenario(scenario, progress=progress, limits=forced)
+        finally:
+            stop()
+        if scenario.variants:
+            write_comparison(results, tmp, not args.no_plots, failed)
+        else:
+            write_into(result, tmp, not args.no_plots, failed)
+    if not args.quiet:
+        print(comparison_text(results, out) if scenario.variants else summary_text(result, out))
+    if failed:
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        raise PlotError(f"{out}: data written, but plot {failed[0]}{more}")
+    return EXIT_OK
+
+
+def _kept(out: Path) -> list[str]:
+    """Variant folders of an earlier run in ``out``: kept when this run does not write them."""
+    from ..output.folders import is_results_folder
+
+    try:
+        return [p.name for p in out.iterdir() if p.is_dir() and is_results_folder(p)] if out.is_dir() else []
+    except OSError:
+        return []
+
+
+def _warn_masked_preset(scenario: Scenario, overrides: list[str]) -> None:
+    """Warn when --set host.preset cannot change keys that the file writes out itself."""
+    if not any(o.partition("=")[0].strip() == "host.preset" for o in overrides):
+        return
+    pinned = sorted(set(scenario.host.given()) - {"preset", "source_addresses", "reserved_ports"})
+    if pinned:
+        print(
+            f"portsim: warning: --set host.preset: the scenario file sets host {', '.join(pinned)} itself; "
+            "those keep their values (add --set host.KEY=null to take them from the preset)",
+            file=sys.stderr,
+        )
+
+
+def _warn(scenario: Scenario) -> None:
+    for note in scenario.warnings():
+        print(f"portsim: warning: {note}", file=sys.stderr)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    if args.kernel:
+        return _validate_kernel(args)
+    if args.scenario is None:
+        raise BadInputError("validate: give a SCENARIO file, or --kernel")
+    scenario = resolve(args.scenario, overrides=args.overrides)
+    runs = scenario.expand(args.overrides)
+    cost = check(runs, _limits(args), args.scenario)
+    for variant in runs.values():
+        _warn(variant)
+    print(f"# {args.scenario}: valid. Resolved scenario (presets applied):")
+    print(
+        f"# estimated: {cost.attempts:,.0f} connection attempts, {cost.memory / (1 << 20):,.0f} MiB "
+        f"per replication (limits {args.max_attempts:,.0f} and {args.max_memory / (1 << 20):,.0f} MiB)"
+    )
+    print(scenario.to_yaml(), end="")
+    return EXIT_OK
+
+
+def _validate_kernel(args: argparse.Namespace) -> int:
+    from ..kernel.measure import kernel_support
+    from ..kernel.validation import run as run_validation
+
+    reason = kernel_support()
+    if reason is not None:
+        raise BadInputError(f"validate --kernel: cannot measure the kernel here: {reason}")
+    out = Path(args.out) if args.out is not None else Path("results") / "kernel-validation"
+    check_replaceable(out)
+    checks, data = run_validation(out, seed=args.seed)
+    kernel = data["kernel"].get("meta", {}).get("kernel", "?")
+    print(f"portsim {version()} 'linux' preset against Linux {kernel} (private network namespace, loopback)")
+    for c in checks:
+        print(f"{'PASS' if c.passed else 'FAIL'}  {c.name}")
+        print(f"      kernel:    {c.kernel}")
+        print(f"      portsim:   {c.simulator}")
+        print(f"      tolerance: {c.tolerance}")
+    passed = sum(c.passed for c in checks)
+    print(f"{passed}/{len(checks)} checks pass; details in {out}/validation.json and {out}/validation.png")
+    return EXIT_OK if passed == len(checks) else EXIT_FAILURE
+
+
+def _cmd_presets(_: argparse.Namespace) -> int:
+    for p in PRESETS.values():
+        low, high = p.port_range
+        policy = p.policy if isinstance(p.policy, str) else ", ".join(f"{k}={v}" for k, v in p.policy.items())
+        reuse = {0: "off", 1: "on", 2: "loopback only"}[p.tw_reuse]
+        print(f"{p.name}")
+        print(f"  range       {low}-{high} ({p.size:,} ports)")
+        print(f"  algorithm   {p.algorithm}  [policy: {policy}]")
+        print(f"  TIME_WAIT   {p.time_wait:g} s; tw_reuse {reuse}; max_tw_buckets {p.max_tw_buckets}")
+        sharing = "4-tuple: a port is shared across destinations" if p.sharing == "per_destination" else "none"
+        print(f"  sharing     {sharing}")
+        print(f"  based on    {p.source}")
+    return EXIT_OK
+
+
+def _cmd_policies(_: argparse.Namespace) -> int:
+    width = max(len(n) for n in POLICIES)
+    for name, cls in sorted(POLICIES.items()):
+        print(f"{name:<{width}}  {cls.description}")
+    return EXIT_OK
+
+
+def _cmd_schema(_: argparse.Namespace) -> int:
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "portsim scenario"
+    print(json.dumps(schema, indent=2))
+    return EXIT_OK
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from ..output.plots import comparison, save_all
+    from ..output.results import load_result
+
+    folder = Path(args.folder)
+    failed: list[str] = []
+    if (folder / "comparison.json").is_file():
+        try:
+            names = list(json.loads((folder / "comparison.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise ResultsError(f"{folder / 'comparison.json'}: cannot read it: {exc}") from None
+        results = {name: load_result(folder / name) for name in names}
+        for name, result in results.items():
+            written, errors = save_all(result, folder / name / "plots")
+            failed.extend(f"{name}/{e}" for e in errors)
+            for path in written:
+                print(path)
+        comparison(results).savefig(folder / "comparison.png")
+        print(folder / "comparison.png")
+    else:
+        written, failed = save_all(load_result(folder), folder / "plots")
+        for path in written:
+            print(path)
+    if failed:
+        raise PlotError(f"{folder}: plot {failed[0]}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "run": _cmd_run,
+    "validate": _cmd_validate,
+    "presets": _cmd_presets,
+    "policies": _cmd_policies,
+    "schema": _cmd_schema,
+    "plot": _cmd_plot,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``portsim`` and ``python -m sim``."""
+    args = _parser().parse_args(argv)
+    debug = bool(os.environ.get("PORTSIM_DEBUG"))
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return COMMANDS[args.command](args)
+    except (ScenarioError, ResultsError, BadInputError) as exc:
+        _error(str(exc))
+        return EXIT_BAD_INPUT
+    except PlotError as exc:
+        _error(str(exc))
+        return EXIT_FAILURE
+    except BrokenPipeError:
+        # the reader went away (portsim schema | head): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("portsim: interrupted; any previous results folder was left as it was", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("portsim: terminated; any previous results folder was left as it was", file=sys.stderr)
+        return EXIT_TERMINATED
+    except Exception as exc:
+        if debug:
+            raise
+        _error(f"{type(exc).__name__}: {exc}")
+        return EXIT_FAILURE
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _error(message: str) -> None:
+    print(f"portsim: error: {one_line(message)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

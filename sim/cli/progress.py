@@ -1,0 +1,52 @@
+"""The progress bar of a run on a terminal: simulated time, connections per second, time left."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..experiments.runner import Progress
+
+SHOW_AFTER = 1.0
+"""Seconds of wall time before the bar appears (short runs show none)."""
+
+
+def progress_bar(total: float) -> tuple[Progress, Callable[[], None]]:
+    """A progress callback for a job of ``total`` simulated seconds, and a function that removes the bar.
+
+    The model calls back every 1/200 of simulated time and every 65,536 attempts, so the bar moves with
+    wall time even when simulated time crawls.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as RichProgress
+
+    started = time.perf_counter()
+    duration_label = f"{total:,.0f} s"
+    state: dict[str, Any] = {"bar": None, "task": None}
+
+    def update(fraction: float, attempts: int) -> None:
+        elapsed = time.perf_counter() - started
+        if state["bar"] is None:
+            if elapsed < SHOW_AFTER:
+                return
+            bar = RichProgress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                TextColumn("simulated {task.fields[simulated]} of " + duration_label),
+                TextColumn("{task.fields[rate]}"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task("simulating", total=1.0, rate="", simulated="")
+        rate = f"{attempts / elapsed:,.0f} conn/s" if elapsed > 0 else ""
+        state["bar"].update(state["task"], completed=fraction, rate=rate, simulated=f"{fraction * total:,.0f}")
+
+    def stop() -> None:
+        if state["bar"] is not None:
+            state["bar"].stop()
+
+    return update, stop

@@ -1,0 +1,117 @@
+"""The text a run prints: its summary, or its variants side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..report.comparison import compare
+from ..report.records import Capacity, ErlangB
+from ..report.run import RunReport
+
+CAPACITY_LINES = 4
+"""Pools whose capacity the summary prints (summary.json has them all)."""
+
+
+def fmt(value: Any) -> str:
+    """A figure in 4 significant digits, '-' for none."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if value != 0 and abs(value) < 1e-9:
+            return "< 1e-9"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def sig3(value: float) -> str:
+    """A rate in 3 significant figures, with thousands separators when large."""
+    if value >= 1000:
+        return f"{float(f'{value:.3g}'):,.0f}"
+    return f"{value:.3g}"
+
+
+def erlang(eb: ErlangB) -> str:
+    """The Erlang B part of the blocking line."""
+    if not eb.applicable:
+        reason = eb.note.removeprefix("not applicable: ").split(";")[0]
+        return f"Erlang B: n/a ({reason})"
+    if not eb.exact:
+        return f"Erlang B: {fmt(eb.blocking_probability)} (approximate: timer grid)"
+    return f"Erlang B: {fmt(eb.blocking_probability)}"
+
+
+def capacity_line(key: str, cap: Capacity) -> str:
+    """One pool's capacity at 1% blocking."""
+    if cap.sustainable_rate is None:
+        return f"  capacity             {key}: not computable ({cap.reason})"
+    return (
+        f"  capacity             {sig3(cap.sustainable_rate)} conn/s to {key} at 1% blocking "
+        f"(offered {sig3(cap.offered_rate)}; {cap.ports:,.0f} ports x {cap.source_addresses:.0f} "
+        f"address(es), each held {cap.mean_hold_s:.3g} s" + (f"; ignores {cap.ignores}" if cap.ignores else "") + ")"
+    )
+
+
+def summary_text(result: RunReport, out: Path) -> str:
+    """The summary of one run, as ``portsim run`` prints it."""
+    s = result.summary
+    first = s.first_failure_time_s
+    tw = s.time_wait
+    lines = [
+        f"portsim {s.version}: {s.scenario} ({s.sim_time_s:g} s simulated, seed {result.scenario.seed}"
+        + (f", means over {s.replications} replications" if s.replications else "")
+        + (f", measured from {s.measured_from_s:g} s" if s.measured_from_s else "")
+        + ")",
+        f"  attempts             {s.attempts:,.0f}",
+        f"  failures             {s.failures:,.0f}" + (f"  (first at {first:.2f} s)" if first is not None else ""),
+        f"  blocking probability {fmt(s.blocking_probability)}   {erlang(s.erlang_b)}",
+        f"  ports in use         peak {s.ports_in_use.peak:,.0f} of {s.pool.total_ports:,}, "
+        f"mean {s.ports_in_use.mean:,.1f}",
+        f"  TIME_WAIT            peak {tw.peak:,.0f}, mean {tw.mean:,.1f}"
+        + (f", {tw.recycled:,.0f} taken over by tw_reuse" if tw.recycled else "")
+        + (f", {tw.overflow:,.0f} closes skipped TIME_WAIT/FIN_WAIT2 (max_tw_buckets)" if tw.overflow else ""),
+    ]
+    if s.fin_wait2.peak:
+        lines.append(f"  FIN_WAIT2            peak {s.fin_wait2.peak:,.0f}, mean {s.fin_wait2.mean:,.1f}")
+    lines.append(
+        f"  connect() cost       {fmt(s.probes.mean)} ports examined on average "
+        f"(p99 {fmt(s.probes.p99)}), about {fmt(s.connect_latency_us.mean)} µs"
+    )
+    capacities = list(s.capacity_at_1pct_blocking.items())
+    reasons = {cap.reason for _, cap in capacities if cap.sustainable_rate is None}
+    if capacities and len(reasons) == 1 and all(cap.sustainable_rate is None for _, cap in capacities):
+        lines.append(f"  capacity             not computable ({reasons.pop()})")
+    else:
+        lines.extend(capacity_line(key, cap) for key, cap in capacities[:CAPACITY_LINES])
+        if len(capacities) > CAPACITY_LINES:
+            lines.append(f"  capacity             ... {len(capacities) - CAPACITY_LINES} more pools in summary.json")
+    if len(s.workloads) > 1:
+        for name, w in s.workloads.items():
+            lines.append(
+                f"  workload {name:<12} {w.attempts:,.0f} attempts, {w.failures:,.0f} failed "
+                f"({w.errno}), blocking {fmt(w.blocking_probability)}"
+            )
+    lines.append(f"  results              {out}/")
+    return "\n".join(lines)
+
+
+def comparison_text(results: Mapping[str, RunReport], out: Path) -> str:
+    """Variants side by side, as ``portsim run`` prints them."""
+    first = next(iter(results.values()))
+    table = compare(results)
+    width = max(len(n) for n in table)
+    lines = [
+        f"portsim {first.summary.version}: {first.scenario.name}, {len(results)} variants",
+        f"  {'variant':<{width}}  {'attempts':>10} {'failures':>9} {'blocking':>9} {'Erlang B':>9} "
+        f"{'TIME_WAIT':>9} {'pool':>7}  host",
+    ]
+    for name, row in table.items():
+        lines.append(
+            f"  {name:<{width}}  {row.attempts:>10,.0f} {row.failures:>9,.0f} "
+            f"{fmt(row.blocking_probability):>9} {fmt(row.erlang_b):>9} "
+            f"{row.time_wait_mean:>9,.0f} {row.pool_size:>7,}  "
+            f"preset {row.preset}, policy {row.policy}, TIME_WAIT {row.time_wait_s:g} s"
+        )
+    lines.append(f"  results              {out}/ (one folder per variant, comparison.json, comparison.png)")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Input: scenario files read within bounds, validated into a frozen ``Scenario`` with presets applied."""

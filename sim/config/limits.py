@@ -1,0 +1,101 @@
+"""Limits: what a scenario may ask of the machine, estimated before anything runs.
+
+Counts are bounded by the schema (workloads, destinations, source addresses, reserved ranges,
+variants, replications). The work and memory of a run depend on their product, so portsim estimates
+them up front and refuses a job above ``Limits`` (one line with the estimate and the limit) unless
+forced. The estimates are deliberately generous: they bound the peak of one replication.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .errors import ScenarioError
+from .scenario import Scenario
+
+MAX_ATTEMPTS = 1e8
+"""Connection attempts (and arrival-process steps) over a whole job: about half an hour on one core."""
+MAX_MEMORY = float(1 << 30)
+"""Bytes one replication may need: 1 GiB."""
+BASELINE = 200 * (1 << 20)
+"""The interpreter with numpy, SimPy, pydantic and matplotlib loaded."""
+PER_CONNECTION = 400
+"""Bytes a held connection costs: its tuple, its calendar entry and their floats."""
+PER_ROW = 7 * 32 + 7 * 8 * 3
+"""Bytes one time-series row costs while sampling (Python floats) and as arrays (kept, stacked, written)."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a job is expected to cost."""
+
+    attempts: float
+    """Connection attempts and arrival-process steps, over every variant and replication."""
+    memory: float
+    """Bytes at the peak of the largest replication."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The most a job may ask for; ``force`` runs it anyway."""
+
+    attempts: float = MAX_ATTEMPTS
+    memory: float = MAX_MEMORY
+    force: bool = False
+
+
+def memory(scenario: Scenario) -> float:
+    """Estimated peak bytes of one replication of ``scenario``."""
+    host = scenario.host.resolved
+    size = host.size
+    n_dest = len(scenario.destinations)
+    sources_used = host.source_addresses if any(w.bind is not False for w in scenario.workloads) else 1
+    keys = n_dest if host.shares_ports else 1
+    pool = host.source_addresses * size * 14 + sources_used * keys * size * 9
+    recorder = n_dest * size * 8 * 3 + sources_used * n_dest * size * 8
+    offered = 0.0
+    for w in scenario.workloads:
+        extra = host.time_wait + host.time_wait_granularity if w.close == "client" else 0.0
+        extra = host.fin_timeout if w.close == "half" else extra
+        offered += w.arrivals.mean_rate * (w.duration.expected + extra)
+    held = min(offered * 2 + 100, float(sources_used * keys * size))
+    table = 0.0
+    policy = host.policy
+    if host.policy_name == "linux":
+        bits = policy.get("table_bits", 16) if isinstance(policy, Mapping) else 16
+        table = float(1 << int(bits)) * 40
+    rows = scenario.duration / scenario.step + 2
+    series = rows * PER_ROW * (1 + scenario.replications / 2)
+    return BASELINE + pool + recorder + held * PER_CONNECTION + table + series
+
+
+def attempts(scenario: Scenario) -> float:
+    """Expected attempts and arrival-process steps over every replication of ``scenario``."""
+    return sum(w.arrivals.steps(scenario.active(w)) for w in scenario.workloads) * scenario.replications
+
+
+def estimate(runs: Mapping[str, Scenario]) -> Estimate:
+    """The cost of running every scenario of ``runs`` (the variants of one job)."""
+    return Estimate(
+        attempts=sum(attempts(s) for s in runs.values()),
+        memory=max(memory(s) for s in runs.values()),
+    )
+
+
+def check(runs: Mapping[str, Scenario], limits: Limits, source: str) -> Estimate:
+    """The job's estimate; raises ScenarioError when it exceeds ``limits`` and is not forced."""
+    cost = estimate(runs)
+    if limits.force:
+        return cost
+    if cost.attempts > limits.attempts:
+        raise ScenarioError(
+            f"{source}: about {cost.attempts:,.0f} connection attempts expected, above the limit of "
+            f"{limits.attempts:,.0f} (--max-attempts; --force runs it anyway)"
+        )
+    if cost.memory > limits.memory:
+        raise ScenarioError(
+            f"{source}: about {cost.memory / (1 << 20):,.0f} MiB of memory expected, above the limit of "
+            f"{limits.memory / (1 << 20):,.0f} MiB (--max-memory; --force runs it anyway)"
+        )
+    return cost

@@ -1,0 +1,93 @@
+"""A scenario's workloads: streams of connections toward weighted destinations."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ..core.arrivals import ArrivalSpec
+from ..core.durations import DurationSpec
+from ..core.spec import KeyedError, NonNegativeSeconds, PositiveSeconds, Spec
+from ..core.transitions import Close
+from .errors import echo
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+Bind = bool | Literal["no_port"]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""Names of scenarios, workloads and variants: they name folders and command-line items."""
+MAX_DESTINATIONS = 1024
+"""Distinct destinations in a scenario (and destinations listed by one workload)."""
+MIN_WEIGHT, MAX_WEIGHT = 1e-9, 1e9
+
+
+class Destination(Spec):
+    """A remote endpoint: address, port, and the share of the workload's connections it receives."""
+
+    address: str
+    port: Port
+    weight: Annotated[float, Field(ge=MIN_WEIGHT, le=MAX_WEIGHT, allow_inf_nan=False)] = 1.0
+
+    @field_validator("address")
+    @classmethod
+    def _ip(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ValueError(f"{echo(value)} is not an IPv4 or IPv6 address") from None
+
+    @property
+    def label(self) -> str:
+        """``address:port``, with brackets around IPv6 addresses."""
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{host}:{self.port}"
+
+    @property
+    def loopback(self) -> bool:
+        """Whether the address is a loopback address (127.0.0.0/8 or ::1): tcp_tw_reuse = 2 applies."""
+        return ipaddress.ip_address(self.address).is_loopback
+
+    @property
+    def endpoint(self) -> tuple[str, int]:
+        """(address, port): what identifies the destination across workloads."""
+        return self.address, self.port
+
+
+class Workload(Spec):
+    """A stream of connections with one arrival process, duration law, close side and bind mode.
+
+    ``bind``: ``false`` is a plain connect() from the host's first source address; ``no_port`` is
+    bind(address, 0) with IP_BIND_ADDRESS_NO_PORT, spreading connections over the source addresses
+    with the port still chosen at connect(); ``true`` is bind(address, 0) then connect(): the port is
+    then exclusive to its address. ``reuseaddr`` sets SO_REUSEADDR before bind().
+    """
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    arrivals: ArrivalSpec
+    duration: DurationSpec
+    close: Close = "client"
+    bind: Bind = False
+    reuseaddr: bool = False
+    destinations: Annotated[list[Destination], Field(min_length=1, max_length=MAX_DESTINATIONS)]
+    start: NonNegativeSeconds = 0.0
+    stop: PositiveSeconds | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> Workload:
+        if self.stop is not None and self.stop <= self.start:
+            raise KeyedError("stop", f"stop ({self.stop:g}) must be after start ({self.start:g})")
+        return self
+
+    @property
+    def bound(self) -> bool:
+        """Whether the port is owned through bind() before connect() (exclusive to its address)."""
+        return self.bind is True
+
+    @property
+    def weights(self) -> list[float]:
+        """Each destination's share of the workload's connections (summing to 1)."""
+        top = max(d.weight for d in self.destinations)
+        scaled = [d.weight / top for d in self.destinations]
+        total = sum(scaled)
+        return [w / total for w in scaled]

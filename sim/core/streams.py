@@ -1,0 +1,43 @@
+"""Random streams: one independent numpy ``Generator`` per model component, drawn from in batches.
+
+A run has one seed. Each component (a workload's arrivals, its durations, its destination and source
+choice; the allocation policy) gets its own stream derived with ``SeedSequence`` from (seed,
+replication, component name), so the same seed gives the same run and adding a component does not
+change the numbers the others draw.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+BATCH = 4096
+"""How many random numbers a sampler draws from numpy at a time."""
+
+
+def component_rng(seed: int, replication: int, name: str) -> np.random.Generator:
+    """The independent random stream of one model component."""
+    key = (replication, zlib.crc32(name.encode()))
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def batched(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
+    """Yield floats forever from ``draw(BATCH)``, one batch at a time."""
+    while True:
+        yield from draw(BATCH).tolist()
+
+
+def random_ints(rng: np.random.Generator, high: int) -> Iterator[int]:
+    """Endless uniform integers in ``[0, high)``, drawn in batches."""
+    while True:
+        yield from rng.integers(0, high, BATCH).tolist()
+
+
+def weighted_choices(rng: np.random.Generator, values: list[int], probabilities: list[float]) -> Iterator[int]:
+    """Endless draws of ``values`` with the given ``probabilities`` (normalised again here), in batches."""
+    p = np.asarray(probabilities, dtype=float)
+    p = p / p.sum()
+    while True:
+        yield from rng.choice(values, size=BATCH, p=p).tolist()

@@ -1,0 +1,1 @@
+"""Experiments: runs of a scenario over replications and variants."""

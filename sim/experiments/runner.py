@@ -1,0 +1,128 @@
+"""Running scenarios: one seed, one or more replications, variants; each a ``RunResult``.
+
+Replication r of a run with seed s draws from streams keyed by (s, r), so replication 0 is the
+single run with seed s, and adding replications never changes the earlier ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..config.limits import Limits, check
+from ..config.load import load_scenario
+from ..config.scenario import Scenario
+from ..model.model import PortModel, ProgressCallback
+from ..output.results import RunResult
+from ..report.replications import combine
+from ..report.summary import report
+
+Progress = Callable[[float, int], None]
+"""Called with (fraction of the whole job done, connection attempts so far)."""
+
+
+def resolve(
+    scenario: str | Path | Scenario,
+    seed: int | None = None,
+    replications: int | None = None,
+    overrides: Mapping[str, Any] | Iterable[str] = (),
+) -> Scenario:
+    """A validated Scenario from a path or an object, with overrides, seed and replications applied."""
+    if isinstance(scenario, Scenario):
+        resolved = scenario.with_changes(overrides if isinstance(overrides, Mapping) else list(overrides))
+    elif isinstance(overrides, Mapping):
+        resolved = load_scenario(scenario).with_changes(overrides)
+    else:
+        resolved = load_scenario(scenario, overrides)
+    changes: dict[str, Any] = {}
+    if seed is not None:
+        changes["seed"] = seed
+    if replications is not None:
+        changes["replications"] = replications
+    return resolved.with_changes(source="--seed/--replications", **changes) if changes else resolved
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int | None = None,
+    replication: int = 0,
+    progress: ProgressCallback | None = None,
+) -> RunResult:
+    """Run one replication of ``scenario``."""
+    return RunResult.of(report(PortModel(scenario, seed, replication).run(progress)))
+
+
+def _replicate(scenario: Scenario, progress: Progress | None, done: float, share: float) -> RunResult:
+    n = scenario.replications
+    results = []
+    attempts_before = 0
+    for r in range(n):
+        callback = None
+        if progress is not None:
+            callback = _scaled(progress, done + share * r / n, share / n, scenario.duration, attempts_before)
+        results.append(simulate(scenario, scenario.seed, r, callback))
+        attempts_before += int(results[-1].summary.attempts)
+    return RunResult.of(combine(scenario, list(results)))
+
+
+def run(
+    scenario: str | Path | Scenario,
+    seed: int | None = None,
+    replications: int | None = None,
+    overrides: Mapping[str, Any] | Iterable[str] = (),
+    progress: Progress | None = None,
+    limits: Limits | None = None,
+) -> RunResult:
+    """Run a scenario (a YAML path or a Scenario) and return its result.
+
+    ``overrides`` are ``{"host.time_wait": 30}`` or ``["host.time_wait=30"]``. With several
+    replications the summary holds each figure's mean and its 95% confidence interval (``ci95``).
+    A job estimated above ``limits`` (default ``Limits()``) raises ScenarioError.
+    """
+    resolved = resolve(scenario, seed, replications, overrides)
+    check({resolved.name: resolved}, limits or Limits(), resolved.name)
+    return _replicate(resolved, progress, 0.0, 1.0)
+
+
+def run_variants(
+    scenario: str | Path | Scenario,
+    seed: int | None = None,
+    replications: int | None = None,
+    overrides: Mapping[str, Any] | Iterable[str] = (),
+    progress: Progress | None = None,
+    limits: Limits | None = None,
+) -> dict[str, RunResult]:
+    """Run every variant of a scenario (``variants:`` in the file); results by variant name.
+
+    A scenario without variants gives one result under its own name.
+    """
+    resolved = resolve(scenario, seed, replications, overrides)
+    variants = resolved.expand(overrides if isinstance(overrides, Mapping) else list(overrides))
+    check(variants, limits or Limits(), resolved.name)
+    results: dict[str, RunResult] = {}
+    for i, (name, variant) in enumerate(variants.items()):
+        before = sum(int(r.summary.attempts * r.scenario.replications) for r in results.values())
+        shifted = None if progress is None else _shifted(progress, before)
+        result = _replicate(variant, shifted, i / len(variants), 1 / len(variants))
+        if resolved.variants:
+            result = RunResult.of(result)
+            result.summary = result.summary.model_copy(update={"variant": name})
+        results[name] = result
+    return results
+
+
+def _shifted(progress: Progress, attempts_before: int) -> Progress:
+    def callback(fraction: float, attempts: int) -> None:
+        progress(fraction, attempts_before + attempts)
+
+    return callback
+
+
+def _scaled(progress: Progress, start: float, share: float, duration: float, attempts_before: int) -> ProgressCallback:
+    """Turn one replication's (simulated time, attempts) into the whole job's (fraction, attempts)."""
+
+    def callback(sim_time: float, attempts: int) -> None:
+        progress(start + share * sim_time / duration, attempts_before + attempts)
+
+    return callback

@@ -1,0 +1,1 @@
+"""The SimPy model: a scenario driven through the host model, one replication at a time; and ``SocketHost``."""

@@ -1,0 +1,225 @@
+"""The SimPy model: one run of a scenario with one seed.
+
+Workloads are SimPy processes that attempt connections at their arrival times (``traffic``). Each
+attempt first brings the lifecycle up to date (closes and TIME_WAIT expiries due by then), asks the
+allocation policy for a port, and either records a failure (EADDRNOTAVAIL for connect(), EADDRINUSE
+for bind()) or holds the 4-tuple until the connection's drawn end. A sampler process writes the
+fixed-step time series. ``run`` returns the raw ``RunRecords``; ``report`` turns them into a summary.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from ..config.scenario import Scenario
+from ..config.workload import Workload
+from ..core.host import build_host
+from ..core.streams import component_rng, random_ints, weighted_choices
+from ..version import version
+from .recorder import FLUSH, SERIES, Recorder
+from .records import RunRecords
+from .traffic import traffic
+
+ProgressCallback = Callable[[float, int], None]
+"""Called now and then with the simulated time reached (seconds) and the attempts made so far."""
+
+PROGRESS_CHUNKS = 200
+"""A run with progress reporting advances in this many steps of simulated time (and every FLUSH attempts)."""
+
+
+@dataclass
+class Driver:
+    """Run-time state of one workload."""
+
+    index: int
+    spec: Workload
+    destinations: list[int]
+    durations: Iterator[float]
+    pick_destination: Iterator[int] | None
+    pick_source: Iterator[int] | None
+    bound: bool = False
+
+
+class PortModel:
+    """A scenario wired into SimPy for one (seed, replication)."""
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, replication: int = 0, *, fast: bool = True) -> None:
+        """``fast=False`` runs the lifecycle's general path throughout (the fast path's reference)."""
+        self.scenario = scenario
+        self.seed = scenario.seed if seed is None else seed
+        self.replication = replication
+        host = scenario.host.resolved
+        destinations = scenario.destinations
+        index = {d.endpoint: i for i, d in enumerate(destinations)}
+        self.env = simpy.Environment()
+        self.parts = build_host(
+            host,
+            [d.endpoint for d in destinations],
+            [(w.close, w.bound) for w in scenario.workloads],
+            self._rng("policy"),
+            fast=fast,
+        )
+        self.host = host
+        self.space, self.policy, self.pool, self.lifecycle = (
+            self.parts.space,
+            self.parts.policy,
+            self.parts.pool,
+            self.parts.lifecycle,
+        )
+        self.recorder = Recorder(len(scenario.workloads), len(destinations), host.source_addresses, host.size)
+        self._next_id = 0
+        self._progress: ProgressCallback | None = None
+        self.drivers = [self._driver(i, w, index) for i, w in enumerate(scenario.workloads)]
+        streams = [
+            (d, d.spec.arrivals.times(self._rng(f"workload:{d.spec.name}:arrivals"), d.spec.start, self._stop(d.spec)))
+            for d in self.drivers
+        ]
+        self.env.process(traffic(self.env, streams, self.attempt, self._every_flush))
+        self.env.process(self._sampler())
+        if scenario.warmup > 0:
+            self.env.process(self._warmup())
+
+    def _rng(self, name: str) -> np.random.Generator:
+        return component_rng(self.seed, self.replication, name)
+
+    def _stop(self, w: Workload) -> float:
+        return min(w.stop or self.scenario.duration, self.scenario.duration)
+
+    def _driver(self, i: int, w: Workload, index: dict[tuple[str, int], int]) -> Driver:
+        dests = [index[d.endpoint] for d in w.destinations]
+        n_sources = self.host.source_addresses
+        return Driver(
+            index=i,
+            spec=w,
+            bound=w.bound,
+            destinations=dests,
+            durations=w.duration.stream(self._rng(f"workload:{w.name}:duration")),
+            pick_destination=(
+                weighted_choices(self._rng(f"workload:{w.name}:destination"), dests, w.weights)
+                if len(dests) > 1
+                else None
+            ),
+            pick_source=(
+                random_ints(self._rng(f"workload:{w.name}:source"), n_sources)
+                if n_sources > 1 and w.bind is not False
+                else None
+            ),
+        )
+
+    # ----------------------------------------------------------------- processes
+
+    def attempt(self, driver: Driver, now: float) -> int:
+        """One connect() (or bind() then connect()) at ``now``; returns the port, or -1 on failure."""
+        self.lifecycle.advance(now)
+        recorder = self.recorder
+        pool = self.pool
+        src = next(driver.pick_source) if driver.pick_source is not None else 0
+        dst = next(driver.pick_destination) if driver.pick_destination is not None else driver.destinations[0]
+        w = driver.index
+        bound = driver.bound
+        if bound:
+            occupancy = pool.local_occupancy(src)
+            slot, probes = self.policy.bind(pool.local[src], src, now, driver.spec.reuseaddr)
+        else:
+            view, occupancy = pool.request(src, dst)
+            slot, probes = self.policy.connect(view, src, dst, now)
+        if slot < 0:
+            recorder.failed(w, dst, probes, occupancy, now)
+            return -1
+        interval, recycled = pool.take(src, dst, slot, bound, now)
+        if recycled is not None:
+            self.lifecycle.recycled(recycled, now)
+        offset = pool.offsets[slot]
+        recorder.connected(w, dst, probes, occupancy, interval, src, offset, pool.ports_in_use)
+        self._next_id += 1
+        self.lifecycle.open(now + next(driver.durations), (src, dst, slot, w, self._next_id, now))
+        return self.space.low + offset
+
+    def _every_flush(self, now: float) -> None:
+        self.recorder.flush(FLUSH)
+        if self._progress is not None:
+            self._progress(now, sum(self.recorder.attempts))
+
+    def _sampler(self) -> Generator[simpy.events.Event, object, None]:
+        step = self.scenario.step
+        duration = self.scenario.duration
+        self._sample(0.0)
+        k = 1
+        while k * step < duration * (1 - 1e-12):
+            t = round(k * step, 9)
+            yield self.env.timeout(t - self.env.now)
+            self.lifecycle.advance(t)
+            self._sample(t)
+            k += 1
+
+    def _sample(self, t: float) -> None:
+        lc = self.lifecycle
+        self.recorder.sample(t, lc.established, lc.time_wait, lc.fin_wait2, self.pool.ports_in_use)
+
+    def _warmup(self) -> Generator[simpy.events.Event, object, None]:
+        warmup = self.scenario.warmup
+        yield self.env.timeout(warmup)
+        self.lifecycle.advance(warmup)
+        self.lifecycle.start_window(warmup)
+        self.recorder.start_window(warmup, self.pool.ports_in_use)
+        self.pool.start_window(warmup)
+
+    # ----------------------------------------------------------------- running
+
+    def run(self, progress: ProgressCallback | None = None) -> RunRecords:
+        """Simulate the whole duration and return what this replication recorded."""
+        started = time.perf_counter()
+        duration = self.scenario.duration
+        if progress is None:
+            self.env.run(until=duration)
+        else:
+            self._progress = progress
+            for k in range(1, PROGRESS_CHUNKS + 1):
+                self.env.run(until=duration * k / PROGRESS_CHUNKS)
+                progress(self.env.now, sum(self.recorder.attempts))
+        self.lifecycle.advance(duration)
+        self._sample(duration)
+        self.recorder.flush()
+        return self.records(time.perf_counter() - started)
+
+    def records(self, wall_time: float) -> RunRecords:
+        """What the run recorded so far (call after ``run``)."""
+        rec = self.recorder
+        levels = self.lifecycle.levels
+        series = {c: np.asarray(rec.series[c]) for c in SERIES}
+        series["time_s"] = series["time_s"].astype(float)
+        return RunRecords(
+            scenario=self.scenario.with_changes(seed=self.seed, replications=1, portsim_version=version()),
+            replication=self.replication,
+            sim_time_s=self.scenario.duration,
+            measured_from_s=rec.window_start,
+            wall_time_s=wall_time,
+            attempts=rec.counted("attempts"),
+            established=rec.counted("established"),
+            failures=rec.counted("failures"),
+            first_failure=list(rec.first_failure),
+            dest_attempts=rec.counted("dest_attempts"),
+            dest_established=rec.counted("dest_established"),
+            dest_failures=rec.counted("dest_failures"),
+            peak_ports=rec.peak_ports,
+            peak_established=levels.peak_established,
+            peak_time_wait=levels.peak_time_wait,
+            peak_fin_wait2=levels.peak_fin_wait2,
+            means=self.lifecycle.time_means(self.scenario.duration),
+            dest_peak_held=list(levels.dest_peak_held),
+            dest_peak_time_wait=list(levels.dest_peak_time_wait),
+            dest_recycled=list(levels.dest_recycled),
+            dest_overflow=list(levels.dest_overflow),
+            probes=rec.probes,
+            reuse=rec.reuse,
+            reuse_distance=rec.reuse_distance,
+            increments=rec.increments,
+            occupancy_attempts=rec.occupancy_attempts.copy(),
+            occupancy_probes=rec.occupancy_probes.copy(),
+            series=series,
+        )

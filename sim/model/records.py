@@ -1,0 +1,49 @@
+"""What one replication recorded, handed from the model to the report: counts, levels, histograms, series."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config.scenario import Scenario
+from ..stats.histograms import IntHistogram, LogHistogram
+
+
+@dataclass
+class RunRecords:
+    """The raw measurements of one replication (figures count from ``measured_from_s`` unless said)."""
+
+    scenario: Scenario
+    """The resolved scenario with the seed used, one replication and the portsim version."""
+    replication: int
+    sim_time_s: float
+    measured_from_s: float
+    wall_time_s: float
+    attempts: list[int]
+    """Per workload."""
+    established: list[int]
+    failures: list[int]
+    first_failure: list[float | None]
+    """Per workload, over the whole run."""
+    dest_attempts: list[int]
+    """Per destination (in ``scenario.destinations`` order)."""
+    dest_established: list[int]
+    dest_failures: list[int]
+    peak_ports: int
+    peak_established: int
+    peak_time_wait: int
+    peak_fin_wait2: int
+    means: dict[str, float]
+    """Time-weighted means of ``established``, ``time_wait``, ``fin_wait2`` and ``ports_in_use``."""
+    dest_peak_held: list[int]
+    dest_peak_time_wait: list[int]
+    dest_recycled: list[int]
+    dest_overflow: list[int]
+    probes: IntHistogram
+    reuse: LogHistogram
+    reuse_distance: list[IntHistogram]
+    increments: list[np.ndarray | None]
+    occupancy_attempts: np.ndarray
+    occupancy_probes: np.ndarray
+    series: dict[str, np.ndarray]

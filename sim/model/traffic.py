@@ -1,0 +1,68 @@
+"""The traffic process: every workload's connection attempts, merged in time order.
+
+The process wakes at the next attempt, then makes every attempt due before the next other SimPy event
+(a sample, the end of warm-up, the end of the run) in one go, without a SimPy event each. Events stay
+in time order; an attempt at exactly the time of another event comes after it. At equal times the
+workload listed first attempts first.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import TypeVar
+
+import simpy
+
+from .recorder import FLUSH_MASK
+
+D = TypeVar("D")
+
+
+def traffic(
+    env: simpy.Environment,
+    streams: Sequence[tuple[D, Iterator[float]]],
+    attempt: Callable[[D, float], int],
+    every_flush: Callable[[float], None],
+) -> Generator[simpy.events.Event, object, None]:
+    """Attempt a connection for each (driver, time) of the merged ``streams``.
+
+    ``every_flush(t)`` is called every FLUSH attempts.
+    """
+    upcoming: list[tuple[float, int, Iterator[float]]] = []
+    for i, (_, times) in enumerate(streams):
+        first = next(times, None)
+        if first is not None:
+            upcoming.append((first, i, times))
+    heapq.heapify(upcoming)
+    drivers = [driver for driver, _ in streams]
+    count = 0
+    if len(upcoming) == 1:  # one workload: no merging needed
+        t, i, times = upcoming[0]
+        driver = drivers[i]
+        while True:
+            yield env.timeout(t - env.now)
+            horizon = env.peek()
+            while t < horizon:
+                attempt(driver, t)
+                count += 1
+                if not count & FLUSH_MASK:
+                    every_flush(t)
+                following = next(times, None)
+                if following is None:
+                    return
+                t = following
+    while upcoming:
+        yield env.timeout(upcoming[0][0] - env.now)
+        horizon = env.peek()
+        while upcoming and upcoming[0][0] < horizon:
+            t, i, times = upcoming[0]
+            attempt(drivers[i], t)
+            count += 1
+            if not count & FLUSH_MASK:  # keep histogram buffers small, however rare the samples
+                every_flush(t)
+            following = next(times, None)
+            if following is None:
+                heapq.heappop(upcoming)
+            else:
+                heapq.heapreplace(upcoming, (following, i, times))

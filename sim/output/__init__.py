@@ -1,0 +1,1 @@
+"""Output: results folders written atomically, read back, and drawn as plots."""

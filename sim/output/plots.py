@@ -1,0 +1,372 @@
+"""Plots of a run's results. Each function reads a ``RunReport`` and returns a matplotlib Figure.
+
+Figures are built without pyplot, so importing this module selects no backend and opens no window;
+in Jupyter a returned figure displays inline through its ``_repr_png_``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from ..report.run import RunReport
+
+
+class PlotFigure(Figure):
+    """A Figure that shows itself as PNG in Jupyter even when pyplot was never imported."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
+SIZE = (9.0, 4.8)
+DPI = 120
+COLORS = {"established": "#2b7bba", "time_wait": "#f0a030", "ports": "#333333", "pool": "#c0392b"}
+
+
+def _subtitle(result: RunReport) -> str:
+    host = result.scenario.host.resolved
+    reps = result.summary.replications
+    variant = result.summary.variant
+    text = f"variant {variant}: " if variant else ""
+    text += (
+        f"{host.preset} preset, ports {host.low}-{host.high}, policy {host.policy}, "
+        f"TIME_WAIT {host.time_wait:g} s, seed {result.scenario.seed}"
+    )
+    if reps:
+        text += f", mean of {reps} replications"
+    return text
+
+
+def _series_mean(result: RunReport, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """Time axis and the column averaged over replications (rows share sample times)."""
+    series = result.series
+    if "replication" not in series:
+        return series["time_s"], series[column].astype(float)
+    n = int(series["replication"].max()) + 1
+    times = series["time_s"].reshape(n, -1)[0]
+    return times, series[column].astype(float).reshape(n, -1).mean(axis=0)
+
+
+def _figure(title: str, result: RunReport) -> tuple[Figure, Axes]:
+    fig = PlotFigure(figsize=SIZE, dpi=DPI, layout="constrained")
+    ax = fig.add_subplot()
+    fig.suptitle(f"{title}: {result.scenario.name}", fontsize=12, fontweight="bold")
+    ax.set_title(_subtitle(result), fontsize=9, color="#555555")
+    ax.grid(True, alpha=0.3)
+    return fig, ax
+
+
+def occupancy(result: RunReport) -> Figure:
+    """Connections ESTABLISHED and in TIME_WAIT over time (stacked), distinct ports in use, pool size."""
+    fig, ax = _figure("Port pool occupancy", result)
+    t, est = _series_mean(result, "established")
+    _, tw = _series_mean(result, "time_wait")
+    _, ports = _series_mean(result, "ports_in_use")
+    _, fw2 = _series_mean(result, "fin_wait2")
+    _shade_warmup(ax, result)
+    ax.fill_between(t, 0, est, step="post", color=COLORS["established"], alpha=0.8, label="ESTABLISHED")
+    ax.fill_between(t, est, est + tw, step="post", color=COLORS["time_wait"], alpha=0.8, label="TIME_WAIT")
+    if fw2.any():
+        ax.fill_between(t, est + tw, est + tw + fw2, step="post", color="#8e44ad", alpha=0.8, label="FIN_WAIT2")
+    ax.step(t, ports, where="post", color=COLORS["ports"], lw=1.2, label="distinct local ports in use")
+    pool = result.pool_size
+    ax.axhline(pool, color=COLORS["pool"], lw=1.5, ls="--", label=f"pool size ({pool:,} ports)")
+    first = result.summary.first_failure_time_s
+    if first is not None:
+        ax.axvline(first, color="black", lw=1, ls=":", label=f"first failure ({first:.1f} s)")
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("connections (4-tuples) / ports")
+    ax.set_xlim(t[0], t[-1])
+    top = max(float(np.max(est + tw + fw2, initial=0)), float(np.max(ports, initial=0)), 1.0)
+    if top >= 0.2 * pool:
+        ax.set_ylim(0, max(pool, top) * 1.08)
+    else:  # a lightly loaded pool: scale to the data, and say where the pool size would be
+        ax.set_ylim(0, top * 1.25)
+        ax.text(
+            0.01,
+            0.97,
+            f"pool size {pool:,} ports (off the scale)",
+            transform=ax.transAxes,
+            va="top",
+            fontsize=8,
+            color=COLORS["pool"],
+        )
+    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    return fig
+
+
+def _shade_warmup(ax: Axes, result: RunReport) -> None:
+    warmup = result.scenario.warmup
+    if warmup > 0:
+        ax.axvspan(0, warmup, color="#dddddd", alpha=0.5, lw=0, label=f"warm-up ({warmup:g} s, not in the summary)")
+
+
+def _coarsen(t: np.ndarray, counts: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Merge consecutive time-series steps so that at most ``bins`` remain: (edges, counts per bin)."""
+    rows = counts[1:]  # row 0 is the state at t = 0, with no interval behind it
+    group = max(1, int(np.ceil(rows.size / bins)))
+    n = int(np.ceil(rows.size / group))
+    padded = np.zeros(n * group)
+    padded[: rows.size] = rows
+    edges = np.append(t[0:-1:group][:n], t[-1])
+    return edges, padded.reshape(n, group).sum(axis=1)
+
+
+def failures(result: RunReport, bins: int = 200) -> Figure:
+    """Attempts and failed allocations per second over time."""
+    fig, ax = _figure("Failed allocations", result)
+    t, attempts = _series_mean(result, "attempts")
+    _, failed = _series_mean(result, "failures")
+    edges, attempts_binned = _coarsen(t, attempts, bins)
+    _, failed_binned = _coarsen(t, failed, bins)
+    widths = np.diff(edges)
+    _shade_warmup(ax, result)
+    ax.stairs(attempts_binned / widths, edges, color="#7f8c8d", lw=1, label="connect attempts per second")
+    ax.stairs(
+        failed_binned / widths,
+        edges,
+        fill=True,
+        color="#c0392b",
+        alpha=0.85,
+        label="failures per second (EADDRNOTAVAIL / EADDRINUSE)",
+    )
+    total = round(result.summary.failures)
+    blocking = result.summary.blocking_probability
+    if total == 0:
+        text = "no allocation failed"
+    else:
+        text = f"{total:,} failures in the measured window, blocking probability {blocking:.4g}"
+    ax.text(
+        0.01,
+        0.97,
+        text + f"\n(averaged over {widths[0]:g} s bins)",
+        transform=ax.transAxes,
+        va="top",
+        fontsize=8,
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "#cccccc"},
+    )
+    ax.set_xlabel("simulated time (s)")
+    ax.set_ylabel("per second")
+    ax.set_xlim(t[0], t[-1])
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+def reuse_intervals(result: RunReport, per_decade: int = 20) -> Figure:
+    """Histogram of how long 4-tuples stayed free before their next allocation, log scale."""
+    fig, ax = _figure("How long a 4-tuple stays free before it is reused", result)
+    counts = result.reuse_counts
+    edges = result.reuse_edges
+    inner = counts[1:-1]
+    group = max(1, round((edges.size - 1) / (np.log10(edges[-1] / edges[0]) * per_decade)))
+    n_groups = inner.size // group
+    grouped = inner[: n_groups * group].reshape(n_groups, group).sum(axis=1)
+    left = edges[:-1][: n_groups * group : group]
+    right = edges[group : n_groups * group + 1 : group]
+    nonzero = np.flatnonzero(grouped)
+    ax.set_xscale("log")
+    total = int(counts.sum())
+    if total == 0:
+        ax.text(0.5, 0.5, "no 4-tuple was reused in this run", transform=ax.transAxes, ha="center", fontsize=11)
+        ax.set_xlim(1e-3, 1e3)
+    else:
+        if nonzero.size:
+            lo, hi = nonzero[0], nonzero[-1] + 1
+            ax.stairs(
+                grouped[lo:hi],
+                np.append(left[lo:hi], right[hi - 1]),
+                fill=True,
+                color=COLORS["established"],
+                label=f"4-tuple reuses ({total:,})",
+            )
+        else:
+            ax.set_xlim(edges[0] / 10, 1.0)
+        notes = []
+        if counts[0]:
+            notes.append(f"{int(counts[0]):,} reuses after less than {edges[0]:g} s (not drawn)")
+        if counts[-1]:
+            notes.append(f"{int(counts[-1]):,} reuses after more than {edges[-1]:g} s (not drawn)")
+        if notes:
+            ax.text(0.01, 0.97, "\n".join(notes), transform=ax.transAxes, va="top", fontsize=8)
+        stats = result.summary.reuse_interval_s
+        for key, style in (("p01", ":"), ("median", "--")):
+            value = stats.get(key)
+            if value:
+                ax.axvline(value, color="black", ls=style, lw=1, label=f"{key} = {value:.3g} s")
+    ax.set_xlabel("seconds a 4-tuple stayed free: from the end of its TIME_WAIT (or its close) to its next use")
+    ax.set_ylabel("reuses")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="upper right")
+    return fig
+
+
+def probes(result: RunReport) -> Figure:
+    """Distribution of the number of candidate ports examined per allocation attempt."""
+    fig, ax = _figure("Ports examined per allocation", result)
+    counts = result.probe_counts
+    values = np.flatnonzero(counts)
+    if values.size == 0:
+        ax.text(0.5, 0.5, "no allocation was attempted", transform=ax.transAxes, ha="center")
+    else:
+        top = int(values[-1])
+        if top <= 60:
+            ax.bar(values, counts[values], width=0.8, color=COLORS["established"], label="allocations")
+            ax.set_xlim(0, top + 1)
+            ax.set_ylabel("allocations (log scale)")
+        else:
+            padded = np.zeros(top + 2, dtype=np.int64)
+            padded[: top + 1] = counts[: top + 1]  # counts may carry trailing zeros (in memory) or not (read back)
+            bins = np.unique(np.geomspace(1, top + 1, 60).astype(int))
+            binned = np.add.reduceat(padded[1:], bins[:-1] - 1)
+            ax.stairs(
+                binned / np.diff(bins),
+                bins,
+                fill=True,
+                color=COLORS["established"],
+                label="allocations per probe count (log-spaced bins, averaged over each bin)",
+            )
+            ax.set_xscale("log")
+            ax.set_ylabel("allocations per probe count (log scale)")
+        ax.set_yscale("log")
+        failures = round(result.summary.failures)
+        if failures:
+            ax.text(
+                0.01,
+                0.03,
+                f"{failures:,} failed attempts examined every candidate port",
+                transform=ax.transAxes,
+                ha="left",
+                va="bottom",
+                fontsize=8,
+                color=COLORS["pool"],
+            )
+        stats = result.summary.probes
+        if stats.mean is not None and stats.p99 is not None:
+            ax.axvline(stats.mean, color="black", ls="--", lw=1, label=f"mean = {stats.mean:.3g}")
+            ax.axvline(stats.p99, color=COLORS["pool"], ls=":", lw=1.5, label=f"p99 = {stats.p99:.3g}")
+        ax.legend(fontsize=8, loc="upper center")
+    ax.set_xlabel("candidate ports examined by one connect()/bind() (the allocation's cost)")
+    return fig
+
+
+def latency(result: RunReport) -> Figure:
+    """Mean estimated connect() latency against the occupancy of the pool each attempt drew from."""
+    fig, ax = _figure("Estimated connect() latency against occupancy", result)
+    host = result.scenario.host.resolved
+    base = host.connect_base_us
+    per_probe = host.probe_cost_ns
+    attempts = result.occupancy_attempts.astype(float)
+    seen = np.flatnonzero(attempts)
+    if seen.size == 0:
+        ax.text(0.5, 0.5, "no allocation was attempted", transform=ax.transAxes, ha="center")
+    else:
+        mean_probes = result.occupancy_probes[seen] / attempts[seen]
+        ax.plot(
+            seen,
+            base + mean_probes * per_probe / 1000.0,
+            "o-",
+            ms=3,
+            color=COLORS["established"],
+            label=f"mean per 1% occupancy bin ({base:g} µs + {per_probe:g} ns per port examined)",
+        )
+        share = ax.twinx()
+        share.bar(
+            seen, attempts[seen] / attempts.sum(), width=1.0, color="#999999", alpha=0.25, label="share of attempts"
+        )
+        share.set_ylabel("share of attempts at this occupancy")
+        share.set_ylim(bottom=0)
+        ax.set_zorder(share.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        handles, labels = ax.get_legend_handles_labels()
+        more, more_labels = share.get_legend_handles_labels()
+        ax.legend(handles + more, labels + more_labels, fontsize=8, loc="upper left")
+    ax.set_xlim(-1, 101)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("occupancy of the pool the attempt drew from (% of usable ports it could not take)")
+    ax.set_ylabel("estimated connect() latency (µs)")
+    return fig
+
+
+def comparison(results: Mapping[str, RunReport]) -> Figure:
+    """Blocking probability and pool use of each variant of a scenario, side by side."""
+    fig = PlotFigure(figsize=(11, 4.8), dpi=DPI, layout="constrained")
+    first = next(iter(results.values()))
+    fig.suptitle(f"Variants compared: {first.scenario.name}", fontsize=12, fontweight="bold")
+    left, right = fig.subplots(1, 2)
+    names = list(results)
+    x = np.arange(len(names))
+    blocking = [r.summary.blocking_probability or 0.0 for r in results.values()]
+    left.bar(x, blocking, color=COLORS["pool"], label="simulated")
+    errors: list[list[float]] = [(r.summary.ci95 or {}).get("blocking_probability") or [] for r in results.values()]
+    if all(errors):
+        low = [b - e[0] for b, e in zip(blocking, errors, strict=True)]
+        high = [e[1] - b for b, e in zip(blocking, errors, strict=True)]
+        left.errorbar(x, blocking, yerr=[low, high], fmt="none", color="black", capsize=4, label="95% CI")
+    for i, r in enumerate(results.values()):
+        eb = r.summary.erlang_b
+        if eb.applicable and eb.blocking_probability is not None:
+            left.plot(
+                [i - 0.4, i + 0.4],
+                [eb.blocking_probability] * 2,
+                color="black",
+                ls="--",
+                lw=1.5,
+                label="Erlang B" if i == 0 else None,
+            )
+        left.text(i, blocking[i], f"{blocking[i]:.3g}", ha="center", va="bottom", fontsize=8)
+    left.set_xticks(x, names, rotation=20, ha="right")
+    left.set_ylabel("blocking probability (failed / attempted connects)")
+    left.set_title("How many connects fail", fontsize=10)
+    left.legend(fontsize=8)
+    left.grid(True, axis="y", alpha=0.3)
+    pool = np.array([r.pool_size for r in results.values()], dtype=float)
+    used = np.array([r.summary.ports_in_use.mean for r in results.values()])
+    waiting = np.array([r.summary.time_wait.mean for r in results.values()])
+    right.bar(x - 0.2, used / pool, width=0.4, color=COLORS["ports"], label="ports in use (mean) / pool size")
+    right.bar(x + 0.2, waiting / pool, width=0.4, color=COLORS["time_wait"], label="TIME_WAIT (mean) / pool size")
+    right.axhline(1.0, color=COLORS["pool"], ls="--", lw=1, label="pool size")
+    right.set_xticks(x, names, rotation=20, ha="right")
+    right.set_ylabel("fraction of the pool (ports x source addresses)")
+    right.set_title("Where the ports are (shared 4-tuples can outnumber the ports)", fontsize=10)
+    right.legend(fontsize=8)
+    right.grid(True, axis="y", alpha=0.3)
+    return fig
+
+
+PLOTS = {
+    "occupancy": occupancy,
+    "failures": failures,
+    "reuse_intervals": reuse_intervals,
+    "probes": probes,
+    "latency": latency,
+}
+
+
+def save_all(result: RunReport, folder: Path) -> tuple[list[Path], list[str]]:
+    """Write every plot as PNG into ``folder``: (paths written, one line for each plot that failed).
+
+    A plot that fails does not stop the others.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    failed: list[str] = []
+    for name, make in PLOTS.items():
+        path = folder / f"{name}.png"
+        try:
+            make(result).savefig(path)
+        except Exception as exc:  # one plot's bug must not cost the others, nor the data
+            failed.append(f"{path.name}: {type(exc).__name__}: {exc}")
+        else:
+            written.append(path)
+    return written, failed

@@ -1,0 +1,245 @@
+"""The typed records of summary.json.
+
+Every figure of a run's summary is a field of one of these records; ``Summary.to_json()`` writes
+summary.json and ``Summary.model_validate`` reads it back. Numbers are counts and seconds from a single
+run, or their means over replications (then floats). Records can also be read like the JSON they
+came from (``summary["time_wait"]["peak"]``), for notebooks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+Number = int | float
+
+
+class Record(BaseModel):
+    """A frozen record that can also be indexed by field name."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The field ``key``, or ``default`` when there is none or it is unset."""
+        value = getattr(self, key, None) if key in type(self).model_fields else None
+        return default if value is None else value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key in type(self).model_fields
+
+    def keys(self) -> list[str]:
+        """Field names, in summary.json order."""
+        return list(type(self).model_fields)
+
+    def items(self) -> list[tuple[str, Any]]:
+        """(name, value) of every field."""
+        return [(name, getattr(self, name)) for name in type(self).model_fields]
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a record of the same type with equal fields, or to the mapping it dumps to."""
+        if isinstance(other, Mapping):
+            return self.model_dump() == dict(other)
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.model_dump(mode="json"), sort_keys=True))
+
+
+class Level(Record):
+    """A level over the measured window: its peak and time-weighted mean."""
+
+    peak: Number
+    mean: Number
+
+
+class TimeWaitLevel(Level):
+    """TIME_WAIT 4-tuples, with those taken over by tw_reuse and the closes max_tw_buckets turned away."""
+
+    recycled: Number
+    overflow: Number
+
+
+class Spread(Record):
+    """Mean, 99th percentile and maximum of a per-attempt quantity."""
+
+    mean: Number | None
+    p99: Number | None
+    max: Number | None
+
+
+class ReuseIntervals(Record):
+    """Seconds a 4-tuple stayed free before its next use."""
+
+    count: Number
+    min: Number | None
+    p01: Number | None
+    median: Number | None
+    mean: Number | None
+
+
+class PoolFacts(Record):
+    """The pool the run drew from."""
+
+    port_range: tuple[int, int]
+    ports_per_source: int
+    reserved: int
+    source_addresses: int
+    source_addresses_used: int
+    total_ports: int
+    policy: str | dict[str, Any]
+    sharing: str
+    time_wait_s: Number
+    time_wait_granularity_s: Number = 0.0
+    tw_reuse: int
+    max_tw_buckets: int | str
+
+
+class ErlangB(Record):
+    """The Erlang B prediction for the whole scenario (blocking averaged over pools by rate)."""
+
+    offered_load: Number
+    ports: int
+    pools: int
+    blocking_probability: Number | None
+    applicable: bool
+    exact: bool = True
+    """False when the prediction applies only approximately (e.g. a timer grid)."""
+    note: str
+
+
+class DestinationErlangB(Record):
+    """The Erlang B prediction for one destination's pools."""
+
+    offered_load: Number
+    blocking_probability: Number | None
+    applicable: bool
+
+
+class Capacity(Record):
+    """Connections per second one pool sustains at 1% blocking (null with a reason when not computable)."""
+
+    sustainable_rate: Number | None
+    offered_rate: Number
+    ports: Number
+    source_addresses: Number
+    mean_hold_s: Number
+    ignores: str = ""
+    reason: str = ""
+
+
+class WorkloadFigures(Record):
+    """Attempts and outcomes of one workload."""
+
+    attempts: Number
+    established: Number
+    failures: Number
+    blocking_probability: Number | None
+    first_failure_time_s: Number | None
+    errno: str
+    offered_rate: Number
+
+
+class ReuseDistance(Record):
+    """Connections toward a destination between two uses of one port."""
+
+    count: Number
+    min: Number | None
+    median: Number | None
+    mean: Number | None
+
+
+class NextPortGuess(Record):
+    """An observer guessing the next port as the previous one plus the commonest increment."""
+
+    increment: Number | None
+    success_rate: Number | None
+    observed: Number
+
+
+class DestinationFigures(Record):
+    """Attempts, outcomes, levels and predictability toward one destination."""
+
+    attempts: Number
+    established: Number
+    failures: Number
+    blocking_probability: Number | None
+    peak_connections: Number
+    peak_time_wait: Number
+    time_wait_recycled: Number
+    reuse_distance: ReuseDistance
+    next_port_guess: NextPortGuess
+    erlang_b: DestinationErlangB | None = None
+
+
+class Summary(Record):
+    """summary.json: the figures of one run, or their means over replications."""
+
+    scenario: str
+    seed: int
+    replication: int | None = None
+    replications: int | None = None
+    variant: str | None = None
+    version: str
+    sim_time_s: Number
+    measured_from_s: Number
+    wall_time_s: Number
+    attempts: Number
+    established: Number
+    failures: Number
+    blocking_probability: Number | None
+    first_failure_time_s: Number | None
+    errors: dict[str, Number]
+    connections_established: Level
+    time_wait: TimeWaitLevel
+    fin_wait2: Level
+    ports_in_use: Level
+    probes: Spread
+    connect_latency_us: Spread
+    reuse_interval_s: ReuseIntervals
+    pool: PoolFacts
+    erlang_b: ErlangB
+    capacity_at_1pct_blocking: dict[str, Capacity]
+    workloads: dict[str, WorkloadFigures]
+    destinations: dict[str, DestinationFigures]
+    confidence_level: float | None = None
+    ci95: dict[str, Any] | None = None
+    """The same tree as the summary with [low, high] of each mean (replications only)."""
+    per_replication: list[dict[str, Any]] | None = None
+    """Each replication's top-level figures (replications only)."""
+
+    OPTIONAL: ClassVar[tuple[str, ...]] = (
+        "replication",
+        "replications",
+        "variant",
+        "confidence_level",
+        "ci95",
+        "per_replication",
+    )
+    """Keys written only when set."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary.json form: keys in this order, NaN and infinities as null, unset run-level keys left out."""
+        data = self.model_dump(mode="json")
+        for key in self.OPTIONAL:
+            if data.get(key) is None:
+                data.pop(key, None)
+        finite: dict[str, Any] = _finite(data)
+        return finite
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    return value

@@ -1,0 +1,159 @@
+"""From what a replication recorded to its typed summary (summary.json)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..model.records import RunRecords
+from ..stats.histograms import IntHistogram
+from .records import (
+    DestinationFigures,
+    Level,
+    NextPortGuess,
+    PoolFacts,
+    ReuseDistance,
+    ReuseIntervals,
+    Spread,
+    Summary,
+    TimeWaitLevel,
+    WorkloadFigures,
+)
+from .run import RunReport
+from .theory import capacity, predict
+
+ERRNO_CONNECT = "EADDRNOTAVAIL"
+ERRNO_BIND = "EADDRINUSE"
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _distance(histogram: IntHistogram) -> ReuseDistance:
+    values = np.flatnonzero(histogram.counts) if histogram.n else np.array([], dtype=np.int64)
+    return ReuseDistance(
+        count=histogram.n,
+        min=int(values[0]) if values.size else None,
+        median=histogram.quantile(0.5),
+        mean=histogram.mean(),
+    )
+
+
+def _guess(increments: np.ndarray | None, size: int) -> NextPortGuess:
+    """Success rate of an observer guessing the next port as the previous one plus the commonest increment.
+
+    The increment is signed: a step of size - 1 around the range is reported as -1.
+    """
+    counts = increments if increments is not None else np.zeros(1, np.int64)
+    total = int(counts.sum())
+    if not total:
+        return NextPortGuess(increment=None, success_rate=None, observed=0)
+    step = int(np.argmax(counts))  # the smallest of the commonest increments
+    signed = step - size if step > size // 2 else step
+    return NextPortGuess(increment=signed, success_rate=int(counts[step]) / total, observed=total)
+
+
+def summarize(records: RunRecords) -> Summary:
+    """The summary.json figures of one replication (see the README)."""
+    scenario = records.scenario
+    host = scenario.host.resolved
+    prediction = predict(scenario)
+    errors = {ERRNO_CONNECT: 0, ERRNO_BIND: 0}
+    workloads: dict[str, WorkloadFigures] = {}
+    for i, w in enumerate(scenario.workloads):
+        errno = ERRNO_BIND if w.bound else ERRNO_CONNECT
+        errors[errno] += records.failures[i]
+        workloads[w.name] = WorkloadFigures(
+            attempts=records.attempts[i],
+            established=records.established[i],
+            failures=records.failures[i],
+            blocking_probability=_ratio(records.failures[i], records.attempts[i]),
+            first_failure_time_s=records.first_failure[i],
+            errno=errno,
+            offered_rate=w.arrivals.mean_rate,
+        )
+    destinations: dict[str, DestinationFigures] = {}
+    for j, d in enumerate(scenario.destinations):
+        destinations[d.label] = DestinationFigures(
+            attempts=records.dest_attempts[j],
+            established=records.dest_established[j],
+            failures=records.dest_failures[j],
+            blocking_probability=_ratio(records.dest_failures[j], records.dest_attempts[j]),
+            peak_connections=records.dest_peak_held[j],
+            peak_time_wait=records.dest_peak_time_wait[j],
+            time_wait_recycled=records.dest_recycled[j],
+            reuse_distance=_distance(records.reuse_distance[j]),
+            next_port_guess=_guess(records.increments[j], host.size),
+            erlang_b=prediction.destination(d.label),
+        )
+    attempts, failures = sum(records.attempts), sum(records.failures)
+    failed_at = [t for t in records.first_failure if t is not None]
+    probes = records.probes
+    spread = {"mean": probes.mean(), "p99": probes.quantile(0.99), "max": probes.max()}
+    used = host.source_addresses if any(w.bind for w in scenario.workloads) else 1
+    means = records.means
+    return Summary(
+        scenario=scenario.name,
+        seed=scenario.seed,
+        replication=records.replication,
+        version=scenario.portsim_version or "",
+        sim_time_s=records.sim_time_s,
+        measured_from_s=records.measured_from_s,
+        wall_time_s=records.wall_time_s,
+        attempts=attempts,
+        established=sum(records.established),
+        failures=failures,
+        blocking_probability=_ratio(failures, attempts),
+        first_failure_time_s=min(failed_at) if failed_at else None,
+        errors=errors,
+        connections_established=Level(peak=records.peak_established, mean=means["established"]),
+        time_wait=TimeWaitLevel(
+            peak=records.peak_time_wait,
+            mean=means["time_wait"],
+            recycled=sum(records.dest_recycled),
+            overflow=sum(records.dest_overflow),
+        ),
+        fin_wait2=Level(peak=records.peak_fin_wait2, mean=means["fin_wait2"]),
+        ports_in_use=Level(peak=records.peak_ports, mean=means["ports_in_use"]),
+        probes=Spread(**spread),
+        connect_latency_us=Spread(**{k: None if v is None else host.latency_us(v) for k, v in spread.items()}),
+        reuse_interval_s=ReuseIntervals(
+            count=records.reuse.n,
+            min=records.reuse.min(),
+            p01=records.reuse.quantile(0.01),
+            median=records.reuse.quantile(0.5),
+            mean=records.reuse.mean(),
+        ),
+        pool=PoolFacts(
+            port_range=(host.low, host.high),
+            ports_per_source=host.usable_ports,
+            reserved=len(host.reserved_offsets),
+            source_addresses=host.source_addresses,
+            source_addresses_used=used,
+            total_ports=host.usable_ports * used,
+            policy=dict(host.policy) if not isinstance(host.policy, str) else host.policy,
+            sharing=host.sharing,
+            time_wait_s=host.time_wait,
+            time_wait_granularity_s=host.time_wait_granularity,
+            tw_reuse=host.tw_reuse,
+            max_tw_buckets="unlimited" if host.max_tw_buckets is None else host.max_tw_buckets,
+        ),
+        erlang_b=prediction.record(),
+        capacity_at_1pct_blocking=capacity(scenario, 0.01),
+        workloads=workloads,
+        destinations=destinations,
+    )
+
+
+def report(records: RunRecords) -> RunReport:
+    """The typed report of one replication."""
+    return RunReport(
+        scenario=records.scenario,
+        summary=summarize(records),
+        series=records.series,
+        probe_counts=records.probes.counts.copy(),
+        reuse_counts=records.reuse.counts.copy(),
+        reuse_edges=records.reuse.edges.copy(),
+        occupancy_attempts=records.occupancy_attempts,
+        occupancy_probes=records.occupancy_probes,
+    )

@@ -1,0 +1,248 @@
+"""Analytic predictions for a scenario: the pool as an Erlang loss system.
+
+Each independent pool of N ports fed by Poisson attempts is an M/G/N/N loss system. A connection
+holds its 4-tuple for its ESTABLISHED duration plus, when this host closes first, TIME_WAIT, so
+the offered load is A = λ · (mean duration + TIME_WAIT) Erlangs and the blocking probability is
+Erlang B(N, A), whatever the duration distribution. Which ports form a pool depends on sharing:
+
+- connect() with 4-tuple sharing: one pool of N ports per (source address, destination);
+- bind-before-connect, or an OS that does not share (macOS): one pool per source address.
+
+Attempts are spread uniformly over the source addresses a workload uses, so each sees λ / S.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..config.scenario import Scenario
+from ..stats.erlang import erlang_b, erlang_b_load
+from .records import Capacity, DestinationErlangB, ErlangB
+
+EXACT_NOTE = "M/G/N/N loss system per pool: Erlang B with N ports and A = rate x (mean duration + TIME_WAIT)"
+BUCKET_MARGIN = 0.9
+"""max_tw_buckets is said to bite once the expected TIME_WAITs reach this fraction of it."""
+
+
+@dataclass
+class ErlangPrediction:
+    """Erlang B prediction for a scenario, with whether its assumptions hold."""
+
+    offered_load: float
+    ports: int
+    pools: int
+    blocking_probability: float
+    applicable: bool
+    exact: bool
+    note: str
+    per_destination: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def record(self) -> ErlangB:
+        """The summary.json form: no blocking figure when the formula does not apply."""
+        return ErlangB(
+            offered_load=self.offered_load,
+            ports=self.ports,
+            pools=self.pools,
+            blocking_probability=self.blocking_probability if self.applicable else None,
+            applicable=self.applicable,
+            exact=self.exact,
+            note=self.note,
+        )
+
+    def destination(self, label: str) -> DestinationErlangB | None:
+        """The prediction for one destination's pools (None when it has no pools of its own)."""
+        entry = self.per_destination.get(label)
+        if entry is None:
+            return None
+        return DestinationErlangB(
+            offered_load=entry["offered_load"],
+            blocking_probability=entry["blocking_probability"] if self.applicable else None,
+            applicable=self.applicable,
+        )
+
+
+def tw_reuse_applies(scenario: Scenario) -> bool:
+    """Whether tcp_tw_reuse takes over any TIME_WAIT in the scenario (some workload closes first and qualifies)."""
+    host = scenario.host.resolved
+    return any(
+        w.close == "client" and host.tw_reusable(d.address, w.bound) for w in scenario.workloads for d in w.destinations
+    )
+
+
+def hold_time(scenario: Scenario, workload_index: int) -> float:
+    """Mean seconds a connection of the workload holds its 4-tuple.
+
+    ESTABLISHED time, plus TIME_WAIT when this host closes first (half a timer slot more on average
+    with a timer grid), or plus fin_timeout for a half-closed connection.
+    """
+    host = scenario.host.resolved
+    w = scenario.workloads[workload_index]
+    extra = 0.0
+    if w.close == "client" and host.time_wait > 0:
+        extra = host.time_wait + host.time_wait_granularity / 2
+    elif w.close == "half":
+        extra = host.fin_timeout
+    return w.duration.expected + extra
+
+
+def tuples(scenario: Scenario) -> int:
+    """4-tuples the workloads can hold at once: ports x source addresses used x sharing keys."""
+    host = scenario.host.resolved
+    sources = host.source_addresses if any(w.bind is not False for w in scenario.workloads) else 1
+    keys = len(scenario.destinations) if host.shares_ports else 1
+    return host.usable_ports * sources * keys
+
+
+def buckets_bite(scenario: Scenario) -> bool:
+    """Whether max_tw_buckets can be reached: the expected TIME_WAIT and FIN_WAIT2 count near the limit."""
+    limit = scenario.host.resolved.max_tw_buckets
+    if limit is None:
+        return False
+    waiting = sum(
+        w.arrivals.mean_rate * (hold_time(scenario, i) - w.duration.expected) for i, w in enumerate(scenario.workloads)
+    )
+    return min(waiting, float(tuples(scenario))) > BUCKET_MARGIN * limit
+
+
+def coupled(scenario: Scenario) -> bool:
+    """Whether bound and plain connections draw from the same ports, so that no pool is independent."""
+    return {w.bound for w in scenario.workloads} == {True, False}
+
+
+def _reasons(scenario: Scenario) -> list[str]:
+    """Why the Erlang B prediction does not apply to this scenario (empty when it does)."""
+    host = scenario.host.resolved
+    reasons: list[str] = []
+    if not all(w.arrivals.is_poisson for w in scenario.workloads):
+        reasons.append("arrivals are not all Poisson (the prediction uses their mean rate)")
+    if any(w.start > scenario.warmup or w.stop is not None for w in scenario.workloads):
+        reasons.append("a workload starts after the warm-up or stops early, so load is not stationary")
+    if coupled(scenario):
+        reasons.append("bound and unbound connections share ports, coupling the pools")
+    if host.policy_name in ("random_pick", "random_increment"):
+        reasons.append(f"{host.policy_name} may give up while ports are free, so blocking can exceed Erlang B")
+    if host.policy_name == "linux" and host.size % 2 and host.size > 1:
+        reasons.append("with an odd-sized range the Linux scan can leave one port unreachable")
+    if tw_reuse_applies(scenario):
+        reasons.append("tcp_tw_reuse lets new connections take over TIME_WAIT 4-tuples, shortening holds under load")
+    if buckets_bite(scenario):
+        reasons.append("max_tw_buckets may cut TIME_WAIT short")
+    return reasons
+
+
+def _caveats(scenario: Scenario) -> list[str]:
+    """Why the prediction applies only approximately (empty when exact)."""
+    host = scenario.host.resolved
+    grid = host.time_wait_granularity
+    if grid > 0 and host.time_wait > 0 and any(w.close == "client" for w in scenario.workloads):
+        return [
+            f"TIME_WAIT expires on a {grid:g} s timer grid, so ports come back in batches and blocking runs "
+            "a little above Erlang B (e.g. 0.2513 simulated against 0.2465)"
+        ]
+    return []
+
+
+def predict(scenario: Scenario) -> ErlangPrediction:
+    """Erlang B blocking for the scenario's pools, and whether the prediction applies."""
+    host = scenario.host.resolved
+    n = host.usable_ports
+    shared = host.shares_ports
+    reasons = _reasons(scenario)
+    caveats = _caveats(scenario)
+
+    load: dict[tuple[int, str], float] = {}
+    rate: dict[tuple[int, str], float] = {}
+    for i, w in enumerate(scenario.workloads):
+        sources = host.source_addresses if w.bind is not False else 1
+        hold = hold_time(scenario, i)
+        for d, weight in zip(w.destinations, w.weights, strict=True):
+            key = d.label if shared and not w.bound else "*"
+            share = weight / sources
+            for src in range(sources):
+                load[(src, key)] = load.get((src, key), 0.0) + w.arrivals.mean_rate * share * hold
+                rate[(src, key)] = rate.get((src, key), 0.0) + w.arrivals.mean_rate * share
+    total_rate = sum(rate.values())
+    blocking = 0.0
+    per_destination: dict[str, dict[str, float]] = {}
+    for pool, offered in load.items():
+        b = erlang_b(n, offered)
+        blocking += b * rate[pool] / total_rate
+        if pool[1] != "*":
+            entry = per_destination.setdefault(pool[1], {"offered_load": 0.0, "blocking_probability": 0.0, "rate": 0.0})
+            entry["offered_load"] += offered
+            entry["blocking_probability"] += b * rate[pool]
+            entry["rate"] += rate[pool]
+    for entry in per_destination.values():
+        entry["blocking_probability"] /= entry.pop("rate")
+    if reasons:
+        note = "not applicable: " + "; ".join(reasons)
+    elif caveats:
+        note = "approximate: " + "; ".join(caveats)
+    else:
+        note = EXACT_NOTE
+    return ErlangPrediction(
+        offered_load=sum(load.values()),
+        ports=n,
+        pools=len(load),
+        blocking_probability=blocking,
+        applicable=not reasons,
+        exact=not reasons and not caveats,
+        note=note,
+        per_destination=per_destination,
+    )
+
+
+COUPLED_REASON = (
+    "bound and plain connections take ports from the same addresses, so the pools are coupled and no "
+    "analytic capacity holds; a simulated capacity search is needed"
+)
+
+
+def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, Capacity]:
+    """How many new connections per second each pool sustains at a given blocking probability.
+
+    For each destination (or "bound ports" when connections bind before connecting, or "all
+    destinations" when ports are not shared): the rate lambda with Erlang B(N, lambda * hold) =
+    ``blocking`` per source address used, where hold is the mean time a connection keeps its 4-tuple.
+    tcp_tw_reuse and max_tw_buckets, which can shorten holds under load, are not accounted for;
+    ``ignores`` names them when they can apply. Pools coupled by bound and plain connections get no
+    figure, and ``reason`` says why.
+    """
+    host = scenario.host.resolved
+    n = host.usable_ports
+    weighted: dict[str, list[float]] = {}  # key -> [rate, rate * hold, sources]
+    for i, w in enumerate(scenario.workloads):
+        hold = hold_time(scenario, i)
+        sources = host.source_addresses if w.bind is not False else 1
+        for d, weight in zip(w.destinations, w.weights, strict=True):
+            if w.bound:
+                key = "bound ports (all destinations)"
+            else:
+                key = d.label if host.shares_ports else "all destinations (no port sharing)"
+            rate = w.arrivals.mean_rate * weight
+            entry = weighted.setdefault(key, [0.0, 0.0, 0.0])
+            entry[0] += rate
+            entry[1] += rate * hold
+            entry[2] = max(entry[2], float(sources))
+    ignored = []
+    if tw_reuse_applies(scenario):
+        ignored.append("tw_reuse")
+    if buckets_bite(scenario):
+        ignored.append("max_tw_buckets")
+    reason = COUPLED_REASON if coupled(scenario) else ""
+    target = erlang_b_load(n, blocking)
+    result: dict[str, Capacity] = {}
+    for key, (rate, rate_hold, addresses) in weighted.items():
+        hold = rate_hold / rate if rate else 0.0
+        if hold <= 0:
+            continue
+        result[key] = Capacity(
+            sustainable_rate=None if reason else addresses * target / hold,
+            offered_rate=rate,
+            ports=float(n),
+            source_addresses=addresses,
+            mean_hold_s=hold,
+            ignores=", ".join(ignored),
+            reason=reason,
+        )
+    return result

@@ -1,0 +1,371 @@
+"""The portsim command line, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sim.cli.main import main
+from sim.output import plots
+from tests.conftest import ROOT
+
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+COMPARISONS = {"os-comparison", "tw-reuse-comparison"}  # scenarios with variants, run by their own test
+PORTSIM = Path(sys.executable).parent / "portsim"
+
+
+def portsim(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(PORTSIM), *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_scenarios_are_shipped() -> None:
+    names = {p.stem for p in SCENARIOS}
+    assert {
+        "quickstart",
+        "one-backend-exhaustion",
+        "four-backends-sharing",
+        "close-side",
+        "bind-before-connect",
+    } <= names
+    for path in SCENARIOS:
+        assert path.read_text().startswith("#"), f"{path.name} must open with a comment saying what it answers"
+
+
+def test_every_scenario_is_run_by_a_test() -> None:
+    with_variants = {p.stem for p in SCENARIOS if "variants" in yaml.safe_load(p.read_text())}
+    assert with_variants == COMPARISONS
+
+
+@pytest.mark.parametrize("path", [p for p in SCENARIOS if p.stem not in COMPARISONS], ids=lambda p: p.stem)
+def test_every_shipped_scenario_runs(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / path.stem
+    assert main(["run", str(path), "--out", str(out), "--no-plots"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scenario"] == yaml.safe_load(path.read_text())["name"]
+    assert summary["attempts"] > 0
+    assert "blocking probability" in capsys.readouterr().out
+
+
+def test_shipped_scenarios_answer_their_questions(tmp_path: Path) -> None:
+    """The comparisons the scenario comments promise actually show."""
+    results = {}
+    for name in ("one-backend-exhaustion", "four-backends-sharing", "bind-before-connect", "close-side"):
+        args = ["run", str(ROOT / "scenarios" / f"{name}.yaml"), "--out", str(tmp_path / name), "--no-plots", "--quiet"]
+        assert main(args) == 0
+        results[name] = json.loads((tmp_path / name / "summary.json").read_text())
+    assert results["one-backend-exhaustion"]["failures"] > 0
+    assert results["one-backend-exhaustion"]["errors"]["EADDRNOTAVAIL"] > 0
+    assert results["four-backends-sharing"]["failures"] == 0
+    assert results["bind-before-connect"]["errors"]["EADDRINUSE"] > 0
+    close = results["close-side"]["workloads"]
+    assert close["client-closes"]["failures"] > 0
+    assert close["server-closes"]["failures"] == 0
+    assert close["reset"]["failures"] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "failing", "passing"),
+    [
+        ("os-comparison", {"windows", "macos"}, {"linux", "freebsd"}),
+        ("tw-reuse-comparison", {"reuse-off", "no-timestamps", "remote-backend"}, {"reuse-loopback", "reuse-all"}),
+    ],
+)
+def test_comparisons_answer_their_questions(name: str, failing: set[str], passing: set[str], tmp_path: Path) -> None:
+    out = tmp_path / name
+    assert main(["run", str(ROOT / "scenarios" / f"{name}.yaml"), "--out", str(out), "--quiet"]) == 0
+    table = json.loads((out / "comparison.json").read_text())
+    assert set(table) == failing | passing
+    assert {v for v, row in table.items() if row["failures"] > 0} == failing
+    for variant in table:
+        assert (out / variant / "summary.json").is_file()
+    assert (out / "comparison.png").stat().st_size > 20_000
+    if name == "tw-reuse-comparison":
+        assert table["reuse-loopback"]["time_wait_recycled"] > 0
+        assert table["remote-backend"]["time_wait_recycled"] == 0
+
+
+def test_console_script_writes_the_default_folder_with_plots(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text((ROOT / "scenarios" / "quickstart.yaml").read_text())
+    done = portsim("run", "s.yaml", "--set", "duration=200", "--set", "warmup=0", "--seed", "4", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no warning here, and no progress bar when stderr is not a terminal
+    out = tmp_path / "results" / "quickstart"
+    assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(f"{name}.png" for name in plots.PLOTS)
+    resolved = yaml.safe_load((out / "scenario.yaml").read_text())
+    assert (resolved["seed"], resolved["duration"], resolved["warmup"]) == (4, 200.0, 0.0)
+    assert "results/quickstart/" in done.stdout
+
+
+def test_python_dash_m_sim() -> None:
+    done = subprocess.run([sys.executable, "-m", "sim", "presets"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0
+    for name in ("iana", "linux", "windows", "macos", "freebsd"):
+        assert name in done.stdout
+    assert "32768-60999" in done.stdout
+
+
+BAD = [
+    ("rate: 300", "rate: -5"),
+    ("rate: 300", "rat: 300"),
+    ("preset: iana", "preset: solaris"),
+    ("policy: random_start", "policy: magic"),
+    ("[49152, 65535]", "[65535, 49152]"),
+    ("port: 443", "port: 99999"),
+    ("rate: 300", "rate: [1"),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), BAD)
+def test_bad_input_exits_2_with_one_line(old: str, new: str, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text((ROOT / "scenarios" / "quickstart.yaml").read_text().replace(old, new))
+    done = portsim("run", str(path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"portsim: error: {path}:")
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "missing.yaml"], "missing.yaml: no such file"),
+        (["run", "QUICK", "--replications", "0"], "--replications 0: must be at least 1"),
+        (["run", "QUICK", "--seed", "-1"], "--seed -1: must be zero or positive"),
+        (["run", "QUICK", "--set", "host.time_wait"], "--set host.time_wait: expected key.path=value"),
+        (["validate", "QUICK", "--set", "host.shape=1"], "host.shape: unknown key"),
+        (["plot", "."], "not a portsim results folder"),
+    ],
+)
+def test_bad_options_exit_2(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    args = [str(ROOT / "scenarios" / "quickstart.yaml") if a == "QUICK" else a for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+
+
+def test_out_must_not_clobber_other_things(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    quick = str(ROOT / "scenarios" / "quickstart.yaml")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    assert main(["run", quick, "--out", str(a_file)]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    assert a_file.read_text() == "mine"
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("mine")
+    assert main(["run", quick, "--out", str(folder)]) == 2
+    assert "holds files portsim did not write (thesis.tex)" in capsys.readouterr().err
+    assert (folder / "thesis.tex").read_text() == "mine"
+
+
+def test_validate_prints_the_resolved_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(ROOT / "scenarios" / "one-backend-exhaustion.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# ")
+    resolved = yaml.safe_load(out)
+    assert resolved["host"]["port_range"] == [32768, 60999]
+    assert resolved["host"]["time_wait"] == 60.0
+    assert resolved["host"]["policy"] == "linux"
+    assert resolved["host"]["tw_reuse"] == 2
+
+
+def test_schema_is_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["$schema"].startswith("https://json-schema.org/")
+    assert "workloads" in schema["properties"]
+
+
+def test_policies_lists_the_registry(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policies"]) == 0
+    out = capsys.readouterr().out
+    assert "random_start" in out
+    assert "RFC 6056" in out
+
+
+def test_plot_redraws_from_the_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    quick = str(ROOT / "scenarios" / "quickstart.yaml")
+    assert (
+        main(["run", quick, "--out", str(out), "--no-plots", "--quiet", "--set", "duration=60", "--set", "warmup=0"])
+        == 0
+    )
+    assert not (out / "plots").exists()
+    assert main(["plot", str(out)]) == 0
+    assert len(list((out / "plots").glob("*.png"))) == len(plots.PLOTS)
+
+
+def long_run(tmp_path: Path) -> Path:
+    scenario = tmp_path / "long.yaml"
+    text = (ROOT / "scenarios" / "quickstart.yaml").read_text().replace("duration: 600", "duration: 100000")
+    scenario.write_text(text)
+    return scenario
+
+
+def test_ctrl_c_keeps_the_previous_results(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "summary.json").write_text('{"previous": true}')
+    proc = subprocess.Popen(
+        [str(PORTSIM), "run", str(long_run(tmp_path)), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    assert json.loads((out / "summary.json").read_text()) == {"previous": True}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.yaml", "run"]
+
+
+def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [str(PORTSIM), "run", str(long_run(tmp_path)), "--out", str(tmp_path / "out")],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
+    )
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 30
+    try:
+        while b"conn/s" not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.5)
+            if ready:
+                try:
+                    seen += os.read(leader, 4096)
+                except OSError:  # the child closed the terminal
+                    break
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    os.close(leader)
+    text = seen.decode(errors="replace")
+    assert "simulating" in text
+    assert "conn/s" in text
+    assert "of 100,000 s" in text
+    assert "simulated" in text
+
+
+def test_broken_pipe_is_quiet() -> None:
+    done = subprocess.run(f"{PORTSIM} schema | head -1", shell=True, capture_output=True, text=True, check=False)
+    assert done.stdout.strip() == "{"
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [("", "the results folder path is empty"), ("notes.txt/x", "notes.txt is a file, not a folder")],
+)
+def test_bad_out_paths(out: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    target = out if out == "" else str(tmp_path / out)
+    assert main(["run", str(ROOT / "scenarios" / "quickstart.yaml"), "--out", target]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_notes_in_a_results_folder_are_not_lost(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    quick = [str(ROOT / "scenarios" / "quickstart.yaml"), "--out", str(out), "--no-plots", "--quiet"]
+    assert main(["run", *quick, "--set", "duration=130"]) == 0
+    (out / "notes.txt").write_text("my analysis")
+    assert main(["run", *quick, "--set", "duration=130"]) == 2
+    assert "holds files portsim did not write (notes.txt)" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "my analysis"
+
+
+def test_classroom_demo_with_only_zero_reuse_intervals(tmp_path: Path) -> None:
+    """Constant arrivals, fixed durations, server close: every 4-tuple is reused the instant it is freed."""
+    scenario = tmp_path / "demo.yaml"
+    scenario.write_text(
+        "name: demo\nduration: 20\nhost: {port_range: [50000, 50000]}\n"
+        "workloads:\n  - name: w\n    arrivals: {kind: constant, interval: 1}\n"
+        "    duration: {kind: fixed, value: 1}\n    close: server\n"
+        "    destinations: [{address: 10.0.0.1, port: 80}]\n"
+    )
+    assert main(["run", str(scenario), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["reuse_interval_s"]["min"] == 0.0
+    assert main(["plot", str(tmp_path / "out")]) == 0
+
+
+def test_plot_on_a_damaged_folder_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    quick = str(ROOT / "scenarios" / "quickstart.yaml")
+    assert main(["run", quick, "--out", str(out), "--no-plots", "--quiet", "--set", "duration=130"]) == 0
+    (out / "summary.json").write_text("{")
+    assert main(["plot", str(out)]) == 2
+    assert "summary.json: cannot read" in capsys.readouterr().err
+
+
+def test_text_summary_lists_workloads_and_capacity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(ROOT / "scenarios" / "close-side.yaml"), "--out", str(tmp_path / "o"), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    for name in ("client-closes", "server-closes", "reset"):
+        assert f"workload {name}" in out
+    assert "conn/s to 10.2.0.1:443 at 1% blocking" in out
+
+
+def test_set_wins_over_a_variants_own_set(tmp_path: Path) -> None:
+    scenario = tmp_path / "v.yaml"
+    scenario.write_text(
+        (ROOT / "scenarios" / "quickstart.yaml").read_text()
+        + "variants:\n  - {name: long, set: {host.time_wait: 120}}\n  - {name: short, set: {host.time_wait: 10}}\n"
+    )
+    out = tmp_path / "out"
+    args = ["run", str(scenario), "--out", str(out), "--quiet", "--no-plots", "--set", "duration=130"]
+    assert main([*args, "--set", "host.time_wait=5"]) == 0
+    for variant in ("long", "short"):
+        resolved = yaml.safe_load((out / variant / "scenario.yaml").read_text())
+        assert resolved["host"]["time_wait"] == 5.0
+        assert json.loads((out / variant / "summary.json").read_text())["variant"] == variant
+
+
+def test_variant_selection(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    comparison = str(ROOT / "scenarios" / "os-comparison.yaml")
+    fast = ["--set", "duration=40", "--set", "warmup=0", "--quiet", "--no-plots"]
+    out = tmp_path / "two"
+    assert main(["run", comparison, "--variant", "macos", "--variant", "linux", "--out", str(out), *fast]) == 0
+    assert set(json.loads((out / "comparison.json").read_text())) == {"macos", "linux"}
+    out = tmp_path / "one"
+    assert main(["run", comparison, "--variant", "windows", "--out", str(out), *fast]) == 0
+    assert yaml.safe_load((out / "scenario.yaml").read_text())["host"]["time_wait"] == 120.0
+    assert main(["run", str(ROOT / "scenarios" / "quickstart.yaml"), "--variant", "x", *fast]) == 2
+    assert "quickstart has no variants" in capsys.readouterr().err
+
+
+def test_plot_redraws_a_comparison(tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    args = ["run", str(ROOT / "scenarios" / "os-comparison.yaml"), "--out", str(out), "--quiet", "--no-plots"]
+    assert main([*args, "--set", "duration=40", "--set", "warmup=0"]) == 0
+    assert main(["plot", str(out)]) == 0
+    assert (out / "comparison.png").is_file()
+    assert (out / "linux" / "plots" / "occupancy.png").is_file()
+
+
+def test_a_masked_preset_change_is_warned(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    quick = str(ROOT / "scenarios" / "quickstart.yaml")
+    args = ["run", quick, "--out", str(tmp_path / "o"), "--quiet", "--no-plots"]
+    assert main([*args, "--set", "duration=130", "--set", "host.preset=linux"]) == 0
+    err = capsys.readouterr().err
+    assert "--set host.preset: the scenario file sets host policy, port_range, time_wait itself" in err

@@ -1,0 +1,60 @@
+"""Replications: reproducible, combined into means and confidence intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import sim
+from sim.config.scenario import Scenario
+from sim.stats.intervals import mean_ci
+
+
+@pytest.fixture
+def loaded(make_scenario: Callable[..., Scenario]) -> Scenario:
+    return make_scenario(duration=60.0, workload={"arrivals": {"kind": "poisson", "rate": 6.0}})
+
+
+def test_replication_zero_is_the_single_run(loaded: Scenario) -> None:
+    single = sim.run(loaded, seed=11)
+    many = sim.run(loaded, seed=11, replications=3)
+    first = many.replications[0]
+    for key in ("attempts", "failures", "blocking_probability", "first_failure_time_s"):
+        assert first[key] == single.summary[key]
+    assert many.scenario.replications == 3
+    assert many.scenario.seed == 11
+
+
+def test_means_and_intervals(loaded: Scenario) -> None:
+    result = sim.run(loaded, seed=11, replications=4)
+    values = [r["blocking_probability"] for r in result.replications]
+    mean, low, high = mean_ci(values)
+    assert len(set(values)) > 1
+    assert result.summary["blocking_probability"] == pytest.approx(mean)
+    assert result.summary["ci95"]["blocking_probability"] == pytest.approx([low, high])
+    assert result.summary["replications"] == 4
+    assert result.summary["confidence_level"] == 0.95
+    assert result.summary["ci95"]["time_wait"]["mean"][0] <= result.summary["time_wait"]["mean"]
+    assert "pool" not in result.summary["ci95"]  # settings, not measurements
+    assert result.summary["pool"]["total_ports"] == 16
+
+
+def test_series_and_histograms_are_stacked(loaded: Scenario) -> None:
+    result = sim.run(loaded, seed=11, replications=3)
+    series = result.series
+    assert set(np.unique(series["replication"])) == {0, 1, 2}
+    rows = series["time_s"].size // 3
+    np.testing.assert_array_equal(series["time_s"][:rows], series["time_s"][rows : 2 * rows])
+    assert series["attempts"].sum() == pytest.approx(result.summary["attempts"] * 3)
+    assert result.probe_counts.sum() == series["attempts"].sum()
+
+
+def test_progress_is_reported_up_to_the_end(loaded: Scenario) -> None:
+    seen: list[tuple[float, int]] = []
+    sim.run(loaded, replications=2, progress=lambda fraction, attempts: seen.append((fraction, attempts)))
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions)
+    assert fractions[-1] == pytest.approx(1.0)
+    assert seen[-1][1] > seen[len(seen) // 2][1] > 0

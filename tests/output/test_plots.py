@@ -1,0 +1,48 @@
+"""Plots: each one is a labelled Figure that a person can read without the rest of the output."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from matplotlib.figure import Figure
+
+import sim
+from sim.config.scenario import Scenario
+from sim.output import plots
+
+
+@pytest.fixture(params=[1, 3], ids=["single", "replications"])
+def result(request: pytest.FixtureRequest, make_scenario: Callable[..., Scenario]) -> sim.RunResult:
+    scenario = make_scenario(workload={"arrivals": {"kind": "poisson", "rate": 8.0}})
+    return sim.run(scenario, replications=request.param)
+
+
+@pytest.mark.parametrize("name", sorted(plots.PLOTS))
+def test_every_plot_is_labelled(name: str, result: sim.RunResult) -> None:
+    fig = plots.PLOTS[name](result)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert fig.get_suptitle().endswith(": tiny")
+    assert "(" in ax.get_xlabel()  # units or scale in the axis label
+    assert ax.get_ylabel()
+    assert ax.get_legend() is not None
+    if result.summary.get("replications"):
+        assert "mean of 3 replications" in ax.get_title()
+
+
+def test_occupancy_draws_the_pool_size(result: sim.RunResult) -> None:
+    ax = result.plot_occupancy().axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "pool size (16 ports)" in labels
+    assert {"ESTABLISHED", "TIME_WAIT"} <= set(labels)
+
+
+def test_plots_handle_an_idle_run(make_scenario: Callable[..., Scenario], tmp_path: Path) -> None:
+    idle = sim.run(make_scenario(duration=1.0, workload={"arrivals": {"kind": "constant", "interval": 5.0}}))
+    assert idle.summary["attempts"] == 0
+    written, failed = plots.save_all(idle, tmp_path)
+    assert failed == []
+    assert [p.name for p in written] == [f"{n}.png" for n in plots.PLOTS]
+    assert all(p.stat().st_size > 10_000 for p in written)
