@@ -306,11 +306,13 @@ def validate(
             if overridden and sibling in overridden and path[:-1] + path[-1:] not in overridden:
                 message = f"{overridden[sibling]}: {format_path(path)}: {problem}{more}"
                 raise OverrideError(message, sibling, f"{format_path(path)}: {problem}{more}") from None
-        for cut in range(len(path), 0, -1):
-            if overridden and path[:cut] in overridden:
-                detail = f"{problem}{more}" if cut == len(path) else f"{format_path(path)}: {problem}{more}"
-                message = f"{overridden[path[:cut]]}: {format_path(path)}: {problem}{more}"
-                raise OverrideError(message, path[:cut], detail) from None
+        blamed = [path[:cut] for cut in range(len(path), 0, -1) if overridden and path[:cut] in overridden]
+        blamed += [key for key in overridden or {} if path and key[: len(path)] == path]  # a key the override made
+        if blamed and overridden:
+            key = blamed[0]
+            detail = f"{problem}{more}" if key == path else f"{format_path(path)}: {problem}{more}"
+            message = f"{overridden[key]}: {format_path(path)}: {problem}{more}"
+            raise OverrideError(message, key, detail) from None
         line = ""
         if lines:
             for cut in range(len(path), -1, -1):

@@ -175,8 +175,7 @@ def parse(text: str, source: str) -> tuple[Any, Lines]:
         raise ScenarioError(f"{source}{where}: malformed YAML: {problem}") from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
-        raise ScenarioError(
-            f"{source}:{line}: malformed YAML: character {exc.character!r} is not allowed in YAML"
-        ) from None
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        raise ScenarioError(f"{source}:{line}: malformed YAML: character U+{code:04X} is not allowed in YAML") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{source}: malformed YAML: {exc}") from None

@@ -364,3 +364,75 @@ def test_short_measured_windows_are_warned(make_scenario: Callable[..., Scenario
     assert make_scenario(duration=20.0).warnings() == []  # TIME_WAIT 2 s: 20 s is plenty
     short = make_scenario(duration=100.0, warmup=50.0, host={"time_wait": 60})
     assert any("shorter than three TIME_WAIT cycles" in n for n in short.warnings())
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "pattern"),
+    [
+        ("policy: random_start", "policy: {name: linux, resalt_period: .inf}", r"host\.policy: .*resalt_period"),
+        ("policy: random_start", "policy: {name: linux, resalt_period: 5e-324}", r"must be 0 \(never\) or at least"),
+        (
+            "time_wait: 60 ",
+            "time_wait_granularity: 1e-308\n  time_wait: 60 ",
+            r"host\.time_wait_granularity: must be 0",
+        ),
+        ("weight: 1}", "weight: 1e-308}", r"weight: Input should be greater than or equal to 0\.000000001"),
+        ("weight: 1}", "weight: 1e308}", r"weight: Input should be less than or equal to 1000000000"),
+        ("duration: 600 ", "duration: 1e300 ", r"duration: Input should be less than or equal to 1000000000"),
+    ],
+)
+def test_extreme_values_are_refused_with_file_and_line(tmp_path: Path, old: str, new: str, pattern: str) -> None:
+    """Values that validated before and then overflowed or divided by zero in the run (issue 7, defect 6)."""
+    path = edited(tmp_path, old, new)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert re.match(rf"{re.escape(str(path))}:\d+: ", message), message
+    assert re.search(pattern, message), message
+
+
+@pytest.mark.parametrize("name", ["comparison.json", "plots", "summary.json"])
+def test_variants_cannot_be_named_like_portsims_files(name: str, make_scenario: Callable[..., Scenario]) -> None:
+    with pytest.raises(ScenarioError, match=r"variants\[0\]\.name: .* is the name of a file portsim writes"):
+        make_scenario(variants=[{"name": name}])
+
+
+def test_every_error_has_a_line(tmp_path: Path) -> None:
+    """Missing keys, cross-field checks and variants' set values point at a line of the file."""
+    text = QUICKSTART.read_text()
+    missing = write(tmp_path, text.replace("name: quickstart\n", ""), "missing.yaml")
+    with pytest.raises(ScenarioError, match=r"missing\.yaml:\d+: name: required key is missing"):
+        load_scenario(missing)
+    late = write(tmp_path, text.replace("warmup: 120", "warmup: 900"), "late.yaml")
+    line = next(i for i, t in enumerate(late.read_text().splitlines(), 1) if t.startswith("warmup"))
+    with pytest.raises(ScenarioError, match=rf"late\.yaml:{line}: warmup: warmup \(900\) must be shorter"):
+        load_scenario(late)
+    variants = text + "variants:\n  - name: slow\n    set:\n      host.time_wait: -5\n"
+    path = write(tmp_path, variants, "variants.yaml")
+    line = len(variants.splitlines())
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert str(info.value).startswith(f"{path}:{line}: variants[0].set.host.time_wait: Input should be greater")
+    bad_path = write(tmp_path, text + "variants:\n  - name: x\n    set: {nothing.here: 1}\n", "path.yaml")
+    with pytest.raises(ScenarioError, match=r"path\.yaml:\d+: variants\[0\]\.set\.nothing\.here: nothing: unknown key"):
+        load_scenario(bad_path)
+
+
+def test_set_with_an_empty_key_names_the_set() -> None:
+    with pytest.raises(ScenarioError, match=r"^--set host\.\.time_wait: empty key in the key path$"):
+        load_scenario(QUICKSTART, ["host..time_wait=1"])
+
+
+def test_timer_grid_follows_the_preset_and_timer_hz(make_scenario: Callable[..., Scenario]) -> None:
+    """Linux expires TIME_WAIT on its timer wheel by default (issue 7, defect 4)."""
+    linux = make_scenario(host={"preset": "linux", "time_wait": None, "port_range": None})
+    assert linux.host.resolved.time_wait_granularity == pytest.approx(2.048)
+    for hz, grid in ((100, 5.12), (250, 2.048), (300, 512 / 300), (1000, 4.096)):
+        host = make_scenario(host={"preset": "linux", "timer_hz": hz, "time_wait": None}).host.resolved
+        assert host.time_wait_granularity == pytest.approx(grid)
+    exact = make_scenario(host={"preset": "linux", "time_wait_granularity": 0})
+    assert exact.host.resolved.time_wait_granularity == 0
+    assert make_scenario(host={"preset": "iana"}).host.resolved.time_wait_granularity == 0
+    assert make_scenario(host={"preset": "windows", "timer_hz": 1000}).host.resolved.time_wait_granularity == 0
+    switched = linux.with_changes({"host.preset": "macos"})
+    assert switched.host.resolved.time_wait_granularity == 0  # derived, so it follows the new preset

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 from scipy import stats as scipy_stats
 
-from sim.core.arrivals import ARRIVALS, Constant, OnOff, Poisson
+from sim.core.arrivals import ARRIVALS, Arrivals, Constant, OnOff, Poisson
 from sim.core.durations import DURATIONS, Duration, Exponential, Fixed, Lognormal, Pareto, Uniform
 
 Z999 = scipy_stats.norm.ppf(0.9995)  # two-sided 99.9% normal quantile
@@ -114,3 +114,21 @@ def test_onoff_long_run_rate() -> None:
     half = Z999 * math.sqrt(mean * dispersion)
     assert spec.mean_rate == 25.0
     assert abs(count - mean) < half, (count, mean, half)
+
+
+@pytest.mark.parametrize(
+    ("spec", "stop"),
+    [
+        (Poisson(rate=1e-6), 10.0),
+        (Constant(interval=1e6), 10.0),
+        (OnOff(rate=1e-6, mean_on=1e-6, mean_off=1.0), 10.0),
+        (OnOff(rate=1e-6, mean_on=1e-6, mean_off=1e-6), 0.05),
+        (OnOff(rate=1e3, mean_on=1.0, mean_off=1.0), 10.0),
+    ],
+    ids=repr,
+)
+def test_every_arrival_process_ends_at_its_stop(spec: Arrivals, stop: float) -> None:
+    """A process that yields nothing still reaches its stop time (the on/off hang of issue 7, defect 6)."""
+    times = list(spec.times(np.random.default_rng(3), 0.0, stop))
+    assert all(0.0 <= t < stop for t in times)
+    assert times == sorted(times)

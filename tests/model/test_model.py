@@ -10,9 +10,9 @@ import pytest
 
 import sim
 from sim.config.scenario import Scenario
-from tests.conftest import simulate
 from sim.core.streams import component_rng
 from sim.stats.erlang import erlang_b
+from tests.conftest import simulate
 
 
 def comparable(summary: dict[str, Any]) -> dict[str, Any]:

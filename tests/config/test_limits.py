@@ -1,0 +1,84 @@
+"""What a scenario may ask of the machine: counts bounded by the schema, work and memory estimated up front."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from sim.config.errors import ScenarioError
+from sim.config.limits import MAX_ATTEMPTS, MAX_MEMORY, Limits, attempts, check, memory
+from sim.config.scenario import MAX_REPLICATIONS, MAX_VARIANTS, MAX_WORKLOADS, Scenario
+from sim.config.workload import MAX_DESTINATIONS
+
+DESTS = [{"address": f"10.{i // 250}.{i % 250}.1", "port": 80} for i in range(MAX_DESTINATIONS + 1)]
+
+
+def test_counts_are_bounded(make_scenario: Callable[..., Scenario]) -> None:
+    with pytest.raises(ScenarioError, match=r"destinations: List should have at most 1024 items"):
+        make_scenario(workload={"destinations": DESTS})
+    with pytest.raises(ScenarioError, match=rf"more than {MAX_DESTINATIONS:,} distinct destinations"):
+        two = [DESTS[: MAX_DESTINATIONS // 2 + 1], DESTS[MAX_DESTINATIONS // 2 + 1 :]]
+        make_scenario(
+            workloads=[
+                {**make_scenario().workloads[0].model_dump(), "name": f"w{i}", "destinations": d}
+                for i, d in enumerate(two)
+            ]
+        )
+    with pytest.raises(ScenarioError, match=r"replications: Input should be less than or equal to 1000"):
+        make_scenario(replications=MAX_REPLICATIONS + 1)
+    with pytest.raises(ScenarioError, match=r"host\.source_addresses: Input should be less than or equal to 256"):
+        make_scenario(host={"source_addresses": 257})
+    with pytest.raises(ScenarioError, match=r"variants: List should have at most 64 items"):
+        make_scenario(variants=[{"name": f"v{i}"} for i in range(MAX_VARIANTS + 1)])
+    with pytest.raises(ScenarioError, match=r"workloads: List should have at most 64 items"):
+        w = make_scenario().workloads[0].model_dump()
+        make_scenario(workloads=[{**w, "name": f"w{i}"} for i in range(MAX_WORKLOADS + 1)])
+
+
+def test_attempts_are_estimated_from_the_mean_rates(make_scenario: Callable[..., Scenario]) -> None:
+    s = make_scenario(duration=100.0, replications=3)  # 5/s
+    assert attempts(s) == pytest.approx(1500.0)
+    window = make_scenario(duration=100.0, workload={"start": 20.0, "stop": 70.0})
+    assert attempts(window) == pytest.approx(250.0)
+    onoff = make_scenario(
+        duration=100.0, workload={"arrivals": {"kind": "onoff", "rate": 1e-6, "mean_on": 1e-6, "mean_off": 1.0}}
+    )
+    assert attempts(onoff) == pytest.approx(200.0, rel=1e-3)  # two period changes per second, no attempts
+
+
+def test_memory_grows_with_sources_times_destinations(make_scenario: Callable[..., Scenario]) -> None:
+    small = make_scenario()
+    spread = make_scenario(
+        host={"port_range": [32768, 60999], "source_addresses": 256},
+        workload={"bind": "no_port", "destinations": DESTS[:100]},
+    )
+    assert memory(small) < 300 * (1 << 20)
+    assert memory(spread) > 256 * 100 * 28232 * 9  # one byte and one float per port, address and destination
+
+
+def test_jobs_above_the_limits_are_refused_in_one_line(make_scenario: Callable[..., Scenario]) -> None:
+    big = make_scenario(duration=1e6, workload={"arrivals": {"kind": "poisson", "rate": 1e4}})
+    with pytest.raises(ScenarioError) as info:
+        check({"big": big}, Limits(), "big.yaml")
+    assert str(info.value) == (
+        f"big.yaml: about 10,000,000,000 connection attempts expected, above the limit of {MAX_ATTEMPTS:,.0f} "
+        "(--max-attempts; --force runs it anyway)"
+    )
+    wide = make_scenario(
+        host={"port_range": [32768, 60999], "source_addresses": 256},
+        workload={"bind": "no_port", "destinations": DESTS[:100]},
+    )
+    with pytest.raises(
+        ScenarioError, match=r"^wide\.yaml: about [\d,]+ MiB of memory expected, above the limit of 1,024 MiB"
+    ):
+        check({"wide": wide}, Limits(), "wide.yaml")
+    assert check({"wide": wide}, Limits(force=True), "wide.yaml").memory > MAX_MEMORY
+    assert check({"small": make_scenario()}, Limits(attempts=200), "s").attempts == pytest.approx(100.0)
+    with pytest.raises(ScenarioError, match="above the limit of 50"):
+        check({"small": make_scenario()}, Limits(attempts=50), "s")
+
+
+def test_variants_add_up(make_scenario: Callable[..., Scenario]) -> None:
+    s = make_scenario(duration=100.0)
+    assert check({"a": s, "b": s}, Limits(), "s").attempts == pytest.approx(1000.0)
