@@ -17,23 +17,20 @@ DESTS = [{"address": f"10.{i // 250}.{i % 250}.1", "port": 80} for i in range(MA
 def test_counts_are_bounded(make_scenario: Callable[..., Scenario]) -> None:
     with pytest.raises(ScenarioError, match=r"destinations: List should have at most 1024 items"):
         make_scenario(workload={"destinations": DESTS})
+    halves = [DESTS[: MAX_DESTINATIONS // 2 + 1], DESTS[MAX_DESTINATIONS // 2 + 1 :]]
+    w = make_scenario().workloads[0].model_dump()
+    split = [{**w, "name": f"w{i}", "destinations": d} for i, d in enumerate(halves)]
     with pytest.raises(ScenarioError, match=rf"more than {MAX_DESTINATIONS:,} distinct destinations"):
-        two = [DESTS[: MAX_DESTINATIONS // 2 + 1], DESTS[MAX_DESTINATIONS // 2 + 1 :]]
-        make_scenario(
-            workloads=[
-                {**make_scenario().workloads[0].model_dump(), "name": f"w{i}", "destinations": d}
-                for i, d in enumerate(two)
-            ]
-        )
+        make_scenario(workloads=split)
     with pytest.raises(ScenarioError, match=r"replications: Input should be less than or equal to 1000"):
         make_scenario(replications=MAX_REPLICATIONS + 1)
     with pytest.raises(ScenarioError, match=r"host\.source_addresses: Input should be less than or equal to 256"):
         make_scenario(host={"source_addresses": 257})
     with pytest.raises(ScenarioError, match=r"variants: List should have at most 64 items"):
         make_scenario(variants=[{"name": f"v{i}"} for i in range(MAX_VARIANTS + 1)])
+    many = [{**w, "name": f"w{i}"} for i in range(MAX_WORKLOADS + 1)]
     with pytest.raises(ScenarioError, match=r"workloads: List should have at most 64 items"):
-        w = make_scenario().workloads[0].model_dump()
-        make_scenario(workloads=[{**w, "name": f"w{i}"} for i in range(MAX_WORKLOADS + 1)])
+        make_scenario(workloads=many)
 
 
 def test_attempts_are_estimated_from_the_mean_rates(make_scenario: Callable[..., Scenario]) -> None:
