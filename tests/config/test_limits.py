@@ -67,7 +67,8 @@ def test_jobs_above_the_limits_are_refused_in_one_line(make_scenario: Callable[.
         workload={"bind": "no_port", "destinations": DESTS[:100]},
     )
     with pytest.raises(
-        ScenarioError, match=r"^wide\.yaml: about [\d,]+ MiB of memory expected, above the limit of 1,024 MiB"
+    expected = r"^wide\.yaml: about [\d,]+ MiB of memory expected, above the limit of 1,024 MiB"
+    with pytest.raises(ScenarioError, match=expected):
     ):
         check({"wide": wide}, Limits(), "wide.yaml")
     assert check({"wide": wide}, Limits(force=True), "wide.yaml").memory > MAX_MEMORY

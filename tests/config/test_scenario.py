@@ -356,7 +356,7 @@ def test_bad_variants_are_reported(make_scenario: Callable[..., Scenario]) -> No
         match=r"<test>: variants\[0\]\.set\.host\.time_wait: Input should be greater than or equal to 0 \(got -1\)",
     ):
         make_scenario(variants=[{"name": "slow", "set": {"host.time_wait": -1}}])
-    with pytest.raises(ScenarioError, match="variants\\[1\\]\\.name: variant name .* is used twice"):
+    with pytest.raises(ScenarioError, match=r"variants\[1\]\.name: variant name .* is used twice"):
         make_scenario(variants=[{"name": "a"}, {"name": "a"}])
 
 
@@ -373,7 +373,7 @@ def test_short_measured_windows_are_warned(make_scenario: Callable[..., Scenario
         ("policy: random_start", "policy: {name: linux, resalt_period: 5e-324}", r"must be 0 \(never\) or at least"),
         (
             "time_wait: 60 ",
-            "time_wait_granularity: 1e-308\n  time_wait: 60 ",
+        ("time_wait: 60 ", "time_wait_granularity: 1e-308\n  time_wait: 60 ", r"granularity: must be 0"),
             r"host\.time_wait_granularity: must be 0",
         ),
         ("weight: 1}", "weight: 1e-308}", r"weight: Input should be greater than or equal to 0\.000000001"),
