@@ -66,10 +66,8 @@ def test_jobs_above_the_limits_are_refused_in_one_line(make_scenario: Callable[.
         host={"port_range": [32768, 60999], "source_addresses": 256},
         workload={"bind": "no_port", "destinations": DESTS[:100]},
     )
-    with pytest.raises(
     expected = r"^wide\.yaml: about [\d,]+ MiB of memory expected, above the limit of 1,024 MiB"
     with pytest.raises(ScenarioError, match=expected):
-    ):
         check({"wide": wide}, Limits(), "wide.yaml")
     assert check({"wide": wide}, Limits(force=True), "wide.yaml").memory > MAX_MEMORY
     assert check({"small": make_scenario()}, Limits(attempts=200), "s").attempts == pytest.approx(100.0)
