@@ -37,6 +37,13 @@ class ResultsError(ValueError):
     """A results folder that cannot be written or read; the message is one line for the user."""
 
 
+def short(path: str | Path, limit: int = 80) -> str:
+    """A path for a message: whole when short, else its start and end."""
+    text = str(path)
+    half = (limit - 1) // 2
+    return text if len(text) <= limit else f"{text[:half]}…{text[-half:]}"
+
+
 def is_results_folder(path: Path) -> bool:
     """Whether ``path`` is a folder portsim wrote: summary.json and only entries portsim writes."""
     try:
@@ -59,6 +66,13 @@ def check_replaceable(target: Path, allowed: Iterable[str] = ()) -> None:
     """
     if str(target).strip() == "":
         raise ResultsError("the results folder path is empty")
+    try:
+        _check_replaceable(target, allowed)
+    except OSError as exc:
+        raise ResultsError(f"{short(target)}: cannot write there: {exc.strerror or exc}") from None
+
+
+def _check_replaceable(target: Path, allowed: Iterable[str]) -> None:
     real = Path(os.path.realpath(target))
     for parent in [real, *real.parents]:
         if parent.exists():
@@ -149,11 +163,26 @@ def _replace_entries(staged: Path, target: Path) -> None:
             os.replace(entry, destination)
 
 
+def _in_use(target: Path) -> bool:
+    """Whether ``target`` must keep its identity: a mount point, or the current folder or one holding it."""
+    if os.path.ismount(target):
+        return True
+    try:
+        here = Path.cwd().resolve()
+    except OSError:
+        return False
+    return here == target or target in here.parents
+
+
 def _swap(staged: Path, target: Path) -> None:
     """Make ``staged`` the new ``target``."""
     (staged / LOCK_NAME).unlink(missing_ok=True)
     if not target.exists():
         os.rename(staged, target)
+        return
+    if _in_use(target):
+        _replace_entries(staged, target)
+        shutil.rmtree(staged, ignore_errors=True)
         return
     if _exchange(staged, target):
         shutil.rmtree(staged, ignore_errors=True)
@@ -200,7 +229,7 @@ def staged_folder(
         remove_stale(real.parent)
         staged = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=real.parent))
     except OSError as exc:
-        raise ResultsError(f"{given}: cannot write there: {exc.strerror or exc}") from None
+        raise ResultsError(f"{short(given)}: cannot write there: {exc.strerror or exc}") from None
     lock = None
     try:
         staged.chmod(0o755)

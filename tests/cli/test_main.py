@@ -10,7 +10,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -44,33 +46,41 @@ def test_scenarios_are_shipped() -> None:
 def test_every_scenario_is_run_by_a_test() -> None:
     with_variants = {p.stem for p in SCENARIOS if "variants" in yaml.safe_load(p.read_text())}
     assert with_variants == COMPARISONS
+    assert {p.stem for p in SCENARIOS} - COMPARISONS == set(ANSWERS)
+
+
+ANSWERS: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "quickstart": lambda s: s["failures"] > 0 and s["first_failure_time_s"] < 60,
+    "one-backend-exhaustion": lambda s: s["errors"]["EADDRNOTAVAIL"] > 0,
+    "four-backends-sharing": lambda s: s["failures"] == 0,
+    "bind-before-connect": lambda s: s["errors"]["EADDRINUSE"] > 0 and s["errors"]["EADDRNOTAVAIL"] == 0,
+    "close-side": lambda s: (
+        s["workloads"]["client-closes"]["failures"] > 0
+        and s["workloads"]["server-closes"]["failures"] == 0
+        and s["workloads"]["reset"]["failures"] == 0
+    ),
+    "incident-mixed-bind": lambda s: (
+        s["errors"]["EADDRNOTAVAIL"] > 0
+        and s["errors"]["EADDRINUSE"] > 0
+        and not s["erlang_b"]["applicable"]
+        and all(c["sustainable_rate"] is None for c in s["capacity_at_1pct_blocking"].values())
+    ),
+}
+"""What each shipped scenario's opening comment promises."""
 
 
 @pytest.mark.parametrize("path", [p for p in SCENARIOS if p.stem not in COMPARISONS], ids=lambda p: p.stem)
-def test_every_shipped_scenario_runs(path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_shipped_scenario_answers_its_question_on_the_default_path(
+    path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Plots on, as a user runs it (the default path crashed on unseen scenarios before: issue 7, defect 1)."""
     out = tmp_path / path.stem
-    assert main(["run", str(path), "--out", str(out), "--no-plots"]) == 0
+    assert main(["run", str(path), "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == yaml.safe_load(path.read_text())["name"]
-    assert summary["attempts"] > 0
+    assert ANSWERS[path.stem](summary), summary
+    assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(f"{name}.png" for name in plots.PLOTS)
     assert "blocking probability" in capsys.readouterr().out
-
-
-def test_shipped_scenarios_answer_their_questions(tmp_path: Path) -> None:
-    """The comparisons the scenario comments promise actually show."""
-    results = {}
-    for name in ("one-backend-exhaustion", "four-backends-sharing", "bind-before-connect", "close-side"):
-        args = ["run", str(ROOT / "scenarios" / f"{name}.yaml"), "--out", str(tmp_path / name), "--no-plots", "--quiet"]
-        assert main(args) == 0
-        results[name] = json.loads((tmp_path / name / "summary.json").read_text())
-    assert results["one-backend-exhaustion"]["failures"] > 0
-    assert results["one-backend-exhaustion"]["errors"]["EADDRNOTAVAIL"] > 0
-    assert results["four-backends-sharing"]["failures"] == 0
-    assert results["bind-before-connect"]["errors"]["EADDRINUSE"] > 0
-    close = results["close-side"]["workloads"]
-    assert close["client-closes"]["failures"] > 0
-    assert close["server-closes"]["failures"] == 0
-    assert close["reset"]["failures"] == 0
 
 
 @pytest.mark.parametrize(
@@ -369,3 +379,169 @@ def test_a_masked_preset_change_is_warned(tmp_path: Path, capsys: pytest.Capture
     assert main([*args, "--set", "duration=130", "--set", "host.preset=linux"]) == 0
     err = capsys.readouterr().err
     assert "--set host.preset: the scenario file sets host policy, port_range, time_wait itself" in err
+
+
+def test_the_crash_of_issue_7_now_writes_everything(tmp_path: Path) -> None:
+    """400/s with a 200 s warm-up: the probes plot broadcast error lost the whole run."""
+    out = tmp_path / "out"
+    args = ["--set", "workloads.requests.arrivals.rate=400", "--set", "warmup=200", "--out", str(out), "--quiet"]
+    assert main(["run", str(ROOT / "scenarios" / "one-backend-exhaustion.yaml"), *args]) == 0
+    assert (out / "plots" / "probes.png").stat().st_size > 10_000
+
+
+def test_a_failing_plot_keeps_the_data_and_names_the_plot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(result: object) -> None:
+        raise ValueError("could not broadcast")
+
+    monkeypatch.setitem(plots.PLOTS, "probes", broken)
+    out = tmp_path / "out"
+    assert main(["run", str(ROOT / "scenarios" / "quickstart.yaml"), "--set", "duration=130", "--out", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines()[-1] == (
+        f"portsim: error: {out}: data written, but plot probes.png: ValueError: could not broadcast"
+    )
+    assert "blocking probability" in captured.out
+    for name in ("scenario.yaml", "summary.json", "timeseries.csv", "histograms.json"):
+        assert (out / name).is_file()
+    assert sorted(p.name for p in (out / "plots").iterdir()) == [
+        "failures.png",
+        "latency.png",
+        "occupancy.png",
+        "reuse_intervals.png",
+    ]
+
+
+def variants_file(tmp_path: Path) -> Path:
+    text = (ROOT / "scenarios" / "quickstart.yaml").read_text().replace("duration: 600", "duration: 30")
+    text = text.replace("warmup: 120", "warmup: 0")
+    text += "variants:\n" + "".join(
+        f"  - name: {n}\n    set: {{host.preset: {n}}}\n" for n in ("linux", "macos", "windows")
+    )
+    path = tmp_path / "v.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_subset_of_variants_after_a_full_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Defect 2: the variant folders of a full run are portsim's own, not foreign files."""
+    path, out = variants_file(tmp_path), tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--no-plots", "--quiet"]) == 0
+    before = (out / "windows" / "summary.json").read_text()
+    assert main(["run", str(path), "--out", str(out), "--variant", "macos", "--variant", "linux", "--quiet"]) == 0
+    assert "error" not in capsys.readouterr().err
+    assert set(json.loads((out / "comparison.json").read_text())) == {"linux", "macos"}
+    assert (out / "windows" / "summary.json").read_text() == before  # kept, untouched
+    assert (out / "macos" / "plots" / "occupancy.png").is_file()
+
+
+def test_the_output_place_is_checked_before_simulating(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sim.model.model import PortModel
+    from sim.output import folders
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("simulated before checking the output place")
+
+    monkeypatch.setattr(PortModel, "run", never)
+    quick = str(ROOT / "scenarios" / "quickstart.yaml")
+    for out, message in (
+        ("/proc/self/portsim-results", "/proc/self/portsim-results: cannot write there: "),
+        (str(tmp_path / ("x" * 300)), "cannot write there: File name too long"),
+    ):
+        assert main(["run", quick, "--out", out]) == 2
+        err = capsys.readouterr().err.splitlines()[-1]
+        assert err.startswith(f"portsim: error: {out[:39]}"), err
+        assert message in err, err
+    monkeypatch.setattr(folders, "_free_bytes", lambda folder: 1000.0)
+    assert main(["run", quick, "--out", str(tmp_path / "full")]) == 2
+    assert "MiB free on that disk; the results need about" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == []  # no staging folder left behind
+
+
+def test_out_through_a_symlink_and_into_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    quick = [str(ROOT / "scenarios" / "quickstart.yaml"), "--set", "duration=130", "--no-plots", "--quiet"]
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    assert main(["run", *quick, "--out", str(tmp_path / "link")]) == 0
+    assert (real / "summary.json").is_file()
+    assert (tmp_path / "link").is_symlink()
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert main(["run", *quick, "--out", "."]) == 0
+    assert main(["run", *quick, "--out", "."]) == 0  # again, replacing its own results
+    assert (here / "summary.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["here", "link", "real"]  # no .portsim-* left
+
+
+def test_a_folder_that_cannot_be_renamed_is_replaced_entry_by_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mount point cannot be renamed (EBUSY): its entries are replaced one by one."""
+    from sim.output import folders
+
+    quick = [str(ROOT / "scenarios" / "quickstart.yaml"), "--set", "duration=130", "--no-plots", "--quiet"]
+    out = tmp_path / "mount"
+    assert main(["run", *quick, "--out", str(out)]) == 0
+    (out / "plots").mkdir()  # from an earlier run with plots: gone after a run without
+    rename = os.rename
+
+    def busy(src: object, dst: object) -> None:
+        if Path(str(src)) == out:
+            raise OSError(16, "Device or resource busy")
+        rename(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(folders, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(folders.os, "rename", busy)
+    assert main(["run", *quick, "--seed", "9", "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["seed"] == 9
+    assert not (out / "plots").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mount"]
+
+
+def test_staging_folders_of_killed_runs_are_removed(tmp_path: Path) -> None:
+    quick = [str(ROOT / "scenarios" / "quickstart.yaml"), "--set", "duration=130", "--no-plots", "--quiet"]
+    stale = tmp_path / ".portsim-abc123"
+    stale.mkdir()
+    (stale / ".portsim-writer").write_text("12345 out\n")  # nobody holds its lock
+    (stale / "summary.json").write_text("{}")
+    assert main(["run", *quick, "--out", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_sigterm_stops_cleanly_and_keeps_the_previous_results(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "summary.json").write_text('{"previous": true}')
+    proc = subprocess.Popen(
+        [str(PORTSIM), "run", str(long_run(tmp_path)), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143
+    assert err.splitlines()[-1] == "portsim: terminated; any previous results folder was left as it was"
+    assert "Traceback" not in err
+    assert json.loads((out / "summary.json").read_text()) == {"previous": True}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.yaml", "run"]
+
+
+def test_a_job_above_the_limits_is_refused_before_it_starts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    quick = str(ROOT / "scenarios" / "quickstart.yaml")
+    assert main(["run", quick, "--max-attempts", "1e5", "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"portsim: error: {quick}: about 180,000 connection attempts expected, above the limit of 100,000 "
+        "(--max-attempts; --force runs it anyway)\n"
+    )
+    assert main(["validate", quick, "--max-memory", "10M"]) == 2
+    assert "MiB of memory expected, above the limit of 10 MiB" in capsys.readouterr().err
+    assert main(["validate", quick, "--max-memory", "10M", "--force"]) == 0
+    assert "# estimated: 180,000 connection attempts" in capsys.readouterr().out
+    assert not (tmp_path / "out").exists()
