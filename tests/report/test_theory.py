@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from sim.config.scenario import Scenario
-from sim.report.theory import hold_time, predict
-from sim.stats.erlang import erlang_b
+from sim.report.theory import capacity, hold_time, predict
+from sim.stats.erlang import erlang_b, erlang_b_load
 
 TWO = [{"address": "10.0.0.1", "port": 80, "weight": 1}, {"address": "10.0.0.2", "port": 80, "weight": 3}]
 
@@ -79,3 +79,55 @@ def test_assumptions_are_reported(
 def test_onoff_uses_its_mean_rate(make_scenario: Callable[..., Scenario]) -> None:
     p = predict(make_scenario(workload={"arrivals": {"kind": "onoff", "rate": 10, "mean_on": 1, "mean_off": 3}}))
     assert p.offered_load == pytest.approx(2.5 * 3.0)
+
+
+def test_a_timer_grid_makes_erlang_b_approximate(make_scenario: Callable[..., Scenario]) -> None:
+    """Issue 7, defect 4: with the kernel's timer grid the prediction holds only approximately."""
+    p = predict(make_scenario(host={"time_wait_granularity": 2.048}))
+    assert p.applicable
+    assert not p.exact
+    assert p.note.startswith("approximate: TIME_WAIT expires on a 2.048 s timer grid")
+    assert predict(make_scenario()).exact
+    server = predict(make_scenario(host={"time_wait_granularity": 2.048}, workload={"close": "server"}))
+    assert server.exact  # nobody here holds TIME_WAIT: the grid changes nothing
+
+
+def test_the_bucket_limit_is_named_only_where_it_can_bite(make_scenario: Callable[..., Scenario]) -> None:
+    """Issue 7, defect 5: 131,072 buckets can never fill from a 16-port pool."""
+    roomy = make_scenario(host={"max_tw_buckets": 131072})
+    assert all(c.ignores == "" for c in capacity(roomy).values())
+    assert predict(roomy).applicable
+    tight = make_scenario(host={"max_tw_buckets": 4})  # 5/s x 2 s TIME_WAIT: about 10 waiting
+    assert all(c.ignores == "max_tw_buckets" for c in capacity(tight).values())
+    assert "max_tw_buckets" in predict(tight).note
+
+
+def test_destinations_agree_with_the_whole_prediction(make_scenario: Callable[..., Scenario]) -> None:
+    """Issue 7, defect 5: with tw_reuse no figure anywhere claims Erlang B applies."""
+    loopback = [{"address": "127.0.0.1", "port": 80}]
+    p = predict(
+        make_scenario(host={"preset": "linux", "port_range": [50000, 50015]}, workload={"destinations": loopback})
+    )
+    assert not p.applicable
+    assert p.record().blocking_probability is None
+    entry = p.destination("127.0.0.1:80")
+    assert entry is not None
+    assert (entry.applicable, entry.blocking_probability) == (False, None)
+    fine = predict(make_scenario())
+    assert fine.destination("10.0.0.1:80").blocking_probability == pytest.approx(fine.blocking_probability)  # type: ignore[union-attr]
+
+
+def test_coupled_pools_get_no_capacity(make_scenario: Callable[..., Scenario]) -> None:
+    """Issue 7, defect 5: bound and plain connections share ports, so no pool's capacity is independent."""
+    w = make_scenario().workloads[0].model_dump()
+    mixed = make_scenario(workloads=[w, {**w, "name": "b", "bind": True}])
+    caps = capacity(mixed)
+    assert set(caps) == {"10.0.0.1:80", "bound ports (all destinations)"}
+    for cap in caps.values():
+        assert cap.sustainable_rate is None
+        assert "coupled" in cap.reason
+    unshared = make_scenario(host={"sharing": "none"}, workloads=[w, {**w, "name": "b", "bind": True}])
+    assert all(c.sustainable_rate is None for c in capacity(unshared).values())
+    alone = capacity(make_scenario(host={"sharing": "none"}, workload={"destinations": TWO}))
+    assert list(alone) == ["all destinations (no port sharing)"]
+    assert alone["all destinations (no port sharing)"].sustainable_rate == pytest.approx(erlang_b_load(16, 0.01) / 3)
