@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, NullFormatter
 from matplotlib.figure import Figure
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ class PlotFigure(Figure):
 
 SIZE = (9.0, 4.8)
 DPI = 120
+MARGINS = {"left": 0.085, "right": 0.915, "top": 0.86, "bottom": 0.115}
+"""Fixed margins for SIZE (a layout engine costs half the drawing time and gains nothing here)."""
 COLORS = {"established": "#2b7bba", "time_wait": "#f0a030", "ports": "#333333", "pool": "#c0392b"}
 
 
@@ -58,7 +61,8 @@ def _series_mean(result: RunReport, column: str) -> tuple[np.ndarray, np.ndarray
 
 
 def _figure(title: str, result: RunReport) -> tuple[Figure, Axes]:
-    fig = PlotFigure(figsize=SIZE, dpi=DPI, layout="constrained")
+    fig = PlotFigure(figsize=SIZE, dpi=DPI)
+    fig.subplots_adjust(**MARGINS)
     ax = fig.add_subplot()
     fig.suptitle(f"{title}: {result.scenario.name}", fontsize=12, fontweight="bold")
     ax.set_title(_subtitle(result), fontsize=9, color="#555555")
@@ -103,6 +107,14 @@ def occupancy(result: RunReport) -> Figure:
         )
     ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
     return fig
+
+
+def _log(ax: Axes, which: str) -> None:
+    """A log scale labelled in plain numbers (1, 10, 100, 0.001): no math text to typeset for every tick."""
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _shade_warmup(ax: Axes, result: RunReport) -> None:
@@ -175,7 +187,7 @@ def reuse_intervals(result: RunReport, per_decade: int = 20) -> Figure:
     left = edges[:-1][: n_groups * group : group]
     right = edges[group : n_groups * group + 1 : group]
     nonzero = np.flatnonzero(grouped)
-    ax.set_xscale("log")
+    _log(ax, "x")
     total = int(counts.sum())
     if total == 0:
         ax.text(0.5, 0.5, "no 4-tuple was reused in this run", transform=ax.transAxes, ha="center", fontsize=11)
@@ -236,9 +248,9 @@ def probes(result: RunReport) -> Figure:
                 color=COLORS["established"],
                 label="allocations per probe count (log-spaced bins, averaged over each bin)",
             )
-            ax.set_xscale("log")
+            _log(ax, "x")
             ax.set_ylabel("allocations per probe count (log scale)")
-        ax.set_yscale("log")
+        _log(ax, "y")
         failures = round(result.summary.failures)
         if failures:
             ax.text(
@@ -250,6 +262,7 @@ def probes(result: RunReport) -> Figure:
                 va="bottom",
                 fontsize=8,
                 color=COLORS["pool"],
+                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
             )
         stats = result.summary.probes
         if stats.mean is not None and stats.p99 is not None:

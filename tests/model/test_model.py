@@ -194,3 +194,19 @@ def test_capacity_names_what_it_ignores(make_scenario: Callable[..., Scenario]) 
     assert capacity(make_scenario())["10.0.0.1:80"]["ignores"] == ""
     loopback = make_scenario(host={"tw_reuse": 2}, workload={"destinations": [{"address": "127.0.0.1", "port": 80}]})
     assert capacity(loopback)["127.0.0.1:80"]["ignores"] == "tw_reuse"
+
+
+def test_progress_moves_with_attempts_not_only_with_simulated_time(make_scenario: Callable[..., Scenario]) -> None:
+    """All 140,000 attempts fall in the first 1/200 of simulated time: progress still reports during them."""
+    from sim.model.model import PortModel
+
+    scenario = make_scenario(
+        duration=20_000.0,
+        host={"time_wait": 0.0},
+        workload={"arrivals": {"kind": "constant", "interval": 1e-4}, "stop": 14.0, "close": "reset"},
+    )
+    calls: list[tuple[float, int]] = []
+    PortModel(scenario).run(lambda t, attempts: calls.append((t, attempts)))
+    during = [(t, n) for t, n in calls if t < 14.0]
+    assert [n for _, n in during] == [65_536, 131_072]
+    assert calls[-1] == (20_000.0, 139_999)
