@@ -13,6 +13,7 @@ from sim.config.scenario import Scenario
 from sim.core.streams import component_rng
 from sim.stats.erlang import erlang_b
 from tests.conftest import simulate
+from tests.theory import t_interval
 
 
 def comparable(summary: dict[str, Any]) -> dict[str, Any]:
@@ -83,12 +84,14 @@ LOSS = {
 }
 
 
-def blocking_ci(result: sim.RunResult, key: tuple[str, ...] = ()) -> tuple[float, float, float]:
-    mean: Any = result.summary
-    ci: Any = result.summary["ci95"]
-    for part in (*key, "blocking_probability"):
-        mean, ci = mean[part], ci[part]
-    return float(mean), float(ci[0]), float(ci[1])
+def blocking_ci(scenario: Scenario, destination: str | None = None) -> tuple[float, float, float]:
+    """Mean blocking over the scenario's replications and its Student-t interval at the tests' LEVEL."""
+    values = []
+    for r in range(scenario.replications):
+        s = simulate(scenario, replication=r).summary
+        values.append((s.destinations[destination] if destination else s).blocking_probability)
+    low, high = t_interval(values)
+    return float(np.mean(values)), low, high
 
 
 @pytest.mark.slow
@@ -107,11 +110,11 @@ def test_blocking_matches_erlang_b_whatever_the_duration_law(
 ) -> None:
     """M/G/N/N: N = 64 ports, A = 18/s x (1 s + 2 s TIME_WAIT) = 54 Erlangs, B(64, 54) = 0.0358."""
     scenario = make_scenario(**LOSS, workload={"arrivals": {"kind": "poisson", "rate": 18.0}, "duration": duration})
-    result = sim.run(scenario)
+    summary = simulate(scenario).summary
     predicted = erlang_b(64, 54.0)
-    assert result.summary["erlang_b"]["blocking_probability"] == pytest.approx(predicted)
-    assert result.summary["erlang_b"]["applicable"] is True
-    mean, low, high = blocking_ci(result)
+    assert summary["erlang_b"]["blocking_probability"] == pytest.approx(predicted)
+    assert summary["erlang_b"]["applicable"] is True
+    mean, low, high = blocking_ci(scenario)
     assert low <= predicted <= high, (mean, low, high, predicted)
 
 
@@ -128,12 +131,13 @@ def test_each_destination_is_its_own_erlang_pool(make_scenario: Callable[..., Sc
             {"address": "10.0.0.2", "port": 80, "weight": 5},
         ],
     }
-    result = sim.run(make_scenario(**LOSS, workload=workload))
+    scenario = make_scenario(**LOSS, workload=workload)
+    summary = simulate(scenario).summary
     for label, rate in (("10.0.0.1:80", 18.0), ("10.0.0.2:80", 22.5)):
         predicted = erlang_b(64, rate * 3.0)
-        entry = result.summary["destinations"][label]
+        entry = summary["destinations"][label]
         assert entry["erlang_b"]["blocking_probability"] == pytest.approx(predicted)
-        mean, low, high = blocking_ci(result, ("destinations", label))
+        mean, low, high = blocking_ci(scenario, label)
         assert low <= predicted <= high, (label, mean, low, high, predicted)
 
 
@@ -145,25 +149,23 @@ def test_bind_before_connect_pools_all_destinations(make_scenario: Callable[...,
         "bind": True,
         "destinations": [{"address": "10.0.0.1", "port": 80}, {"address": "10.0.0.2", "port": 80}],
     }
-    result = sim.run(make_scenario(**LOSS, workload=workload))
+    scenario = make_scenario(**LOSS, workload=workload)
     predicted = erlang_b(64, 72.0)
-    assert result.summary["erlang_b"]["blocking_probability"] == pytest.approx(predicted)
-    mean, low, high = blocking_ci(result)
+    assert simulate(scenario).summary["erlang_b"]["blocking_probability"] == pytest.approx(predicted)
+    mean, low, high = blocking_ci(scenario)
     assert low <= predicted <= high, (mean, low, high, predicted)
 
 
 @pytest.mark.slow
 def test_source_addresses_split_the_load(make_scenario: Callable[..., Scenario]) -> None:
     """Two source addresses with IP_BIND_ADDRESS_NO_PORT: each is a 64-port pool offered 36/s x 3 s / 2."""
-    result = sim.run(
-        make_scenario(
-            **{**LOSS, "host": {**LOSS["host"], "source_addresses": 2}},
-            workload={"arrivals": {"kind": "poisson", "rate": 36.0}, "bind": "no_port"},
-        )
+    scenario = make_scenario(
+        **{**LOSS, "host": {**LOSS["host"], "source_addresses": 2}},
+        workload={"arrivals": {"kind": "poisson", "rate": 36.0}, "bind": "no_port"},
     )
     predicted = erlang_b(64, 54.0)
-    assert result.summary["pool"]["total_ports"] == 128
-    mean, low, high = blocking_ci(result)
+    assert simulate(scenario).summary["pool"]["total_ports"] == 128
+    mean, low, high = blocking_ci(scenario)
     assert low <= predicted <= high, (mean, low, high, predicted)
 
 
