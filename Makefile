@@ -1,12 +1,16 @@
 # portsim: two commands on a fresh machine.
 #   make run    set up .venv, run scenarios/quickstart.yaml into results/quickstart/
 #   make test   set up .venv, lint, type-check and run the whole test suite
+# For developers (not part of make test):
+#   make bench    speed against bare SimPy, ratios in one process
+#   make fuzz     1,000 malformed scenario files through the CLI, and ten times the random-scenario examples
+#   make mutants  mutation testing of the hot path and the statistics (mutmut)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench fuzz mutants clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,5 +32,13 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
+fuzz: $(STAMP)
+	$(BIN)/python tests/fuzz/malformed.py --count 1000 --jobs 2 --run-args "--max-attempts 500000"
+	PORTSIM_EXAMPLES_SCALE=10 $(BIN)/python -m pytest -n 2 -p no:randomly tests/test_whole_path.py tests/core/test_fast_paths.py
+
+mutants: $(STAMP)
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants

@@ -1,6 +1,6 @@
 """Random valid scenarios through the whole default path: run, save with plots, load, redraw.
 
-``PORTSIM_WHOLE_PATH_EXAMPLES`` sets how many (200 in ``make test``, more under ``make fuzz``).
+200 examples in ``make test``; ``PORTSIM_EXAMPLES_SCALE`` multiplies them (10 under ``make fuzz``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sim.output import plots
 from sim.output.results import RunResult, load_result
 from tests.strategies import scenarios
 
-EXAMPLES = int(os.environ.get("PORTSIM_WHOLE_PATH_EXAMPLES", "200"))
+EXAMPLES = 200 * int(os.environ.get("PORTSIM_EXAMPLES_SCALE", "1"))
 SHARDS = 4
 """The examples are split over this many tests, so that test workers share them."""
 

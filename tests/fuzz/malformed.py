@@ -893,10 +893,14 @@ def run_case(case: Case, portsim: str, run_args: list[str], workdir: Path, env: 
 
 
 def _normalise(line: str, names: list[str]) -> str:
+    """A stderr line without what varies between inputs with the same cause (file, line, key path, numbers)."""
     for name in names:
         line = line.replace(name, "FILE")
     line = re.sub(r"/\S*/inputs/FILE", "FILE", line)
     line = re.sub(r"/tmp/\S+", "PATH", line)
+    line = re.sub(r"FILE(:\d+)*: [^:]*:", "FILE: KEY:", line)  # the key path of a validation error
+    line = re.sub(r"#x[0-9a-fA-F]+", "#xN", line)
+    line = re.sub(r"\(got .*", "(got ...)", line)
     return re.sub(r"\d+", "N", line)[:160]
 
 
