@@ -15,7 +15,7 @@ SHOW_AFTER = 1.0
 def progress_bar(total: float) -> tuple[Progress, Callable[[], None]]:
     """A progress callback for a job of ``total`` simulated seconds, and a function that removes the bar.
 
-    The model calls back every 1/200 of simulated time and every 65,536 attempts, so the bar moves with
+    The model calls back every 1/200 of simulated time and every 4,096 attempts, so the bar moves with
     wall time even when simulated time crawls.
     """
     from rich.console import Console

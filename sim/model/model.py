@@ -29,7 +29,7 @@ ProgressCallback = Callable[[float, int], None]
 """Called now and then with the simulated time reached (seconds) and the attempts made so far."""
 
 PROGRESS_CHUNKS = 200
-"""A run with progress reporting advances in this many steps of simulated time (and every FLUSH attempts)."""
+"""A run with progress reporting advances in this many steps of simulated time (and every TICK attempts)."""
 
 
 @dataclass
@@ -79,7 +79,7 @@ class PortModel:
             (d, d.spec.arrivals.times(self._rng(f"workload:{d.spec.name}:arrivals"), d.spec.start, self._stop(d.spec)))
             for d in self.drivers
         ]
-        self.env.process(traffic(self.env, streams, self.attempt, self._every_flush))
+        self.env.process(traffic(self.env, streams, self.attempt, self._every_tick))
         self.env.process(self._sampler())
         if scenario.warmup > 0:
             self.env.process(self._warmup())
@@ -140,7 +140,7 @@ class PortModel:
         self.lifecycle.open(now + next(driver.durations), (src, dst, slot, w, self._next_id, now))
         return self.space.low + offset
 
-    def _every_flush(self, now: float) -> None:
+    def _every_tick(self, now: float) -> None:
         self.recorder.flush(FLUSH)
         if self._progress is not None:
             self._progress(now, sum(self.recorder.attempts))

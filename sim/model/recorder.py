@@ -12,8 +12,10 @@ from ..stats.histograms import IntHistogram, LogHistogram
 
 FLUSH = 1 << 16
 """Values buffered in Python lists before they are folded into numpy counts."""
-FLUSH_MASK = FLUSH - 1
-"""``count & FLUSH_MASK == 0`` every ``FLUSH`` attempts."""
+TICK = 1 << 12
+"""The traffic process calls back every TICK attempts: buffers are folded and progress is reported."""
+TICK_MASK = TICK - 1
+"""``count & TICK_MASK == 0`` every ``TICK`` attempts."""
 OCCUPANCY_BINS = 101
 """Attempts by pool occupancy: one bin per percent, 0 to 100."""
 SERIES = ("time_s", "established", "time_wait", "fin_wait2", "ports_in_use", "attempts", "failures")

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import simpy
 
-from .recorder import FLUSH_MASK
+from .recorder import TICK_MASK
 
 D = TypeVar("D")
 
@@ -23,11 +23,11 @@ def traffic(
     env: simpy.Environment,
     streams: Sequence[tuple[D, Iterator[float]]],
     attempt: Callable[[D, float], int],
-    every_flush: Callable[[float], None],
+    every_tick: Callable[[float], None],
 ) -> Generator[simpy.events.Event, object, None]:
     """Attempt a connection for each (driver, time) of the merged ``streams``.
 
-    ``every_flush(t)`` is called every FLUSH attempts.
+    ``every_tick(t)`` is called every TICK attempts, with the time of the attempt.
     """
     upcoming: list[tuple[float, int, Iterator[float]]] = []
     for i, (_, times) in enumerate(streams):
@@ -46,8 +46,8 @@ def traffic(
             while t < horizon:
                 attempt(driver, t)
                 count += 1
-                if not count & FLUSH_MASK:
-                    every_flush(t)
+                if not count & TICK_MASK:
+                    every_tick(t)
                 following = next(times, None)
                 if following is None:
                     return
@@ -59,8 +59,8 @@ def traffic(
             t, i, times = upcoming[0]
             attempt(drivers[i], t)
             count += 1
-            if not count & FLUSH_MASK:  # keep histogram buffers small, however rare the samples
-                every_flush(t)
+            if not count & TICK_MASK:  # fold buffers and report progress, however rare the samples
+                every_tick(t)
             following = next(times, None)
             if following is None:
                 heapq.heappop(upcoming)

@@ -16,6 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from ..model.recorder import OCCUPANCY_BINS
+
 if TYPE_CHECKING:
     from ..report.run import RunReport
 
@@ -304,7 +306,7 @@ def latency(result: RunReport) -> Figure:
         handles, labels = ax.get_legend_handles_labels()
         more, more_labels = share.get_legend_handles_labels()
         ax.legend(handles + more, labels + more_labels, fontsize=8, loc="upper left")
-    ax.set_xlim(-1, 101)
+    ax.set_xlim(-1, OCCUPANCY_BINS)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("occupancy of the pool the attempt drew from (% of usable ports it could not take)")
     ax.set_ylabel("estimated connect() latency (µs)")

@@ -16,7 +16,6 @@ from sim.core.policies.linux import Linux, LinuxParams
 from tests.conftest import simulate
 from tests.strategies import scenarios
 
-
 SCALE = int(os.environ.get("PORTSIM_EXAMPLES_SCALE", "1"))
 """``make fuzz`` runs ten times the examples."""
 

@@ -7,7 +7,7 @@ from collections.abc import Generator
 import pytest
 import simpy
 
-from sim.model.recorder import FLUSH
+from sim.model.recorder import TICK
 from sim.model.traffic import traffic
 
 
@@ -60,10 +60,10 @@ def test_ties_between_workloads_go_to_the_one_listed_first() -> None:
 @pytest.mark.parametrize("n_streams", [1, 2])
 def test_every_flush_attempts_the_callback_runs_with_the_time_reached(n_streams: int) -> None:
     env = simpy.Environment()
-    times = [i * 1e-3 for i in range(1, FLUSH * 2 + 10)]
+    times = [i * 1e-3 for i in range(1, TICK * 2 + 10)]
     streams = [("a", iter(times))] + ([("b", iter([50.0]))] if n_streams == 2 else [])
     flushed: list[float] = []
     env.process(traffic(env, streams, lambda w, t: 0, flushed.append))
     env.run(until=1000)
     merged = sorted([*times, 50.0] if n_streams == 2 else times)
-    assert flushed == [merged[FLUSH - 1], merged[2 * FLUSH - 1]]
+    assert flushed == [merged[TICK - 1], merged[2 * TICK - 1]]
