@@ -15,7 +15,7 @@ from ..config.load import load_scenario
 from ..config.scenario import Scenario
 from ..model.model import PortModel, ProgressCallback
 from ..output.results import RunResult
-from ..report.replications import combine
+from ..report.replications import Combiner
 from ..report.summary import report
 
 Progress = Callable[[float, int], None]
@@ -55,15 +55,16 @@ def simulate(
 
 def _replicate(scenario: Scenario, progress: Progress | None, done: float, share: float) -> RunResult:
     n = scenario.replications
-    results = []
+    combiner = Combiner()
     attempts_before = 0
     for r in range(n):
         callback = None
         if progress is not None:
             callback = _scaled(progress, done + share * r / n, share / n, scenario.duration, attempts_before)
-        results.append(simulate(scenario, scenario.seed, r, callback))
-        attempts_before += int(results[-1].summary.attempts)
-    return RunResult.of(combine(scenario, list(results)))
+        result = simulate(scenario, scenario.seed, r, callback)
+        combiner.add(result)
+        attempts_before += int(result.summary.attempts)
+    return RunResult.of(combiner.result())
 
 
 def run(

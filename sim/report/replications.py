@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from ..config.scenario import Scenario
 from ..stats.intervals import mean_ci
 from .records import Summary
 from .run import RunReport
@@ -36,38 +35,66 @@ TOP_LEVEL_ONLY = frozenset({"workloads", "destinations"})
 """Trees left out of ``per_replication``."""
 
 
-def combine(scenario: Scenario, reports: list[RunReport]) -> RunReport:
-    """One report from replications: mean figures with confidence intervals, stacked series."""
-    if len(reports) == 1:
-        return reports[0]
-    summaries = [r.summary.to_json() for r in reports]
-    tree = _aggregate(summaries)
-    del tree["replication"]
-    tree["replications"] = len(reports)
-    tree["confidence_level"] = CONFIDENCE
-    tree["ci95"] = _intervals(summaries)
-    tree["wall_time_s"] = sum(s["wall_time_s"] for s in summaries)
-    tree["per_replication"] = [{k: v for k, v in s.items() if k not in TOP_LEVEL_ONLY} for s in summaries]
-    columns = list(reports[0].series)
-    series = {c: np.concatenate([r.series[c] for r in reports]) for c in columns}
-    series = {
-        "replication": np.concatenate([np.full(r.series["time_s"].size, i) for i, r in enumerate(reports)]),
-        **series,
-    }
-    width = max(r.probe_counts.size for r in reports)
-    probes = np.zeros(width, dtype=np.int64)
-    for r in reports:
-        probes[: r.probe_counts.size] += r.probe_counts
-    return RunReport(
-        scenario=reports[0].scenario.with_changes(replications=len(reports)),
-        summary=Summary.model_validate(tree),
-        series=series,
-        probe_counts=probes,
-        reuse_counts=np.sum([r.reuse_counts for r in reports], axis=0),
-        reuse_edges=reports[0].reuse_edges,
-        occupancy_attempts=np.sum([r.occupancy_attempts for r in reports], axis=0),
-        occupancy_probes=np.sum([r.occupancy_probes for r in reports], axis=0),
-    )
+class Combiner:
+    """Replications folded one at a time: histograms summed at once, only summaries and series kept."""
+
+    def __init__(self) -> None:
+        self.first: RunReport | None = None
+        self.summaries: list[dict[str, Any]] = []
+        self.series: list[dict[str, np.ndarray]] = []
+        self.probes = np.zeros(0, dtype=np.int64)
+        self.reuse: np.ndarray | None = None
+        self.occupancy_attempts: np.ndarray | None = None
+        self.occupancy_probes: np.ndarray | None = None
+
+    def add(self, report: RunReport) -> None:
+        """Fold in the next replication."""
+        if self.first is None:
+            self.first = report
+        self.summaries.append(report.summary.to_json())
+        self.series.append(report.series)
+        counts = np.trim_zeros(report.probe_counts, "b")
+        if counts.size > self.probes.size:
+            self.probes = np.concatenate([self.probes, np.zeros(counts.size - self.probes.size, np.int64)])
+        self.probes[: counts.size] += counts
+        self.reuse = report.reuse_counts.copy() if self.reuse is None else self.reuse + report.reuse_counts
+        attempts, probes = report.occupancy_attempts, report.occupancy_probes
+        self.occupancy_attempts = (
+            attempts.copy() if self.occupancy_attempts is None else self.occupancy_attempts + attempts
+        )
+        self.occupancy_probes = probes.copy() if self.occupancy_probes is None else self.occupancy_probes + probes
+
+    def result(self) -> RunReport:
+        """One report: mean figures with confidence intervals, stacked series (the report itself for one)."""
+        first = self.first
+        if first is None or self.reuse is None or self.occupancy_attempts is None or self.occupancy_probes is None:
+            raise ValueError("no replications")
+        n = len(self.summaries)
+        if n == 1:
+            return first
+        summaries = self.summaries
+        tree = _aggregate(summaries)
+        del tree["replication"]
+        tree["replications"] = n
+        tree["confidence_level"] = CONFIDENCE
+        tree["ci95"] = _intervals(summaries)
+        tree["wall_time_s"] = sum(s["wall_time_s"] for s in summaries)
+        tree["per_replication"] = [{k: v for k, v in s.items() if k not in TOP_LEVEL_ONLY} for s in summaries]
+        columns = list(self.series[0])
+        series = {
+            "replication": np.concatenate([np.full(s["time_s"].size, i) for i, s in enumerate(self.series)]),
+            **{c: np.concatenate([s[c] for s in self.series]) for c in columns},
+        }
+        return RunReport(
+            scenario=first.scenario.with_changes(replications=n),
+            summary=Summary.model_validate(tree),
+            series=series,
+            probe_counts=self.probes,
+            reuse_counts=self.reuse,
+            reuse_edges=first.reuse_edges,
+            occupancy_attempts=self.occupancy_attempts,
+            occupancy_probes=self.occupancy_probes,
+        )
 
 
 def _is_number(value: Any) -> bool:
