@@ -151,7 +151,7 @@ def report(records: RunRecords) -> RunReport:
         scenario=records.scenario,
         summary=summarize(records),
         series=records.series,
-        probe_counts=records.probes.counts.copy(),
+        probe_counts=np.trim_zeros(records.probes.counts, "b").copy(),  # as histograms.json holds it
         reuse_counts=records.reuse.counts.copy(),
         reuse_edges=records.reuse.edges.copy(),
         occupancy_attempts=records.occupancy_attempts,
