@@ -878,11 +878,14 @@ def check(case: Case, command: str, o: Outcome, stderr: str, out: Path | None) -
     return found
 
 
-def run_case(case: Case, portsim: str, run_args: list[str], workdir: Path, env: dict[str, str]) -> list[Outcome]:
-    """``portsim validate`` then ``portsim run`` on one file."""
+def run_case(
+    case: Case, portsim: str, run_args: list[str], workdir: Path, env: dict[str, str], limits: list[str]
+) -> list[Outcome]:
+    """``portsim validate`` then ``portsim run`` on one file (``limits`` given to both)."""
     target = str(case.path)
     out = workdir / f"out-{case.index}"
-    outcomes = [run_command(case, "validate", [portsim, "validate", target], workdir, env, None)]
+    run_args = [*limits, *run_args]
+    outcomes = [run_command(case, "validate", [portsim, "validate", target, *limits], workdir, env, None)]
     argv = [portsim, "run", target, "--out", str(out), "--quiet", *run_args]
     outcomes.append(run_command(case, "run", argv, workdir, env, out))
     shutil.rmtree(out, ignore_errors=True)
@@ -1062,7 +1065,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--jobs", type=int, default=2, help="files run in parallel (default 2)")
     parser.add_argument("--portsim", default=".venv/bin/portsim", help="the portsim executable")
     parser.add_argument("--out", default="results/fuzz/report.json", help="report .json path, or a folder")
-    parser.add_argument("--run-args", default="", help='extra arguments for "portsim run", e.g. "--max-attempts N"')
+    parser.add_argument("--run-args", default="", help='extra arguments for "portsim run", e.g. "--no-plots"')
+    parser.add_argument(
+        "--limits",
+        default="",
+        help='limit options for both validate and run, e.g. "--max-attempts 500000": then what validate accepts, '
+        "run must run (a disagreement fails)",
+    )
     parser.add_argument("--scenarios", default=str(REPO / "scenarios"), help="folder of scenarios to mutate")
     parser.add_argument("--replay", metavar="DIR", help="run the files in DIR (e.g. results/fuzz/failures) instead")
     parser.add_argument("--keep-workdir", action="store_true", help="keep the temporary working directory")
@@ -1087,6 +1096,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     portsim = _find_portsim(args.portsim)
     run_args = shlex.split(args.run_args)
+    limits = shlex.split(args.limits)
     out = Path(args.out)
     report_path = out if out.suffix == ".json" else out / "report.json"
     env = {k: v for k, v in os.environ.items() if k != "PORTSIM_DEBUG"}
@@ -1110,7 +1120,7 @@ def main(argv: list[str] | None = None) -> int:
         every = max(1, len(cases) // 20)
         last_print = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(run_case, c, portsim, run_args, workdir, env) for c in cases]
+            futures = [pool.submit(run_case, c, portsim, run_args, workdir, env, limits) for c in cases]
             try:
                 for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
                     outcomes.extend(future.result())
@@ -1133,7 +1143,10 @@ def main(argv: list[str] | None = None) -> int:
         report_path.parent.mkdir(parents=True, exist_ok=True)
         report_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print_report(report, report_path)
-        return 1 if report["failed_checks"] else 0
+        disagreements = report["validate_run_disagreements"] if limits else []
+        for pair in disagreements:
+            print(f"fuzz: validate and run disagree (same limits): {pair}")
+        return 1 if report["failed_checks"] or disagreements else 0
     finally:
         CHILDREN.kill_all()
         if args.keep_workdir:
