@@ -8,12 +8,9 @@ lives in a FIFO queue. Nothing here decides what an event does: that is ``transi
 from __future__ import annotations
 
 import heapq
-import math
 from collections import deque
 
 from .hooks import Connection
-
-INF = math.inf
 
 
 class Calendar:
@@ -32,11 +29,3 @@ class Calendar:
     def schedule_end(self, t: float, connection: Connection) -> None:
         """The connection closes at ``t``."""
         heapq.heappush(self.ends, (t, connection[4], connection))
-
-    def next_end(self) -> float:
-        """Time of the earliest pending close (infinity when none)."""
-        return self.ends[0][0] if self.ends else INF
-
-    def pending(self) -> int:
-        """Events waiting, of every kind."""
-        return len(self.ends) + len(self.time_waits) + len(self.fin_waits) + len(self.promotions)

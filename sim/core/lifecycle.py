@@ -13,14 +13,17 @@ manage themselves with ``start``, ``close_at`` and ``close_now``.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Sequence
 
 from .accounting import Accounting
-from .calendar import INF, Calendar
+from .calendar import Calendar
 from .hooks import CloseHook, Connection, Hooks, ReleaseHook
 from .pool import TIME_WAIT, PortPool
 from .timers import Timers
 from .transitions import CLIENT, CLOSE_CODES, Close, Transitions
+
+INF = math.inf
 
 
 class Lifecycle:
