@@ -37,7 +37,7 @@ fuzz: $(STAMP)
 	PORTSIM_EXAMPLES_SCALE=10 $(BIN)/python -m pytest -n 2 -p no:randomly tests/test_whole_path.py tests/core/test_fast_paths.py
 
 mutants: $(STAMP)
-	$(BIN)/mutmut run --max-children 2
+	PORTSIM_EXAMPLES_SCALE=0.1 $(BIN)/mutmut run --max-children 2
 	$(BIN)/mutmut results
 
 clean:

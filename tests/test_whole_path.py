@@ -28,9 +28,9 @@ from sim.output import plots
 from sim.output.results import RunResult, load_result
 from tests.strategies import scenarios
 
-EXAMPLES = 200 * int(os.environ.get("PORTSIM_EXAMPLES_SCALE", "1"))
 SHARDS = 4
 """The examples are split over this many tests, so that test workers share them."""
+EXAMPLES = max(SHARDS, int(200 * float(os.environ.get("PORTSIM_EXAMPLES_SCALE", "1"))))
 RENDER_EVERY = 8
 
 

@@ -16,15 +16,15 @@ from sim.core.policies.linux import Linux, LinuxParams
 from tests.conftest import simulate
 from tests.strategies import scenarios
 
-SCALE = int(os.environ.get("PORTSIM_EXAMPLES_SCALE", "1"))
-"""``make fuzz`` runs ten times the examples."""
+SCALE = float(os.environ.get("PORTSIM_EXAMPLES_SCALE", "1"))
+"""``make fuzz`` runs ten times the examples, ``make mutants`` a tenth."""
 
 
 def comparable(summary: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in summary.items() if k != "wall_time_s"}
 
 
-@settings(max_examples=200 * SCALE, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=max(10, int(200 * SCALE)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_the_fast_lifecycle_path_gives_the_general_paths_results(raw: dict[str, Any]) -> None:
     """Random multi-workload scenarios (sources, bind modes, close sides, timer grids, max_tw_buckets,
@@ -93,7 +93,7 @@ def occupancies(draw: st.DrawFn) -> tuple[bytearray, int]:
     return usable, draw(st.integers(min_value=0, max_value=half - 1))
 
 
-@settings(max_examples=400 * SCALE, deadline=None)
+@settings(max_examples=max(10, int(400 * SCALE)), deadline=None)
 @given(occupancies())
 def test_the_even_range_scan_matches_the_general_scan(case: tuple[bytearray, int]) -> None:
     """Linux._scan_even (both parity passes as plain rings) against scan_segments(parity_segments(...))."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -148,4 +150,5 @@ class PoolMachine(RuleBasedStateMachine):
 
 
 TestPoolMachine = PoolMachine.TestCase
-TestPoolMachine.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+SCALE = float(os.environ.get("PORTSIM_EXAMPLES_SCALE", "1"))
+TestPoolMachine.settings = settings(max_examples=max(10, int(150 * SCALE)), stateful_step_count=40, deadline=None)
