@@ -146,7 +146,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _default_out(scenario: Scenario) -> Path:
-    return Path("results") / scenario.name
+    """results/<name>/, or results/<name>/<variant>/ for one variant (its own scenario.yaml run again too)."""
+    base = Path("results") / scenario.name
+    return base / scenario.variant_name if scenario.variant_name else base
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -164,7 +166,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             scenario.variant(name)  # a clear error for an unknown name
         if len(chosen) == 1:
             scenario = scenario.variant(chosen[0], args.overrides)
-            default_out = default_out / chosen[0]
+            default_out = _default_out(scenario)
         else:
             kept = [v.model_dump() for v in scenario.variants if v.name in chosen]
             scenario = scenario.with_changes(source="--variant", variants=kept)

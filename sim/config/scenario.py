@@ -89,6 +89,8 @@ class Scenario(Spec):
     host: Host = Field(default_factory=Host)
     workloads: Annotated[list[Workload], Field(min_length=1, max_length=MAX_WORKLOADS)]
     variants: Annotated[list[Variant], Field(max_length=MAX_VARIANTS)] = Field(default_factory=list)
+    variant_name: Annotated[str, Field(pattern=NAME_PATTERN)] | None = None
+    """The variant this scenario is (set when a variant is expanded, and kept in its results' scenario.yaml)."""
     portsim_version: Annotated[str, Field(max_length=100)] | None = None
 
     @model_validator(mode="before")
@@ -122,6 +124,8 @@ class Scenario(Spec):
 
     @model_validator(mode="after")
     def _variants(self) -> Scenario:
+        if self.variant_name is not None and self.variants:
+            raise KeyedError("variant_name", "a scenario that is one variant cannot have variants of its own")
         names = [v.name for v in self.variants]
         for i, name in enumerate(names):
             if name in names[:i]:
@@ -155,6 +159,7 @@ class Scenario(Spec):
             raise ScenarioError(f"no variant {echo(name)} (variants: {', '.join(v.name for v in self.variants)})")
         raw = self.to_dict(resolved=False)
         raw["variants"] = []
+        raw["variant_name"] = name
         label = f"variant {name}: set"
         overridden: dict[KeyPath, str] = {}
         keys: dict[KeyPath, str] = {}

@@ -105,11 +105,7 @@ def run_variants(
     for i, (name, variant) in enumerate(variants.items()):
         before = sum(int(r.summary.attempts * r.scenario.replications) for r in results.values())
         shifted = None if progress is None else _shifted(progress, before)
-        result = _replicate(variant, shifted, i / len(variants), 1 / len(variants))
-        if resolved.variants:
-            result = RunResult.of(result)
-            result.summary = result.summary.model_copy(update={"variant": name})
-        results[name] = result
+        results[name] = _replicate(variant, shifted, i / len(variants), 1 / len(variants))
     return results
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from ..config.scenario import OUTPUT_ENTRIES
 
+PLOT_FILES = frozenset({"occupancy.png", "failures.png", "reuse_intervals.png", "probes.png", "latency.png"})
+"""The plots portsim writes in a results folder's plots/ (``plots.PLOTS``; a test keeps the two equal)."""
 STAGING_PREFIX = ".portsim-"
 LOCK_NAME = ".portsim-writer"
 """Held (flock) by the process writing a staging folder; a free lock means the writer is gone."""
@@ -45,18 +47,34 @@ def short(path: str | Path, limit: int = 80) -> str:
 
 
 def is_results_folder(path: Path) -> bool:
-    """Whether ``path`` is a folder portsim wrote: summary.json and only entries portsim writes."""
+    """Whether ``path`` is a folder portsim wrote: its summary.json, and nothing portsim did not write."""
     try:
-        names = {p.name for p in path.iterdir()}
+        return (path / "summary.json").is_file() and not path.is_symlink() and not foreign_entries(path, nested=True)
     except OSError:
         return False
-    return "summary.json" in names and names <= OUTPUT_ENTRIES
 
 
-def foreign_entries(target: Path, allowed: Iterable[str] = ()) -> list[str]:
-    """Entries of ``target`` that portsim did not write (results folders of variants count as portsim's)."""
-    known = OUTPUT_ENTRIES | set(allowed)
-    return sorted(p.name for p in target.iterdir() if p.name not in known and not (p.is_dir() and is_results_folder(p)))
+def foreign_entries(target: Path, allowed: Iterable[str] = (), *, nested: bool = False) -> list[str]:
+    """Entries under ``target`` that portsim did not write, as paths relative to it.
+
+    portsim writes its data files, ``plots/`` with its PNGs, and (at the top) variant folders of the same
+    kind; ``allowed`` names more variant folders. Symbolic links are never portsim's.
+    """
+    variants = set(allowed)
+    found: list[str] = []
+    for entry in sorted(target.iterdir()):
+        name = entry.name
+        if entry.is_symlink():
+            found.append(name)
+        elif name == "plots" and entry.is_dir():
+            found += [f"plots/{p.name}" for p in sorted(entry.iterdir()) if p.name not in PLOT_FILES or not p.is_file()]
+        elif name in OUTPUT_ENTRIES and entry.is_file():
+            continue
+        elif not nested and entry.is_dir() and (name in variants or (entry / "summary.json").is_file()):
+            found += [f"{name}/{inner}" for inner in foreign_entries(entry, nested=True)]
+        else:
+            found.append(name)
+    return found
 
 
 def check_replaceable(target: Path, allowed: Iterable[str] = ()) -> None:

@@ -96,6 +96,7 @@ def summarize(records: RunRecords) -> Summary:
         scenario=scenario.name,
         seed=scenario.seed,
         replication=records.replication,
+        variant=scenario.variant_name,
         version=scenario.portsim_version or "",
         sim_time_s=records.sim_time_s,
         measured_from_s=records.measured_from_s,

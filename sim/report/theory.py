@@ -36,6 +36,7 @@ class ErlangPrediction:
     exact: bool
     note: str
     per_destination: dict[str, dict[str, float]] = field(default_factory=dict)
+    destination_applicable: dict[str, bool] = field(default_factory=dict)
 
     def record(self) -> ErlangB:
         """The summary.json form: no blocking figure when the formula does not apply."""
@@ -50,23 +51,30 @@ class ErlangPrediction:
         )
 
     def destination(self, label: str) -> DestinationErlangB | None:
-        """The prediction for one destination's pools (None when it has no pools of its own)."""
+        """The prediction for one destination's pools (None when it has no pools of its own).
+
+        It applies when nothing global breaks the formula and tcp_tw_reuse does not act toward it.
+        """
         entry = self.per_destination.get(label)
         if entry is None:
             return None
+        applicable = self.destination_applicable.get(label, self.applicable)
         return DestinationErlangB(
             offered_load=entry["offered_load"],
-            blocking_probability=entry["blocking_probability"] if self.applicable else None,
-            applicable=self.applicable,
+            blocking_probability=entry["blocking_probability"] if applicable else None,
+            applicable=applicable,
         )
 
 
-def tw_reuse_applies(scenario: Scenario) -> bool:
-    """Whether tcp_tw_reuse takes over any TIME_WAIT in the scenario (some workload closes first and qualifies)."""
+def reused_destinations(scenario: Scenario) -> set[str]:
+    """Destinations whose TIME_WAITs tcp_tw_reuse may take over (some workload closes first and qualifies)."""
     host = scenario.host.resolved
-    return any(
-        w.close == "client" and host.tw_reusable(d.address, w.bound) for w in scenario.workloads for d in w.destinations
-    )
+    return {
+        d.label
+        for w in scenario.workloads
+        for d in w.destinations
+        if w.close == "client" and host.tw_reusable(d.address, w.bound)
+    }
 
 
 def hold_time(scenario: Scenario, workload_index: int) -> float:
@@ -123,8 +131,6 @@ def _reasons(scenario: Scenario) -> list[str]:
         reasons.append(f"{host.policy_name} may give up while ports are free, so blocking can exceed Erlang B")
     if host.policy_name == "linux" and host.size % 2 and host.size > 1:
         reasons.append("with an odd-sized range the Linux scan can leave one port unreachable")
-    if tw_reuse_applies(scenario):
-        reasons.append("tcp_tw_reuse lets new connections take over TIME_WAIT 4-tuples, shortening holds under load")
     if buckets_bite(scenario):
         reasons.append("max_tw_buckets may cut TIME_WAIT short")
     return reasons
@@ -149,6 +155,13 @@ def predict(scenario: Scenario) -> ErlangPrediction:
     shared = host.shares_ports
     reasons = _reasons(scenario)
     caveats = _caveats(scenario)
+    reused = reused_destinations(scenario)
+    if reused:
+        shown = ", ".join(sorted(reused)[:3]) + (", ..." if len(reused) > 3 else "")
+        reasons.append(
+            f"tcp_tw_reuse lets new connections take over TIME_WAIT 4-tuples toward {shown}, "
+            "shortening holds under load"
+        )
 
     load: dict[tuple[int, str], float] = {}
     rate: dict[tuple[int, str], float] = {}
@@ -174,6 +187,8 @@ def predict(scenario: Scenario) -> ErlangPrediction:
             entry["rate"] += rate[pool]
     for entry in per_destination.values():
         entry["blocking_probability"] /= entry.pop("rate")
+    global_reasons = bool(_reasons(scenario))
+    destination_applicable = {label: not global_reasons and label not in reused for label in per_destination}
     if reasons:
         note = "not applicable: " + "; ".join(reasons)
     elif caveats:
@@ -189,6 +204,7 @@ def predict(scenario: Scenario) -> ErlangPrediction:
         exact=not reasons and not caveats,
         note=note,
         per_destination=per_destination,
+        destination_applicable=destination_applicable,
     )
 
 
@@ -224,11 +240,8 @@ def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, Capacity]:
             entry[0] += rate
             entry[1] += rate * hold
             entry[2] = max(entry[2], float(sources))
-    ignored = []
-    if tw_reuse_applies(scenario):
-        ignored.append("tw_reuse")
-    if buckets_bite(scenario):
-        ignored.append("max_tw_buckets")
+    reused = reused_destinations(scenario)
+    buckets = buckets_bite(scenario)
     reason = COUPLED_REASON if coupled(scenario) else ""
     target = erlang_b_load(n, blocking)
     result: dict[str, Capacity] = {}
@@ -236,6 +249,7 @@ def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, Capacity]:
         hold = rate_hold / rate if rate else 0.0
         if hold <= 0:
             continue
+        ignored = [name for name, applies in (("tw_reuse", key in reused), ("max_tw_buckets", buckets)) if applies]
         result[key] = Capacity(
             sustainable_rate=None if reason else addresses * target / hold,
             offered_rate=rate,

@@ -545,3 +545,42 @@ def test_a_job_above_the_limits_is_refused_before_it_starts(tmp_path: Path, caps
     assert main(["validate", quick, "--max-memory", "10M", "--force"]) == 0
     assert "# estimated: 180,000 connection attempts" in capsys.readouterr().out
     assert not (tmp_path / "out").exists()
+
+
+def test_own_files_anywhere_in_a_results_folder_are_never_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A note in plots/ or in a variant's folder is the user's, as one at the top is."""
+    path, out = variants_file(tmp_path), tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 0
+    for place in ("a-note.txt", "macos/notes.txt", "plots-extra", "macos/plots/mine.png"):
+        target = out / place
+        if place == "plots-extra":
+            target = out / "linux" / "plots" / "extra"
+            target.mkdir()
+        else:
+            target.write_text("mine")
+        capsys.readouterr()
+        assert main(["run", str(path), "--out", str(out), "--quiet"]) == 2
+        assert "holds files portsim did not write" in capsys.readouterr().err
+        assert target.exists()
+        (target.rmdir() if target.is_dir() else target.unlink())
+    assert main(["run", str(path), "--out", str(out), "--quiet", "--no-plots"]) == 0
+
+
+def test_a_variants_own_scenario_file_runs_into_the_variants_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Running results/<name>/<variant>/scenario.yaml again repeats that variant, in that folder."""
+    monkeypatch.chdir(tmp_path)
+    path = variants_file(tmp_path)
+    assert main(["run", str(path), "--no-plots", "--quiet"]) == 0
+    folder = tmp_path / "results" / "quickstart"
+    before = json.loads((folder / "macos" / "summary.json").read_text())
+    assert before["variant"] == "macos"
+    assert main(["run", str(folder / "macos" / "scenario.yaml"), "--no-plots", "--quiet"]) == 0
+    again = json.loads((folder / "macos" / "summary.json").read_text())
+    assert {**again, "wall_time_s": 0} == {**before, "wall_time_s": 0}
+    assert (folder / "comparison.json").is_file()
+    assert main(["run", str(path), "--variant", "linux", "--no-plots", "--quiet"]) == 0
+    assert json.loads((folder / "linux" / "summary.json").read_text())["variant"] == "linux"

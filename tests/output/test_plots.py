@@ -46,3 +46,9 @@ def test_plots_handle_an_idle_run(make_scenario: Callable[..., Scenario], tmp_pa
     assert failed == []
     assert [p.name for p in written] == [f"{n}.png" for n in plots.PLOTS]
     assert all(p.stat().st_size > 10_000 for p in written)
+
+
+def test_the_folders_module_knows_every_plot_file() -> None:
+    from sim.output.folders import PLOT_FILES
+
+    assert {f"{name}.png" for name in plots.PLOTS} == PLOT_FILES

@@ -131,3 +131,20 @@ def test_coupled_pools_get_no_capacity(make_scenario: Callable[..., Scenario]) -
     alone = capacity(make_scenario(host={"sharing": "none"}, workload={"destinations": TWO}))
     assert list(alone) == ["all destinations (no port sharing)"]
     assert alone["all destinations (no port sharing)"].sustainable_rate == pytest.approx(erlang_b_load(16, 0.01) / 3)
+
+
+def test_tw_reuse_disables_erlang_b_only_where_it_acts(make_scenario: Callable[..., Scenario]) -> None:
+    """A remote destination under tw_reuse 2 is a plain M/G/N/N pool: its prediction stands."""
+    both = [{"address": "127.0.0.1", "port": 80}, {"address": "10.20.30.40", "port": 80}]
+    scenario = make_scenario(host={"preset": "linux", "port_range": [50000, 50015]}, workload={"destinations": both})
+    p = predict(scenario)
+    assert not p.applicable
+    assert "toward 127.0.0.1:80" in p.note
+    loopback, remote = p.destination("127.0.0.1:80"), p.destination("10.20.30.40:80")
+    assert loopback is not None and remote is not None
+    assert (loopback.applicable, loopback.blocking_probability) == (False, None)
+    assert remote.applicable
+    assert remote.blocking_probability == pytest.approx(erlang_b(16, 2.5 * hold_time(scenario, 0)))
+    caps = capacity(scenario)
+    assert caps["127.0.0.1:80"].ignores == "tw_reuse"
+    assert caps["10.20.30.40:80"].ignores == ""
