@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,13 @@ def test_layers_import_only_downward() -> None:
 def test_every_module_is_in_a_layer_or_the_package_root() -> None:
     loose = sorted(module_name(p) for p in SIM.glob("*.py"))
     assert loose == ["sim", "sim.__main__", "sim.version"]
+
+
+def test_the_entry_point_and_the_package_start_light() -> None:
+    """Importing sim, or starting portsim, loads nothing heavy before a command needs it (so Ctrl-C is clean)."""
+    code = (
+        "import sys, sim, sim.cli.entry; "
+        "print(sorted(m for m in ('numpy', 'simpy', 'matplotlib', 'pydantic', 'sim.model.model') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -15,10 +15,10 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
+from typing import NoReturn
 
 from ..config.errors import ScenarioError, one_line
-from ..config.limits import MAX_ATTEMPTS, MAX_MEMORY, Limits, check
+from ..config.limits import CLI_HINTS, MAX_ATTEMPTS, MAX_MEMORY, Limits, check
 from ..config.presets import PRESETS
 from ..config.scenario import Scenario
 from ..core.policies import POLICIES
@@ -28,21 +28,14 @@ from ..output.folders import ResultsError, check_replaceable, staged_folder
 from ..output.results import PlotError, output_bytes, write_comparison, write_into
 from ..version import version
 from .progress import progress_bar
+from .signals import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, terminate
 from .text import comparison_text, summary_text
 
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_TERMINATED = 0, 1, 2, 130, 143
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
 
 class BadInputError(Exception):
     """A user error detected by the CLI itself (exit status 2)."""
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived: stop like Ctrl-C (a BaseException, so no ``except Exception`` swallows it)."""
-
-
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise Terminated
 
 
 def _size(text: str) -> float:
@@ -87,8 +80,17 @@ def _limits(args: argparse.Namespace) -> Limits:
     return Limits(attempts=args.max_attempts, memory=args.max_memory, force=args.force)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with mistakes reported as one ``portsim: error:`` line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("portsim").strip()
+        hint = f"portsim {command} --help" if command else "portsim --help"
+        self.exit(EXIT_BAD_INPUT, f"portsim: error: {one_line(message)} (see {hint})\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="portsim",
         description="Simulate an operating system's ephemeral port pool. Times in seconds, rates in connections/s.",
     )
@@ -172,18 +174,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
             scenario = scenario.with_changes(source="--variant", variants=kept)
     out = Path(args.out) if args.out is not None else default_out
     runs = scenario.expand(args.overrides)
-    check(runs, _limits(args), args.scenario)
+    check(runs, _limits(args), args.scenario, CLI_HINTS)
     check_replaceable(out, allowed=[v.name for v in scenario.variants])
-    _warn_masked_preset(scenario, args.overrides)
-    for variant in runs.values():
-        _warn(variant)
-    show = not args.quiet and sys.stderr.isatty()
     total = sum(r.duration * r.replications for r in runs.values())
-    progress, stop = progress_bar(total) if show else (None, lambda: None)
     needed = sum(output_bytes(r) for r in runs.values())
     failed: list[str] = []
     forced = Limits(force=True)  # checked above, over every variant
     with staged_folder(out, allowed=[v.name for v in scenario.variants], needed=needed, keep=_kept(out)) as tmp:
+        # warnings only once the output place is known to work: a refused run prints one line
+        _warn_masked_preset(scenario, args.overrides)
+        for name, variant in runs.items():
+            _warn(variant, name if scenario.variants else None)
+        show = not args.quiet and sys.stderr.isatty()
+        progress, stop = progress_bar(total) if show else (None, lambda: None)
         try:
             if scenario.variants:
                 results = run_variants(scenario, overrides=args.overrides, progress=progress, limits=forced)
@@ -226,9 +229,10 @@ def _warn_masked_preset(scenario: Scenario, overrides: list[str]) -> None:
         )
 
 
-def _warn(scenario: Scenario) -> None:
+def _warn(scenario: Scenario, variant: str | None = None) -> None:
+    where = f"variant {variant}: " if variant else ""
     for note in scenario.warnings():
-        print(f"portsim: warning: {note}", file=sys.stderr)
+        print(f"portsim: warning: {where}{note}", file=sys.stderr)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -238,9 +242,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise BadInputError("validate: give a SCENARIO file, or --kernel")
     scenario = resolve(args.scenario, overrides=args.overrides)
     runs = scenario.expand(args.overrides)
-    cost = check(runs, _limits(args), args.scenario)
-    for variant in runs.values():
-        _warn(variant)
+    cost = check(runs, _limits(args), args.scenario, CLI_HINTS)
+    _warn_masked_preset(scenario, args.overrides)
+    for name, variant in runs.items():
+        _warn(variant, name if scenario.variants else None)
     print(f"# {args.scenario}: valid. Resolved scenario (presets applied):")
     print(
         f"# estimated: {cost.attempts:,.0f} connection attempts, {cost.memory / (1 << 20):,.0f} MiB "
@@ -304,16 +309,12 @@ def _cmd_schema(_: argparse.Namespace) -> int:
 
 def _cmd_plot(args: argparse.Namespace) -> int:
     from ..output.plots import comparison, save_all
-    from ..output.results import load_result
+    from ..output.results import load_comparison, load_result
 
     folder = Path(args.folder)
     failed: list[str] = []
     if (folder / "comparison.json").is_file():
-        try:
-            names = list(json.loads((folder / "comparison.json").read_text(encoding="utf-8")))
-        except (OSError, ValueError) as exc:
-            raise ResultsError(f"{folder / 'comparison.json'}: cannot read it: {exc}") from None
-        results = {name: load_result(folder / name) for name in names}
+        results = load_comparison(folder)
         for name, result in results.items():
             written, errors = save_all(result, folder / name / "plots")
             failed.extend(f"{name}/{e}" for e in errors)
@@ -344,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``portsim`` and ``python -m sim``."""
     args = _parser().parse_args(argv)
     debug = bool(os.environ.get("PORTSIM_DEBUG"))
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         return COMMANDS[args.command](args)
     except (ScenarioError, ResultsError, BadInputError) as exc:

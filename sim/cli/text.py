@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..report.comparison import compare
-from ..report.records import Capacity, ErlangB
+from ..report.records import Capacity, ErlangB, Summary
 from ..report.run import RunReport
 
 CAPACITY_LINES = 4
@@ -32,14 +32,30 @@ def sig3(value: float) -> str:
     return f"{value:.3g}"
 
 
+def predicted(value: float | None) -> str:
+    """A predicted probability: below 1e-9 (zero included, an underflow) shown as such."""
+    if value is None:
+        return "-"
+    return "< 1e-9" if value < 1e-9 else f"{value:.4g}"
+
+
 def erlang(eb: ErlangB) -> str:
     """The Erlang B part of the blocking line."""
     if not eb.applicable:
-        reason = eb.note.removeprefix("not applicable: ").split(";")[0]
-        return f"Erlang B: n/a ({reason})"
+        reasons = eb.note.removeprefix("not applicable: ").split("; ")
+        more = f" and {len(reasons) - 1} more reason(s) in summary.json" if len(reasons) > 1 else ""
+        return f"Erlang B: n/a, {reasons[0]}{more}"
     if not eb.exact:
-        return f"Erlang B: {fmt(eb.blocking_probability)} (approximate: timer grid)"
-    return f"Erlang B: {fmt(eb.blocking_probability)}"
+        return f"Erlang B: {predicted(eb.blocking_probability)} (approximate: timer grid)"
+    return f"Erlang B: {predicted(eb.blocking_probability)}"
+
+
+def interval(s: Summary, key: str) -> str:
+    """'  (95% CI a-b)' for a figure averaged over replications, else nothing."""
+    bounds = (s.ci95 or {}).get(key)
+    if not s.replications or not isinstance(bounds, list) or len(bounds) != 2:
+        return ""
+    return f" (95% CI {fmt(bounds[0])}–{fmt(bounds[1])})"
 
 
 def capacity_line(key: str, cap: Capacity) -> str:
@@ -65,7 +81,8 @@ def summary_text(result: RunReport, out: Path) -> str:
         + ")",
         f"  attempts             {s.attempts:,.0f}",
         f"  failures             {s.failures:,.0f}" + (f"  (first at {first:.2f} s)" if first is not None else ""),
-        f"  blocking probability {fmt(s.blocking_probability)}   {erlang(s.erlang_b)}",
+        f"  blocking probability {fmt(s.blocking_probability)}{interval(s, 'blocking_probability')}   "
+        f"{erlang(s.erlang_b)}",
         f"  ports in use         peak {s.ports_in_use.peak:,.0f} of {s.pool.total_ports:,}, "
         f"mean {s.ports_in_use.mean:,.1f}",
         f"  TIME_WAIT            peak {tw.peak:,.0f}, mean {tw.mean:,.1f}"
@@ -101,6 +118,7 @@ def comparison_text(results: Mapping[str, RunReport], out: Path) -> str:
     first = next(iter(results.values()))
     table = compare(results)
     width = max(len(n) for n in table)
+    width = max(width, len("variant"))
     lines = [
         f"portsim {first.summary.version}: {first.scenario.name}, {len(results)} variants",
         f"  {'variant':<{width}}  {'attempts':>10} {'failures':>9} {'blocking':>9} {'Erlang B':>9} "
@@ -109,7 +127,7 @@ def comparison_text(results: Mapping[str, RunReport], out: Path) -> str:
     for name, row in table.items():
         lines.append(
             f"  {name:<{width}}  {row.attempts:>10,.0f} {row.failures:>9,.0f} "
-            f"{fmt(row.blocking_probability):>9} {fmt(row.erlang_b):>9} "
+            f"{fmt(row.blocking_probability):>9} {predicted(row.erlang_b):>9} "
             f"{row.time_wait_mean:>9,.0f} {row.pool_size:>7,}  "
             f"preset {row.preset}, policy {row.policy}, TIME_WAIT {row.time_wait_s:g} s"
         )

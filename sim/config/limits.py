@@ -18,8 +18,8 @@ MAX_ATTEMPTS = 1e8
 """Connection attempts (and arrival-process steps) over a whole job: about half an hour on one core."""
 MAX_MEMORY = float(1 << 30)
 """Bytes one replication may need: 1 GiB."""
-BASELINE = 200 * (1 << 20)
-"""The interpreter with numpy, SimPy, pydantic and matplotlib loaded."""
+BASELINE = 110 * (1 << 20)
+"""The interpreter with numpy, SimPy, pydantic and matplotlib loaded and a figure drawn (measured: 105 MB)."""
 PER_CONNECTION = 400
 """Bytes a held connection costs: its tuple, its calendar entry and their floats."""
 PER_ROW = 7 * 32 + 7 * 8 * 3
@@ -83,19 +83,28 @@ def estimate(runs: Mapping[str, Scenario]) -> Estimate:
     )
 
 
-def check(runs: Mapping[str, Scenario], limits: Limits, source: str) -> Estimate:
-    """The job's estimate; raises ScenarioError when it exceeds ``limits`` and is not forced."""
+PYTHON_HINTS = ("Limits(attempts=...)", "Limits(memory=...)", "Limits(force=True)")
+CLI_HINTS = ("--max-attempts", "--max-memory", "--force")
+
+
+def check(
+    runs: Mapping[str, Scenario], limits: Limits, source: str, hints: tuple[str, str, str] = PYTHON_HINTS
+) -> Estimate:
+    """The job's estimate; raises ScenarioError when it exceeds ``limits`` and is not forced.
+
+    ``hints`` name how to raise each limit and how to force, in the caller's terms.
+    """
     cost = estimate(runs)
     if limits.force:
         return cost
     if cost.attempts > limits.attempts:
         raise ScenarioError(
             f"{source}: about {cost.attempts:,.0f} connection attempts expected, above the limit of "
-            f"{limits.attempts:,.0f} (--max-attempts; --force runs it anyway)"
+            f"{limits.attempts:,.0f} ({hints[0]}; {hints[2]} runs it anyway)"
         )
     if cost.memory > limits.memory:
         raise ScenarioError(
             f"{source}: about {cost.memory / (1 << 20):,.0f} MiB of memory expected, above the limit of "
-            f"{limits.memory / (1 << 20):,.0f} MiB (--max-memory; --force runs it anyway)"
+            f"{limits.memory / (1 << 20):,.0f} MiB ({hints[1]}; {hints[2]} runs it anyway)"
         )
     return cost

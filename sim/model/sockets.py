@@ -15,12 +15,15 @@ are seconds and never go backwards.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, ValidationError
 
+from ..config.errors import ScenarioError, describe, format_path
 from ..config.host import Host
 from ..config.workload import Destination
 from ..core.host import build_host, set_reusable
@@ -30,6 +33,17 @@ ERRNO_CONNECT = "EADDRNOTAVAIL"
 ERRNO_BIND = "EADDRINUSE"
 CLASSES: tuple[tuple[Close, bool], ...] = ((CLOSES[0], False), (CLOSES[0], True))
 """Connection classes: plain connect() and bind() then connect(); the close side is given at each close."""
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(model: type[M], data: dict[str, Any], what: str) -> M:
+    """``model`` validated from ``data``, or a one-line ScenarioError (a ValueError) naming the key."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        path, problem = describe(exc.errors()[0], data, model)
+        raise ScenarioError(f"SocketHost {what}: {format_path(path)}: {problem}") from None
 
 
 @dataclass
@@ -69,7 +83,7 @@ class SocketHost:
             host = {"preset": host}
         if isinstance(host, Host):
             host = host.given()
-        self.host = Host.model_validate({**dict(host), **overrides})
+        self.host = _validated(Host, {**dict(host), **overrides}, "host")
         resolved = self.host.resolved
         self.destinations: list[tuple[str, int]] = []
         self._index: dict[tuple[str, int], int] = {}
@@ -87,7 +101,7 @@ class SocketHost:
         self.now = 0.0
 
     def _destination(self, address: str, port: int) -> int:
-        key = Destination(address=address, port=port).endpoint
+        key = _validated(Destination, {"address": address, "port": port}, "destination").endpoint
         index = self._index.get(key)
         if index is None:
             if len(self.destinations) >= self._max_destinations:
@@ -99,6 +113,8 @@ class SocketHost:
 
     def advance(self, to: float) -> None:
         """Move the clock to ``to``, applying every close and timer expiry due by then."""
+        if not math.isfinite(to):
+            raise ValueError(f"time must be a finite number of seconds (got {to})")
         if to < self.now:
             raise ValueError(f"time goes forward only ({to} < {self.now})")
         self.lifecycle.advance(to)
@@ -151,6 +167,13 @@ class SocketHost:
         dst = self._index[sock.destination]
         conn = (sock.source, dst, sock.slot, int(sock.bound), sock.ident, sock.opened)
         self.lifecycle.close_now(self.now, conn, how)
+
+    def __repr__(self) -> str:
+        host = self.host.resolved
+        return (
+            f"SocketHost({host.preset!r}, ports {host.low}-{host.high}, policy {host.policy_name}, now={self.now:g} s, "
+            f"established={self.lifecycle.established}, time_wait={self.time_wait}, fin_wait2={self.fin_wait2})"
+        )
 
     @property
     def time_wait(self) -> int:

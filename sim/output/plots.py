@@ -43,9 +43,14 @@ def _subtitle(result: RunReport) -> str:
     reps = result.summary.replications
     variant = result.summary.variant
     text = f"variant {variant}: " if variant else ""
+    policy = host.policy_name
+    if not isinstance(host.policy, str):
+        params = ", ".join(f"{k} {v}" for k, v in host.policy.items() if k != "name")
+        policy += f" ({params})" if params else ""
+    grid = f" on a {host.time_wait_granularity:g} s grid" if host.time_wait_granularity else ""
     text += (
-        f"{host.preset} preset, ports {host.low}-{host.high}, policy {host.policy}, "
-        f"TIME_WAIT {host.time_wait:g} s, seed {result.scenario.seed}"
+        f"{host.preset} preset, ports {host.low}-{host.high}, policy {policy}, "
+        f"TIME_WAIT {host.time_wait:g} s{grid}, seed {result.scenario.seed}"
     )
     if reps:
         text += f", mean of {reps} replications"

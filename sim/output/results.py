@@ -156,10 +156,24 @@ def write_files(result: RunReport, folder: Path) -> None:
     (folder / "histograms.json").write_text(json.dumps(histograms) + "\n", encoding="utf-8")
 
 
+def load_comparison(folder: str | Path) -> dict[str, RunResult]:
+    """Read a comparison folder (a scenario's variants, as ``portsim run`` writes them): results by variant."""
+    folder = Path(folder)
+    try:
+        names = list(json.loads((folder / "comparison.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{folder / 'comparison.json'}: cannot read it: {exc}") from None
+    return {name: load_result(folder / name) for name in names}
+
+
 def load_result(folder: str | Path) -> RunResult:
     """Read a results folder written by ``RunResult.save`` (or ``portsim run``)."""
     folder = Path(folder)
     if not (folder / "summary.json").is_file():
+        if (folder / "comparison.json").is_file():
+            raise ResultsError(
+                f"{folder}: a comparison of variants: read it with load_comparison, or one variant's folder"
+            )
         raise ResultsError(f"{folder}: not a portsim results folder (no summary.json)")
     current = folder / "scenario.yaml"
     try:

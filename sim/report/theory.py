@@ -122,7 +122,7 @@ def _reasons(scenario: Scenario) -> list[str]:
     host = scenario.host.resolved
     reasons: list[str] = []
     if not all(w.arrivals.is_poisson for w in scenario.workloads):
-        reasons.append("arrivals are not all Poisson (the prediction uses their mean rate)")
+        reasons.append("arrivals are not all Poisson")
     if any(w.start > scenario.warmup or w.stop is not None for w in scenario.workloads):
         reasons.append("a workload starts after the warm-up or stops early, so load is not stationary")
     if coupled(scenario):

@@ -32,4 +32,5 @@ def test_erlang_b_says_approximate_or_not_applicable() -> None:
     approximate = ErlangB(**base, applicable=True, exact=False, note="approximate: grid")
     assert erlang(approximate) == "Erlang B: 0.25 (approximate: timer grid)"
     off = ErlangB(**{**base, "blocking_probability": None}, applicable=False, note="not applicable: a; b")
-    assert erlang(off) == "Erlang B: n/a (a)"
+    assert erlang(off) == "Erlang B: n/a, a and 1 more reason(s) in summary.json"
+    assert erlang(off.model_copy(update={"note": "not applicable: only one"})) == "Erlang B: n/a, only one"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from sim.config.errors import ScenarioError
-from sim.config.limits import MAX_ATTEMPTS, MAX_MEMORY, Limits, attempts, check, memory
+from sim.config.limits import CLI_HINTS, MAX_ATTEMPTS, MAX_MEMORY, Limits, attempts, check, memory
 from sim.config.scenario import MAX_REPLICATIONS, MAX_VARIANTS, MAX_WORKLOADS, Scenario
 from sim.config.workload import MAX_DESTINATIONS
 
@@ -57,7 +57,7 @@ def test_memory_grows_with_sources_times_destinations(make_scenario: Callable[..
 def test_jobs_above_the_limits_are_refused_in_one_line(make_scenario: Callable[..., Scenario]) -> None:
     big = make_scenario(duration=1e6, workload={"arrivals": {"kind": "poisson", "rate": 1e4}})
     with pytest.raises(ScenarioError) as info:
-        check({"big": big}, Limits(), "big.yaml")
+        check({"big": big}, Limits(), "big.yaml", CLI_HINTS)
     assert str(info.value) == (
         f"big.yaml: about 10,000,000,000 connection attempts expected, above the limit of {MAX_ATTEMPTS:,.0f} "
         "(--max-attempts; --force runs it anyway)"
@@ -66,7 +66,7 @@ def test_jobs_above_the_limits_are_refused_in_one_line(make_scenario: Callable[.
         host={"port_range": [32768, 60999], "source_addresses": 256},
         workload={"bind": "no_port", "destinations": DESTS[:100]},
     )
-    expected = r"^wide\.yaml: about [\d,]+ MiB of memory expected, above the limit of 1,024 MiB"
+    expected = r"^wide\.yaml: about [\d,]+ MiB of memory expected, above the limit of 1,024 MiB \(Limits\(memory"
     with pytest.raises(ScenarioError, match=expected):
         check({"wide": wide}, Limits(), "wide.yaml")
     assert check({"wide": wide}, Limits(force=True), "wide.yaml").memory > MAX_MEMORY

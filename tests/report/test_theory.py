@@ -141,7 +141,8 @@ def test_tw_reuse_disables_erlang_b_only_where_it_acts(make_scenario: Callable[.
     assert not p.applicable
     assert "toward 127.0.0.1:80" in p.note
     loopback, remote = p.destination("127.0.0.1:80"), p.destination("10.20.30.40:80")
-    assert loopback is not None and remote is not None
+    assert loopback is not None
+    assert remote is not None
     assert (loopback.applicable, loopback.blocking_probability) == (False, None)
     assert remote.applicable
     assert remote.blocking_probability == pytest.approx(erlang_b(16, 2.5 * hold_time(scenario, 0)))
