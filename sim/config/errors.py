@@ -21,7 +21,8 @@ MAX_MESSAGE = 300
 MAX_ECHO = 40
 """Characters of a key or value echoed back in a message."""
 _PLAIN_KEY = re.compile(rf"^[A-Za-z0-9_.\-]{{1,{MAX_ECHO}}}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+"""Control characters, line separators and bidirectional overrides: escaped in messages."""
 
 
 def one_line(text: str, limit: int = MAX_MESSAGE) -> str:

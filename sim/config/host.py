@@ -116,8 +116,12 @@ class Host(Spec):
                     filled[key] = value
             if filled.get("time_wait_granularity") is None:
                 filled["time_wait_granularity"] = _grid(filled, preset.timer_grid)
-        if isinstance(filled.get("port_range"), list):
-            filled["port_range"] = tuple(filled["port_range"])
+        given_range = filled.get("port_range")
+        if isinstance(given_range, list):
+            filled["port_range"] = tuple(given_range)
+        elif isinstance(given_range, str) and re.fullmatch(r"\s*\d{1,5}\s*-\s*\d{1,5}\s*", given_range):
+            low, high = given_range.split("-")  # "32768-60999", as ip_local_port_range is often written
+            filled["port_range"] = (int(low), int(high))
         host = handler(filled)
         host._explicit = explicit
         return host

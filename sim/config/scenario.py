@@ -155,8 +155,9 @@ class Scenario(Spec):
         chosen = next((v for v in self.variants if v.name == name), None)
         if chosen is None:
             if not self.variants:
-                raise ScenarioError(f"{self.name} has no variants")
-            raise ScenarioError(f"no variant {echo(name)} (variants: {', '.join(v.name for v in self.variants)})")
+                raise ScenarioError(f"{self.name}: has no variants")
+            known = ", ".join(v.name for v in self.variants)
+            raise ScenarioError(f"{self.name}: no variant {echo(name)} (variants: {known})")
         raw = self.to_dict(resolved=False)
         raw["variants"] = []
         raw["variant_name"] = name

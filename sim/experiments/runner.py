@@ -6,6 +6,7 @@ single run with seed s, and adding replications never changes the earlier ones.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,12 @@ def run(
     A job estimated above ``limits`` (default ``Limits()``) raises ScenarioError.
     """
     resolved = resolve(scenario, seed, replications, overrides)
+    if resolved.variants:
+        warnings.warn(
+            f"{resolved.name} has variants ({', '.join(v.name for v in resolved.variants)}); run() runs the scenario "
+            "as written without them: use run_variants() for all, or run(scenario.variant(name)) for one",
+            stacklevel=2,
+        )
     check({resolved.name: resolved}, limits or Limits(), resolved.name)
     return _replicate(resolved, progress, 0.0, 1.0)
 

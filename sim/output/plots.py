@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from ..model.recorder import OCCUPANCY_BINS
 
@@ -94,7 +94,8 @@ def occupancy(result: RunReport) -> Figure:
     ax.axhline(pool, color=COLORS["pool"], lw=1.5, ls="--", label=f"pool size ({pool:,} ports)")
     first = result.summary.first_failure_time_s
     if first is not None:
-        ax.axvline(first, color="black", lw=1, ls=":", label=f"first failure ({first:.1f} s)")
+        what = "first failure, mean over replications" if result.summary.replications else "first failure"
+        ax.axvline(first, color="black", lw=1, ls=":", label=f"{what} ({first:.2f} s)")
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("connections (4-tuples) / ports")
     ax.set_xlim(t[0], t[-1])
@@ -112,7 +113,7 @@ def occupancy(result: RunReport) -> Figure:
             fontsize=8,
             color=COLORS["pool"],
         )
-    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    ax.legend(loc="best", fontsize=8, framealpha=0.9)
     return fig
 
 
@@ -225,6 +226,7 @@ def reuse_intervals(result: RunReport, per_decade: int = 20) -> Figure:
                 ax.axvline(value, color="black", ls=style, lw=1, label=f"{key} = {value:.3g} s")
     ax.set_xlabel("seconds a 4-tuple stayed free: from the end of its TIME_WAIT (or its close) to its next use")
     ax.set_ylabel("reuses")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, loc="upper right")
     return fig

@@ -361,7 +361,7 @@ def test_variant_selection(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["run", comparison, "--variant", "windows", "--out", str(out), *fast]) == 0
     assert yaml.safe_load((out / "scenario.yaml").read_text())["host"]["time_wait"] == 120.0
     assert main(["run", str(ROOT / "scenarios" / "quickstart.yaml"), "--variant", "x", *fast]) == 2
-    assert "quickstart has no variants" in capsys.readouterr().err
+    assert "quickstart: has no variants" in capsys.readouterr().err
 
 
 def test_plot_redraws_a_comparison(tmp_path: Path) -> None:

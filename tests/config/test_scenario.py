@@ -432,3 +432,17 @@ def test_timer_grid_follows_the_preset_and_timer_hz(make_scenario: Callable[...,
     assert make_scenario(host={"preset": "windows", "timer_hz": 1000}).host.resolved.time_wait_granularity == 0
     switched = linux.with_changes({"host.preset": "macos"})
     assert switched.host.resolved.time_wait_granularity == 0  # derived, so it follows the new preset
+
+
+def test_port_range_as_the_sysctl_writes_it(make_scenario: Callable[..., Scenario]) -> None:
+    assert make_scenario(host={"port_range": "40000-40099"}).host.port_range == (40000, 40099)
+    with pytest.raises(ScenarioError, match="port_range: Input should be a valid tuple"):
+        make_scenario(host={"port_range": "40000 to 40099"})
+
+
+def test_bidirectional_overrides_are_escaped_in_messages(tmp_path: Path) -> None:
+    path = write(tmp_path, QUICKSTART.read_text().replace("seed: 1", '"se\\u202eed": 1'))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert "\u202e" not in str(info.value)
+    assert "\\u202e" in str(info.value)

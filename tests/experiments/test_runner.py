@@ -58,3 +58,9 @@ def test_progress_is_reported_up_to_the_end(loaded: Scenario) -> None:
     assert fractions == sorted(fractions)
     assert fractions[-1] == pytest.approx(1.0)
     assert seen[-1][1] > seen[len(seen) // 2][1] > 0
+
+
+def test_running_a_scenario_with_variants_says_they_are_left_out(make_scenario: Callable[..., Scenario]) -> None:
+    scenario = make_scenario(variants=[{"name": "slow", "set": {"host.time_wait": 5}}])
+    with pytest.warns(UserWarning, match="use run_variants"):
+        sim.run(scenario)
