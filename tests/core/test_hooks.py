@@ -79,3 +79,20 @@ def test_a_layer_that_only_watches_changes_nothing(preset: str, make_scenario: C
     assert {**a.summary.to_json(), "wall_time_s": 0} == {**b.summary.to_json(), "wall_time_s": 0}
     assert len(seen) > 100
     assert seen == sorted(seen)
+
+
+def test_watching_closes_alone_still_sees_every_close() -> None:
+    lc = lifecycle()
+    closed: list[tuple[int, int]] = []
+    lc.on_close(lambda conn, t, code: closed.append((conn[4], code)))
+    for ident, slot in enumerate((0, 1, 2)):
+        lc.pool.take(0, 0, slot, False, 0.0)
+        lc.open(1.0, (0, 0, slot, 0, ident, 0.0))  # three closes at the same instant: in opening order
+    lc.advance(1.0)
+    assert closed == [(0, CLIENT), (1, CLIENT), (2, CLIENT)]
+    conn = (0, 1, 3, 0, 3, 1.0)
+    lc.pool.take(0, 1, 3, False, 1.0)
+    lc.start(conn)
+    lc.close_now(2.0, conn)  # the class's own side
+    assert closed[-1] == (3, CLIENT)
+    assert lc.time_wait == 4

@@ -159,3 +159,37 @@ def test_fast_path_counts_exactly_like_the_general_one(
     assert (levels["time_wait"] >= 0).all()
     assert fast.summary["time_wait"]["peak"] >= fast.summary["time_wait"]["mean"]
     assert fast.summary["connections_established"]["peak"] <= 10  # 3/s held 0.5 s: a handful at once
+
+
+def test_half_close_holds_fin_wait2_exactly(make_scenario: Callable[..., Scenario]) -> None:
+    """Two ports, an attempt every second, 0.5 s ESTABLISHED then 3 s in FIN_WAIT2 (fin_timeout).
+
+    t=1 takes port 0 (held to 4.5), t=2 port 1 (to 5.5), t=3 and t=4 fail, t=5 takes port 0 again
+    (to 8.5), t=6 port 1 (to 9.5), t=7 and t=8 fail, t=9 takes port 0 (orphaned at 9.5).
+    """
+    host = {**CLOCKWORK["host"], "fin_timeout": 3.0}  # type: ignore[dict-item]
+    scenario = make_scenario(**{**CLOCKWORK, "host": host}, workload={**WORKLOAD, "close": "half"})
+    s = simulate(scenario).summary
+    assert (s.attempts, s.established, s.failures) == (9, 5, 4)
+    assert s.time_wait.peak == 0
+    assert s.fin_wait2.peak == 2
+    # FIN_WAIT2 over [0, 10]: 3 s for each of four orphans, 0.5 s of the last (cut at t=10)
+    assert s.fin_wait2.mean == pytest.approx(1.25)
+    assert s.connections_established.mean == pytest.approx(0.25)
+    assert s.destinations["10.0.0.1:80"].peak_connections == 2
+
+
+def test_tw_reuse_takeovers_are_counted_per_destination(make_scenario: Callable[..., Scenario]) -> None:
+    """One port, tw_reuse 1, delay 0.4 s: every attempt from t=2 on takes over the TIME_WAIT left 0.5 s before."""
+    scenario = make_scenario(
+        **{
+            **CLOCKWORK,
+            "host": {**CLOCKWORK["host"], "port_range": [50000, 50000], "tw_reuse": 1, "tw_reuse_delay": 0.4},
+        },
+        workload={**WORKLOAD, "close": "client"},
+    )
+    s = simulate(scenario).summary
+    assert (s.attempts, s.failures) == (9, 0)
+    assert s.time_wait.recycled == 8
+    assert s.destinations["10.0.0.1:80"].time_wait_recycled == 8
+    assert s.reuse_interval_s.min == pytest.approx(0.1)  # takeable from 1.5 + 0.4, taken at 2

@@ -152,3 +152,33 @@ class PoolMachine(RuleBasedStateMachine):
 TestPoolMachine = PoolMachine.TestCase
 SCALE = float(os.environ.get("PORTSIM_EXAMPLES_SCALE", "1"))
 TestPoolMachine.settings = settings(max_examples=max(10, int(150 * SCALE)), stateful_step_count=40, deadline=None)
+
+
+def test_a_promoted_time_wait_is_free_for_its_own_4_tuple_only() -> None:
+    """tcp_tw_reuse: the TIME_WAIT's byte clears, its pool's occupancy drops, and the next take recycles it."""
+    pool = PortPool(4, n_sources=2, n_destinations=2, sharing=True)
+    conn = (1, 1, 2, 0, 9, 0.0)
+    pool.take(1, 1, 2, bound=False, now=0.0)
+    pool.close(1, 1, 2, TIME_WAIT)
+    assert pool.request(1, 1)[1] == 0.25
+    pool.make_reusable(1, 1, 2, conn, now=2.0)
+    view, occupancy = pool.request(1, 1)
+    assert (view[2], occupancy) == (0, 0.0)
+    assert pool.view(0, 1)[2] == 0  # other pairs never saw it
+    assert pool.view(1, 0)[2] == 0
+    assert pool.ports_in_use == 1  # the socket still sits on the port
+    interval, recycled = pool.take(1, 1, 2, bound=False, now=3.5)
+    assert (interval, recycled) == (1.5, conn)
+    assert pool.refs[1][2] == 1
+    pool.release(1, 1, 2, bound=False, now=5.0)
+    assert pool.ports_in_use == 0
+
+
+def test_occupancy_counts_the_usable_ports_only() -> None:
+    """The fraction of a pool in use has the usable ports, reserved ones left out, as its denominator."""
+    pool = PortPool(10, n_sources=1, n_destinations=1, reserved={0, 1, 2, 3, 4, 5})
+    pool.take(0, 0, 7, bound=False, now=0.0)
+    assert pool.request(0, 0)[1] == 0.25
+    pool.take(0, 0, 8, bound=True, now=0.0)
+    assert pool.request(0, 0)[1] == 0.5
+    assert pool.local_occupancy(0) == 0.5

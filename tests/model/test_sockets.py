@@ -33,3 +33,15 @@ def test_socket_host_and_the_simulator_share_one_builder() -> None:
     assert host.parts.host == host.host.resolved
     assert host.lifecycle.timers.granularity == pytest.approx(2.048)  # the kernel's timer wheel by default
     assert host.policy.layout == host.pool.layout == "parity"
+
+
+def test_tw_reuse_takes_over_on_the_right_source_address() -> None:
+    """One port per address: the second address's TIME_WAIT is taken over there, not on the first."""
+    host = SocketHost("linux", port_range=(40000, 40000), source_addresses=2, tw_reuse=1, tw_reuse_delay=0.5)
+    first = host.connect("10.0.0.1", 80, source=1, at=0.0)
+    host.close(first, "client", at=1.0)
+    again = host.connect("10.0.0.1", 80, source=1, at=2.0)
+    assert (again.ok, again.port) == (True, 40000)
+    assert host.time_wait == 0
+    other = host.connect("10.0.0.1", 80, source=0, at=2.0)
+    assert other.ok  # the first address's port was never touched
