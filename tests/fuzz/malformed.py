@@ -975,6 +975,7 @@ def build_report(
         "distinct_failures": distinct,
         "failures": [{**asdict(f), "validate_exit": validate_exit(f)} for f in failures],
         "validate_run_disagreements": disagreements,
+        "errors_naming_a_line": _errors_naming_a_line(outcomes),
         "mutations": {c.name: c.mutation for c in cases},
     }
 
@@ -998,6 +999,21 @@ def _safe(text: str, limit: int) -> str:
     return CONTROL.sub(lambda m: repr(m[0])[1:-1], LINE_BREAKS.sub(lambda m: repr(m[0])[1:-1], text))
 
 
+ERROR_WITH_LINE = re.compile(r"^portsim: error: .+?:\d+(:\d+)?: ")
+
+
+def _errors_naming_a_line(outcomes: list[Outcome]) -> dict[str, int]:
+    """Of the exit-2 errors about the file's content (not the file as a whole), how many name a line."""
+    whole_file = ("no such file", "larger than", "is a directory", "connection attempts expected", "MiB of memory")
+    errors = [
+        o.stderr_head.strip().splitlines()[-1]
+        for o in outcomes
+        if o.exit_status == 2 and o.stderr_head.strip() and "/dev/zero" not in o.file
+    ]
+    about_content = [e for e in errors if not any(w in e for w in whole_file)]
+    return {"errors": len(about_content), "naming_a_line": sum(bool(ERROR_WITH_LINE.match(e)) for e in about_content)}
+
+
 def print_report(report: dict[str, Any], report_path: Path) -> None:
     """The short human-readable report."""
     print(
@@ -1017,6 +1033,8 @@ def print_report(report: dict[str, Any], report_path: Path) -> None:
     if report["validate_run_disagreements"]:
         n = len(report["validate_run_disagreements"])
         print(f"  note     {n} file(s) where validate and run disagree (0 vs 2); see the JSON report")
+    lines = report["errors_naming_a_line"]
+    print(f"  errors about the content naming file:line: {lines['naming_a_line']} of {lines['errors']}")
     print(f"  failed checks: {report['failed_checks']} ({len(report['distinct_failures'])} distinct)")
     for d in report["distinct_failures"]:
         valid = " (validate: 0)" if d["kind"] == "timeout" and d["command"] == "run" and d["validate_exit"] == 0 else ""
