@@ -9,10 +9,10 @@ def test_recorder_folds_predictability_exactly() -> None:
     """Reuse distances and increments computed in bulk equal the per-connection definition."""
     from sim.model.recorder import Recorder
 
-    size, n_dests = 50, 2
+    size, n_dests = 50, 3
     rng = np.random.default_rng(8)
     recorder = Recorder(1, n_dests, 2, size)
-    expected_distances: list[list[int]] = [[], []]
+    expected_distances: list[list[int]] = [[], [], []]
     expected_steps = np.zeros((n_dests, size), dtype=np.int64)
     last_use: dict[tuple[int, int, int], int] = {}
     count: dict[tuple[int, int], int] = {}
@@ -36,3 +36,88 @@ def test_recorder_folds_predictability_exactly() -> None:
         np.testing.assert_array_equal(recorder.reuse_distance[dst].counts, counts)
         np.testing.assert_array_equal(recorder.increments[dst], expected_steps[dst])
     assert recorder.occupancy_attempts[50] == 3000
+
+
+def test_each_attempt_is_counted_for_its_workload_and_destination() -> None:
+    from sim.model.recorder import Recorder
+
+    recorder = Recorder(2, 3, 1, 10)
+    recorder.connected(0, 2, 1, 0.5, 0.0, 0, 3, 4)  # a 4-tuple reused the instant it was freed
+    recorder.connected(1, 1, 2, 0.25, -1.0, 0, 4, 2)  # a first use: no reuse interval
+    recorder.failed(1, 2, 10, 1.0, 7.5)
+    recorder.failed(1, 0, 10, 1.0, 8.0)
+    assert (recorder.attempts, recorder.established, recorder.failures) == ([1, 3], [1, 1], [0, 2])
+    assert recorder.dest_attempts == [1, 1, 2]
+    assert recorder.dest_established == [0, 1, 1]
+    assert recorder.dest_failures == [1, 0, 1]
+    assert recorder.first_failure == [None, 7.5]
+    assert recorder.peak_ports == 4
+    assert recorder.reuse.n == 1
+    assert recorder.reuse.min() == 0.0
+    recorder.fold()
+    assert recorder.probes.counts[:11].tolist() == [0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 2]
+    occupied = np.flatnonzero(recorder.occupancy_attempts).tolist()
+    assert occupied == [25, 50, 100]  # one bin per percent, 100% included
+    assert recorder.occupancy_probes[[25, 50, 100]].tolist() == [2, 1, 20]
+    recorder.failed(0, 0, 3, 1.0, 9.0)
+    recorder.fold()  # a second fold adds to the first
+    assert recorder.occupancy_probes[100] == 23
+    assert recorder.occupancy_attempts[100] == 3
+
+
+def test_the_window_counts_from_its_start() -> None:
+    from sim.model.recorder import Recorder
+
+    recorder = Recorder(1, 2, 1, 10)
+    for _ in range(3):
+        recorder.connected(0, 1, 1, 0.5, 1.0, 0, 2, 3)
+    recorder.start_window(5.0, ports_in_use=2)
+    assert recorder.occupancy_attempts.sum() == 0
+    assert recorder.occupancy_probes.sum() == 0
+    assert recorder.reuse.n == 0
+    assert recorder.peak_ports == 2
+    recorder.failed(0, 0, 4, 0.9, 6.0)
+    assert recorder.counted("attempts") == [1]
+    assert recorder.counted("dest_attempts") == [1, 0]
+    assert recorder.counted("dest_established") == [0, 0]
+
+
+def test_samples_record_every_level_and_fold_only_above_the_threshold() -> None:
+    from sim.model.recorder import Recorder
+
+    recorder = Recorder(1, 1, 1, 10)
+    recorder.connected(0, 0, 1, 0.0, 0.5, 0, 1, 1)
+    recorder.connected(0, 0, 1, 0.0, 0.5, 0, 2, 2)
+    recorder.flush(2)  # two buffered, not more than two: left buffered
+    assert recorder.probes.counts.sum() == 0
+    assert recorder.reuse.counts.sum() == 0
+    recorder.flush(1)
+    assert recorder.probes.n == 2
+    assert recorder.reuse.n == 2
+    recorder.sample(1.0, 5, 6, 7, 8)
+    assert {k: v[-1] for k, v in recorder.series.items()} == {
+        "time_s": 1.0,
+        "established": 5,
+        "time_wait": 6,
+        "fin_wait2": 7,
+        "ports_in_use": 8,
+        "attempts": 2,
+        "failures": 0,
+    }
+
+
+def test_increments_continue_across_folds_from_offset_zero() -> None:
+    """The port before a fold is the previous port of the first one after it, even at offset 0."""
+    from sim.model.recorder import Recorder
+
+    recorder = Recorder(1, 1, 1, 10)
+    recorder.connected(0, 0, 1, 0.0, -1.0, 0, 0, 1)
+    recorder.fold()
+    recorder.connected(0, 0, 1, 0.0, -1.0, 0, 5, 1)
+    recorder.fold()
+    increments = recorder.increments[0]
+    assert increments is not None
+    assert np.flatnonzero(increments).tolist() == [5]
+    recorder.connected(0, 0, 1, 0.0, -1.0, 0, 0, 1)
+    recorder.fold()
+    assert recorder.reuse_distance[0].counts[2] == 1  # offset 0 again, two connections later

@@ -55,3 +55,45 @@ def test_log_histogram_keeps_zero_and_huge_values() -> None:
     assert h.min() == 0.0
     assert h.quantile(0.25) == 0.0
     assert h.quantile(1.0) == pytest.approx(1e3)
+
+
+def test_int_histograms_grow_and_add_across_flushes() -> None:
+    h = IntHistogram()
+    for value in (3, 70, 3):
+        h.add(value)
+    h.flush()
+    h.add(3)
+    h.add(200)
+    h.flush()
+    h.add_many(np.array([70, 300]))
+    h.add_many(np.array([3]))
+    assert h.counts.size == 301
+    assert (h.counts[3], h.counts[70], h.counts[200], h.counts[300]) == (4, 2, 1, 1)
+    assert h.n == 8
+    assert h.quantile(0.5) == 3  # the fourth of eight values, by the lower order statistic
+    assert h.quantile(0.51) == 70
+
+
+def test_log_histograms_accumulate_and_forget() -> None:
+    h = LogHistogram(lo=-1, hi=1, per_decade=10)
+    assert h.min() is None
+    h.add(0.01)  # below the first edge
+    h.flush()
+    h.add(2.0)
+    h.flush()
+    assert h.n == 2
+    assert h.mean() == pytest.approx(1.005)
+    assert h.min() == 0.01
+    assert h.quantile(0.25) == 0.01  # in the bin below the first edge: the exact minimum
+    h.clear()
+    assert (h.n, h.total, h.min()) == (0, 0.0, None)
+    h.add(0.5)
+    h.flush()
+    assert h.mean() == 0.5
+    below = LogHistogram(lo=-1, hi=1, per_decade=10)
+    below.add(0.1)  # exactly the first edge: inside the first inner bin
+    below.add(0.2)
+    below.flush()
+    assert below.counts[0] == 0
+    assert below.quantile(0.0) == pytest.approx(0.1)
+    assert 0.1 < below.quantile(0.75) < 0.2 * 10 ** (1 / 10)
