@@ -51,7 +51,6 @@ class Lifecycle:
         self.hooks = Hooks()
         reusable = [list(r) for r in reusable] if reusable else [[False] * n_dest for _ in close]
         self.rules = Transitions(pool, timers, self.calendar, self.levels, self.hooks, close, bound, reusable)
-        self._allow_fast = fast
         self._fast = fast and timers.time_wait > 0
         # the calendar's queues, held directly: advance() reads them on every attempt
         self._ends = self.calendar.ends
