@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -18,15 +17,19 @@ from pathlib import Path
 from typing import NoReturn
 
 from ..config.errors import ScenarioError, one_line
-from ..config.limits import CLI_HINTS, MAX_ATTEMPTS, MAX_MEMORY, Limits, check
+from ..config.limits import CLI_HINTS, Limits, check
 from ..config.presets import PRESETS
 from ..config.scenario import Scenario
 from ..core.policies import POLICIES
 from ..experiments.runner import resolve, run_variants
 from ..experiments.runner import run as run_scenario
-from ..output.folders import ResultsError, check_replaceable, staged_folder
+from ..output.folders import ResultsError, check_replaceable, run_owns, staged_folder
 from ..output.results import PlotError, output_bytes, write_comparison, write_into
 from ..version import version
+from . import capacity as capacity_command
+from . import remedies as remedies_command
+from . import sweep as sweep_command
+from .options import limit_options, limits
 from .progress import progress_bar
 from .signals import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, terminate
 from .text import comparison_text, summary_text
@@ -36,48 +39,6 @@ EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
 class BadInputError(Exception):
     """A user error detected by the CLI itself (exit status 2)."""
-
-
-def _size(text: str) -> float:
-    """Bytes from ``800M``, ``2G``, ``1.5GiB`` or a plain number."""
-    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 800M, 2G)")
-    scale = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}[match[2].upper()]
-    return float(match[1]) * scale
-
-
-def _count(text: str) -> float:
-    """A count from ``1e8`` or ``100000000``."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: must be positive")
-    return value
-
-
-def _limit_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--max-attempts",
-        type=_count,
-        default=MAX_ATTEMPTS,
-        metavar="N",
-        help=f"refuse jobs expected to make more connection attempts (default {MAX_ATTEMPTS:.0e})",
-    )
-    parser.add_argument(
-        "--max-memory",
-        type=_size,
-        default=MAX_MEMORY,
-        metavar="SIZE",
-        help=f"refuse runs expected to need more memory (default {MAX_MEMORY / (1 << 30):g}G)",
-    )
-    parser.add_argument("--force", action="store_true", help="run even above --max-attempts and --max-memory")
-
-
-def _limits(args: argparse.Namespace) -> Limits:
-    return Limits(attempts=args.max_attempts, memory=args.max_memory, force=args.force)
 
 
 class Parser(argparse.ArgumentParser):
@@ -119,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no summary on stdout")
-    _limit_options(run)
+    limit_options(run)
 
     validate = sub.add_parser(
         "validate",
@@ -136,11 +97,15 @@ def _parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", help="with --kernel: where to write validation.json and validation.png"
     )
     validate.add_argument("--seed", type=int, default=0, metavar="N", help="with --kernel: the simulator's seed")
-    _limit_options(validate)
+    limit_options(validate)
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     sub.add_parser("presets", help="list the operating-system presets and what each sets")
     sub.add_parser("policies", help="list the port allocation policies")
+
+    sweep_command.add_parser(sub)
+    capacity_command.add_parser(sub)
+    remedies_command.add_parser(sub)
 
     plot = sub.add_parser("plot", help="redraw the plots of an existing results folder")
     plot.add_argument("folder", metavar="DIR")
@@ -174,13 +139,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
             scenario = scenario.with_changes(source="--variant", variants=kept)
     out = Path(args.out) if args.out is not None else default_out
     runs = scenario.expand(args.overrides)
-    check(runs, _limits(args), args.scenario, CLI_HINTS)
+    check(runs, limits(args), args.scenario, CLI_HINTS)
     check_replaceable(out, allowed=[v.name for v in scenario.variants])
     total = sum(r.duration * r.replications for r in runs.values())
     needed = sum(output_bytes(r) for r in runs.values())
     failed: list[str] = []
     forced = Limits(force=True)  # checked above, over every variant
-    with staged_folder(out, allowed=[v.name for v in scenario.variants], needed=needed, keep=_kept(out)) as tmp:
+    with staged_folder(
+        out, allowed=[v.name for v in scenario.variants], needed=needed, keep=_kept(out), owns=run_owns
+    ) as tmp:
         # warnings only once the output place is known to work: a refused run prints one line
         _warn_masked_preset(scenario, args.overrides)
         for name, variant in runs.items():
@@ -242,7 +209,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         raise BadInputError("validate: give a SCENARIO file, or --kernel")
     scenario = resolve(args.scenario, overrides=args.overrides)
     runs = scenario.expand(args.overrides)
-    cost = check(runs, _limits(args), args.scenario, CLI_HINTS)
+    cost = check(runs, limits(args), args.scenario, CLI_HINTS)
     _warn_masked_preset(scenario, args.overrides)
     for name, variant in runs.items():
         _warn(variant, name if scenario.variants else None)
@@ -338,6 +305,9 @@ COMMANDS = {
     "policies": _cmd_policies,
     "schema": _cmd_schema,
     "plot": _cmd_plot,
+    "sweep": sweep_command.run,
+    "capacity": capacity_command.run,
+    "remedies": remedies_command.run,
 }
 
 

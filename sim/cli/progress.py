@@ -50,3 +50,34 @@ def progress_bar(total: float) -> tuple[Progress, Callable[[], None]]:
             state["bar"].stop()
 
     return update, stop
+
+
+def task_bar(label: str = "tasks") -> tuple[Callable[[int, int], None], Callable[[], None]]:
+    """A progress callback for a batch of tasks, called with (done, total); and a function that removes the bar."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import Progress as RichProgress
+
+    state: dict[str, Any] = {"bar": None, "task": None}
+
+    def update(done: int, total: int) -> None:
+        if state["bar"] is None:
+            bar = RichProgress(
+                TextColumn(f"[bold]{label}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task(label, total=total, completed=done)
+        state["bar"].update(state["task"], completed=done, total=total)
+
+    def stop() -> None:
+        if state["bar"] is not None:
+            state["bar"].stop()
+
+    return update, stop

@@ -69,6 +69,19 @@ class ScenarioError(ValueError):
         super().__init__(one_line(message))
 
 
+def kinds_at(root: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """The ``kind`` values a tagged union accepts at an error location (empty if unknown)."""
+    parent = model_at(root, loc[:-1])
+    field = parent.model_fields.get(str(loc[-1])) if parent is not None and loc else None
+    current: Any = field.annotation if field is not None else None
+    while get_origin(current) is Annotated:
+        current = get_args(current)[0]
+    members = get_args(current) if get_origin(current) in (Union, UnionType) else ()
+    models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+    kinds = [getattr(m.model_fields.get("kind"), "default", None) for m in models]
+    return [k for k in kinds if isinstance(k, str)]
+
+
 def model_at(root: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
     """The model class that a pydantic error location points into (None if unknown)."""
     current: Any = root
@@ -139,7 +152,8 @@ def describe(error: Mapping[str, Any], raw: Any, root: type[BaseModel]) -> tuple
         tag = echo(ctx.get("tag"))
         return (*path, "kind"), f"unknown kind {tag} (expected one of: {ctx.get('expected_tags')})"
     if kind == "union_tag_not_found":
-        return tuple(path), f"missing 'kind' (expected one of: {ctx.get('expected_tags', '?')})"
+        kinds = ", ".join(kinds_at(root, error["loc"])) or "see portsim schema"
+        return tuple(path), f"missing 'kind' (expected one of: {kinds})"
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]

@@ -18,6 +18,7 @@ from ..core.spec import KeyedError, NonNegativeSeconds, PositiveSeconds, Spec
 from .errors import ScenarioError, describe, echo, format_path
 from .host import Host
 from .overrides import KeyPath, parse_assignment, set_path
+from .sweep import MAX_KEYS, Axis, axis_values, check_key
 from .workload import MAX_DESTINATIONS, NAME_PATTERN, Destination, Workload
 
 STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
@@ -39,6 +40,17 @@ OUTPUT_ENTRIES = frozenset(
         "validation.png",
         "comparison.json",
         "comparison.png",
+        "sweep.yaml",
+        "sweep.csv",
+        "sweep.json",
+        "sweep.png",
+        "capacity.yaml",
+        "capacity.json",
+        "capacity.png",
+        "remedies.yaml",
+        "remedies.json",
+        "remedies.png",
+        "cache",
     }
 )
 """Entries portsim writes in a results folder: no variant may be named like one."""
@@ -90,6 +102,9 @@ class Scenario(Spec):
     workloads: Annotated[list[Workload], Field(min_length=1, max_length=MAX_WORKLOADS)]
     variants: Annotated[list[Variant], Field(max_length=MAX_VARIANTS)] = Field(default_factory=list)
     variant_name: Annotated[str, Field(pattern=NAME_PATTERN)] | None = None
+    sweep: dict[str, Axis] | None = Field(
+        default=None, description="key.path: values (a list, or {from, to, steps, scale}); run by portsim sweep"
+    )
     """The variant this scenario is (set when a variant is expanded, and kept in its results' scenario.yaml)."""
     portsim_version: Annotated[str, Field(max_length=100)] | None = None
 
@@ -136,6 +151,26 @@ class Scenario(Spec):
             except VariantError as exc:
                 where: tuple[str | int, ...] = ("variants", i, "set")
                 raise KeyedError((*where, exc.key) if exc.key else where, exc.detail) from None
+        return self
+
+    @model_validator(mode="after")
+    def _sweep(self) -> Scenario:
+        if not self.sweep:
+            return self
+        if len(self.sweep) > MAX_KEYS:
+            raise KeyedError("sweep", f"{len(self.sweep)} swept keys: at most {MAX_KEYS} (x axis, lines, panels)")
+        for key, axis in self.sweep.items():
+            try:
+                check_key(key, "sweep")
+            except ScenarioError as exc:
+                raise KeyedError(("sweep", key), str(exc).partition(": ")[2] or str(exc)) from None
+            values = axis_values(axis)
+            for value in values[:1] + values[-1:] if len(values) > 1 else values:
+                try:
+                    self.with_changes({key: value}, source="sweep", sweep=None)
+                except ScenarioError as exc:
+                    detail = getattr(exc, "detail", None) or str(exc).partition(": ")[2] or str(exc)
+                    raise KeyedError(("sweep", key), f"the value {echo(value)}: {detail}") from None
         return self
 
     @field_validator("workloads")

@@ -31,6 +31,10 @@ class Arrivals(Spec):
         """Whether attempts form a Poisson process (needed for the Erlang B cross-check)."""
         return False
 
+    def scaled(self, factor: float) -> dict[str, float]:
+        """The fields to change for ``factor`` times the mean rate (same pattern, scaled in time)."""
+        raise NotImplementedError
+
     def steps(self, span: float) -> float:
         """Expected sampler steps over ``span`` seconds (attempts, plus any period changes): the work it costs."""
         return self.mean_rate * span
@@ -54,6 +58,9 @@ class Poisson(Arrivals):
     def is_poisson(self) -> bool:
         return True
 
+    def scaled(self, factor: float) -> dict[str, float]:
+        return {"rate": self.rate * factor}
+
     def times(self, rng: np.random.Generator, start: float, stop: float) -> Iterator[float]:
         t = start
         scale = 1.0 / self.rate
@@ -76,6 +83,9 @@ class Constant(Arrivals):
     def mean_rate(self) -> float:
         return 1.0 / self.interval
 
+    def scaled(self, factor: float) -> dict[str, float]:
+        return {"interval": self.interval / factor}
+
     def times(self, rng: np.random.Generator, start: float, stop: float) -> Iterator[float]:
         k = 1
         while (t := start + k * self.interval) < stop:
@@ -97,6 +107,9 @@ class OnOff(Arrivals):
     @property
     def mean_rate(self) -> float:
         return self.rate * self.mean_on / (self.mean_on + self.mean_off)
+
+    def scaled(self, factor: float) -> dict[str, float]:
+        return {"rate": self.rate * factor}
 
     def steps(self, span: float) -> float:
         return self.mean_rate * span + 2 * span / (self.mean_on + self.mean_off)

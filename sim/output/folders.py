@@ -18,10 +18,28 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ..config.scenario import OUTPUT_ENTRIES
+
+RUN_ENTRIES = frozenset(
+    {
+        "scenario.yaml",
+        "summary.json",
+        "timeseries.csv",
+        "histograms.json",
+        "plots",
+        "comparison.json",
+        "comparison.png",
+    }
+)
+"""What ``portsim run`` writes at the top of a results folder (and variant folders)."""
+SWEEP_ENTRIES = frozenset({"sweep.yaml", "sweep.csv", "sweep.json", "sweep.png"})
+CAPACITY_ENTRIES = frozenset({"capacity.yaml", "capacity.json", "capacity.png"})
+REMEDIES_ENTRIES = frozenset({"remedies.yaml", "remedies.json", "remedies.png"})
+CACHE_FOLDER = "cache"
+"""The task cache inside a results folder (``experiments.cache``): written as tasks complete, kept across runs."""
 
 PLOT_FILES = frozenset({"occupancy.png", "failures.png", "reuse_intervals.png", "probes.png", "latency.png"})
 """The plots portsim writes in a results folder's plots/ (``plots.PLOTS``; a test keeps the two equal)."""
@@ -70,11 +88,23 @@ def foreign_entries(target: Path, allowed: Iterable[str] = (), *, nested: bool =
             found += [f"plots/{p.name}" for p in sorted(entry.iterdir()) if p.name not in PLOT_FILES or not p.is_file()]
         elif name in OUTPUT_ENTRIES and entry.is_file():
             continue
+        elif name == CACHE_FOLDER and entry.is_dir():
+            found += [f"{name}/{p.name}" for p in sorted(entry.iterdir()) if p.suffix != ".json" or not p.is_file()]
         elif not nested and entry.is_dir() and (name in variants or (entry / "summary.json").is_file()):
             found += [f"{name}/{inner}" for inner in foreign_entries(entry, nested=True)]
         else:
             found.append(name)
     return found
+
+
+def run_owns(entry: Path) -> bool:
+    """Whether a run replaces this entry of its results folder: its own files, and variant folders."""
+    return entry.name in RUN_ENTRIES or (entry.is_dir() and not entry.is_symlink() and is_results_folder(entry))
+
+
+def owned_by(names: frozenset[str]) -> Callable[[Path], bool]:
+    """A command that replaces exactly these entries (sweep, capacity, remedies)."""
+    return lambda entry: entry.name in names
 
 
 def check_replaceable(target: Path, allowed: Iterable[str] = ()) -> None:
@@ -231,13 +261,19 @@ def _free_bytes(folder: Path) -> float:
 
 @contextlib.contextmanager
 def staged_folder(
-    target: str | Path, allowed: Iterable[str] = (), needed: float = FOLDER_BYTES, keep: Iterable[str] = ()
+    target: str | Path,
+    allowed: Iterable[str] = (),
+    needed: float = FOLDER_BYTES,
+    keep: Iterable[str] = (),
+    owns: Callable[[Path], bool] | None = None,
 ) -> Iterator[Path]:
     """Yield an empty staging folder that replaces ``target`` only if the block completes.
 
     Checked before the block runs: that ``target`` can be replaced, that its parent can be written,
     and that the disk has ``needed`` bytes free. ``keep``: entries of the old folder copied into the
-    new one when the block did not write them (variant folders of an earlier, larger run).
+    new one when the block did not write them (variant folders of an earlier, larger run). ``owns``: which
+    entries of the old folder this kind of output replaces; the others (another command's outputs, the
+    task cache) are moved into the new folder once the block has completed. None: it replaces them all.
     """
     given = Path(target)
     check_replaceable(given, allowed)
@@ -265,6 +301,10 @@ def staged_folder(
             old = real / name
             if not (staged / name).exists() and old.is_dir() and is_results_folder(old):
                 shutil.copytree(old, staged / name)
+        if owns is not None and real.is_dir():
+            for entry in list(real.iterdir()):
+                if not owns(entry) and not entry.name.startswith(STAGING_PREFIX) and not (staged / entry.name).exists():
+                    os.rename(entry, staged / entry.name)
         _swap(staged, real)
     except OSError as exc:
         shutil.rmtree(staged, ignore_errors=True)

@@ -21,7 +21,7 @@ from ..model.recorder import OCCUPANCY_BINS, SERIES
 from ..report.comparison import compare
 from ..report.records import Summary
 from ..report.run import RunReport
-from .folders import ResultsError, staged_folder
+from .folders import ResultsError, run_owns, staged_folder
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -85,7 +85,7 @@ class RunResult(RunReport):
         """Write the results folder atomically; returns its path. Raises PlotError after writing the data."""
         target = Path(out)
         failed: list[str] = []
-        with staged_folder(target, needed=self.output_bytes) as tmp:
+        with staged_folder(target, needed=self.output_bytes, owns=run_owns) as tmp:
             write_into(self, tmp, plots, failed)
         _raise_plot_errors(target, failed)
         return target
@@ -234,7 +234,7 @@ def save_comparison(results: Mapping[str, RunReport], out: str | Path, plots: bo
     target = Path(out)
     failed: list[str] = []
     needed = sum(output_bytes(r.scenario) for r in results.values())
-    with staged_folder(target, allowed=results, needed=needed, keep=_variant_folders(target)) as tmp:
+    with staged_folder(target, allowed=results, needed=needed, keep=_variant_folders(target), owns=run_owns) as tmp:
         write_comparison(results, tmp, plots, failed)
     _raise_plot_errors(target, failed)
     return target

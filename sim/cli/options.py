@@ -1,0 +1,78 @@
+"""Command-line options shared by several commands: limits, and where tasks run."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from ..config.limits import MAX_ATTEMPTS, MAX_MEMORY, Limits
+
+
+def _size(text: str) -> float:
+    """Bytes from ``800M``, ``2G``, ``1.5GiB`` or a plain number."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 800M, 2G)")
+    scale = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}[match[2].upper()]
+    return float(match[1]) * scale
+
+
+def _count(text: str) -> float:
+    """A count from ``1e8`` or ``100000000``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be positive")
+    return value
+
+
+def limit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-attempts",
+        type=_count,
+        default=MAX_ATTEMPTS,
+        metavar="N",
+        help=f"refuse jobs expected to make more connection attempts (default {MAX_ATTEMPTS:.0e})",
+    )
+    parser.add_argument(
+        "--max-memory",
+        type=_size,
+        default=MAX_MEMORY,
+        metavar="SIZE",
+        help=f"refuse runs expected to need more memory (default {MAX_MEMORY / (1 << 30):g}G)",
+    )
+    parser.add_argument("--force", action="store_true", help="run even above --max-attempts and --max-memory")
+
+
+def limits(args: argparse.Namespace) -> Limits:
+    return Limits(attempts=args.max_attempts, memory=args.max_memory, force=args.force)
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"{text}: must be between 1 and 1024")
+    return value
+
+
+def execution_options(parser: argparse.ArgumentParser) -> None:
+    """--workers, --scheduler and --fresh."""
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="local worker processes (default: the machine's cores; 1 runs in this process)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the tasks on a Dask cluster, e.g. tcp://10.0.0.2:8786 (needs pip install 'portsim[dask]')",
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="run every task again, ignoring the task cache in the results folder"
+    )

@@ -1,0 +1,143 @@
+"""``portsim remedies``: which standard fix buys the most capacity."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..config.errors import ScenarioError
+from ..config.limits import CLI_HINTS
+from ..experiments.cache import TaskCache
+from ..experiments.executor import Executor
+from ..experiments.fixes import FIXES
+from ..experiments.remedies import remedies
+from ..experiments.runner import resolve
+from ..output.capacity_plot import percent
+from ..output.folders import CACHE_FOLDER, REMEDIES_ENTRIES, check_replaceable, owned_by, staged_folder
+from ..output.results import PlotError
+from ..report.remedies import RemediesReport
+from ..version import version
+from .capacity import target_value
+from .options import execution_options, limit_options, limits
+
+
+def add_parser(sub: Any) -> None:
+    """The ``remedies`` command's options."""
+    parser = sub.add_parser(
+        "remedies",
+        help="rank the standard fixes (wider range, tw_reuse, more addresses, ...) by the capacity each gives",
+    )
+    parser.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    parser.add_argument(
+        "--target", type=target_value, default=0.01, metavar="P", help="blocking probability (default 0.01, or 1%%)"
+    )
+    parser.add_argument(
+        "--fix", action="append", default=None, metavar="NAME", help=f"only this fix (repeatable): {', '.join(FIXES)}"
+    )
+    parser.add_argument("--workload", action="append", default=None, metavar="NAME", help="scale only this workload")
+    parser.add_argument("--destination", metavar="ADDR:PORT", help="blocking toward this destination only")
+    parser.add_argument("--replications", type=int, metavar="N", help="replications per load (default 3)")
+    parser.add_argument("--out", metavar="DIR", help="results folder (default: results/<scenario name>)")
+    parser.add_argument("--seed", type=int, metavar="N", help="random seed (overrides the file's seed)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE", help="override one value"
+    )
+    parser.add_argument("--variant", metavar="NAME", help="find remedies for this variant of the scenario")
+    parser.add_argument("--no-plots", action="store_true", help="skip remedies.png")
+    parser.add_argument("--quiet", action="store_true", help="no progress and no table on stdout")
+    execution_options(parser)
+    limit_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``portsim remedies``; returns the exit status."""
+    if args.replications is not None and not 2 <= args.replications <= 64:
+        raise ScenarioError(f"--replications {args.replications}: must be between 2 and 64 per load")
+    if args.seed is not None and args.seed < 0:
+        raise ScenarioError(f"--seed {args.seed}: must be zero or positive")
+    if args.out is not None and not args.out.strip():
+        raise ScenarioError("--out: the results folder path is empty")
+    base = resolve(args.scenario, args.seed, None, args.overrides)
+    if args.variant:
+        base = base.variant(args.variant, args.overrides)
+    elif base.variants:
+        names = ", ".join(v.name for v in base.variants)
+        raise ScenarioError(f"{args.scenario}: has variants ({names}); choose one with --variant")
+    out = Path(args.out) if args.out is not None else Path("results") / base.name
+    if base.variant_name and args.out is None:
+        out = out / base.variant_name
+    executor = Executor(args.workers, args.scheduler)
+    executor.check()
+    check_replaceable(out)
+    show = not args.quiet and sys.stderr.isatty()
+
+    def progress(name: str, runs: int, rate: float | None) -> None:
+        estimate = f"about {rate:,.4g} conn/s" if rate is not None else "bracketing"
+        print(f"\r\x1b[Kremedies: {name}: {runs} simulation runs, {estimate}", end="", file=sys.stderr)
+
+    try:
+        report = remedies(
+            base,
+            target=args.target,
+            fixes=args.fix,
+            workloads=args.workload,
+            destination=args.destination,
+            replications=args.replications,
+            executor=executor,
+            task_cache=TaskCache(out / CACHE_FOLDER, read=not args.fresh),
+            progress=progress if show else None,
+            limits=limits(args),
+            hints=CLI_HINTS,
+        )
+    finally:
+        if show:
+            print("\r\x1b[K", end="", file=sys.stderr)
+    failed: list[str] = []
+    with staged_folder(out, owns=owned_by(REMEDIES_ENTRIES)) as tmp:
+        write_remedies(report, base.to_yaml(), tmp, not args.no_plots, failed)
+    if not args.quiet:
+        print(remedies_text(report, out))
+    if failed:
+        raise PlotError(f"{out}: data written, but plot {failed[0]}")
+    return 0
+
+
+def write_remedies(report: RemediesReport, scenario_yaml: str, folder: Path, plots: bool, failed: list[str]) -> None:
+    """remedies.yaml and remedies.json, then remedies.png."""
+    header = f"# Resolved scenario written by portsim {version()} for portsim remedies.\n"
+    (folder / "remedies.yaml").write_text(header + scenario_yaml, encoding="utf-8")
+    data = report.to_json()
+    (folder / "remedies.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    if plots:
+        try:
+            from ..output.remedies_plot import remedies_figure
+
+            remedies_figure(data).savefig(folder / "remedies.png")
+        except Exception as exc:
+            failed.append(f"remedies.png: {type(exc).__name__}: {exc}")
+
+
+def remedies_text(report: RemediesReport, out: Path) -> str:
+    """The ranking as a table."""
+    toward = f" toward {report.destination}" if report.destination else ""
+    lines = [
+        f"{report.scenario}: capacity at {percent(report.target)} blocking{toward}, each fix on its own "
+        f"(current load {report.load:,.4g} conn/s of {', '.join(report.workloads)})",
+        f"{'fix':<22}{'capacity conn/s':>16}  {'95% CI':<22}{'gain':>7}  {'blocked now':>11}",
+    ]
+    for r in report.remedies:
+        if not r.applies:
+            lines.append(f"{r.name:<22}{'-':>16}  does not apply: {r.reason}")
+            continue
+        cap = r.capacity
+        rate = f"{cap.rate:,.4g}" if cap is not None and cap.rate is not None else "not found"
+        interval = f"[{cap.ci95[0]:,.4g}, {cap.ci95[1]:,.4g}]" if cap is not None and cap.ci95 else "-"
+        gain = f"×{r.gain:.2f}" if r.gain is not None else "-"
+        now = r.blocking_at_load.mean if r.blocking_at_load is not None else None
+        blocked = percent(now) if now is not None else "-"
+        lines.append(f"{r.name:<22}{rate:>16}  {interval:<22}{gain:>7}  {blocked:>11}")
+    lines.append(f"results in {out}/ (remedies.json, remedies.png)")
+    return "\n".join(lines)

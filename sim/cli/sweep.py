@@ -1,0 +1,150 @@
+"""``portsim sweep``: a scenario over a grid of values, every point replicated, in parallel."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..config.errors import ScenarioError
+from ..config.limits import CLI_HINTS
+from ..config.sweep import LARGE_GRID, parse_over
+from ..experiments.batch import summaries
+from ..experiments.cache import TaskCache
+from ..experiments.executor import Executor
+from ..experiments.runner import resolve
+from ..experiments.sweep import axes, check_grid, grid_points, points, table, tasks_of
+from ..output.folders import CACHE_FOLDER, SWEEP_ENTRIES, check_replaceable, owned_by, staged_folder
+from ..output.results import PlotError
+from ..output.sweep import sweep_data, write_sweep
+from .options import execution_options, limit_options, limits
+from .progress import task_bar
+
+
+def add_parser(sub: Any) -> None:
+    """The ``sweep`` command's options."""
+    parser = sub.add_parser(
+        "sweep",
+        help="run a scenario over a grid of values (its sweep: section, or --over) and plot blocking against them",
+    )
+    parser.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    parser.add_argument(
+        "--over",
+        action="append",
+        default=[],
+        metavar="KEY=VALUES",
+        help="a key to sweep: KEY=v1,v2,... or KEY=from:to:steps[:log] (repeatable; added to the file's sweep:)",
+    )
+    parser.add_argument("--out", metavar="DIR", help="results folder (default: results/<scenario name>)")
+    parser.add_argument("--seed", type=int, metavar="N", help="random seed (overrides the file's seed)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE", help="override one value"
+    )
+    parser.add_argument("--replications", type=int, metavar="N", help="replications per point (default: the file's)")
+    parser.add_argument(
+        "--variant", action="append", default=[], metavar="NAME", help="sweep only this variant (repeatable)"
+    )
+    parser.add_argument("--yes", action="store_true", help=f"run a grid above {LARGE_GRID:,} points")
+    parser.add_argument("--no-plots", action="store_true", help="skip sweep.png")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no table on stdout")
+    execution_options(parser)
+    limit_options(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``portsim sweep``; returns the exit status."""
+    if args.replications is not None and args.replications < 1:
+        raise ScenarioError(f"--replications {args.replications}: must be at least 1")
+    if args.seed is not None and args.seed < 0:
+        raise ScenarioError(f"--seed {args.seed}: must be zero or positive")
+    if args.out is not None and not args.out.strip():
+        raise ScenarioError("--out: the results folder path is empty")
+    over = dict(parse_over(text) for text in args.over)
+    base = resolve(args.scenario, args.seed, args.replications, args.overrides)
+    if args.variant:
+        for name in dict.fromkeys(args.variant):
+            base.variant(name)
+        kept = [v.model_dump() for v in base.variants if v.name in args.variant]
+        base = base.with_changes(source="--variant", variants=kept)
+    keys = list(axes(base, over))
+    count = grid_points(base, over)
+    runs = count * base.replications
+    if count > LARGE_GRID and not args.yes:
+        raise ScenarioError(
+            f"{args.scenario}: the grid has {count:,} points ({runs:,} runs with {base.replications} replication(s)); "
+            "add --yes to run it"
+        )
+    executor = Executor(args.workers, args.scheduler)
+    executor.check()
+    grid = points(base, over, args.overrides)
+    check_grid(base, grid, limits(args), CLI_HINTS)
+    written = base.with_changes(
+        source="--over", sweep={k: _written(v) for k, v in {**(base.sweep or {}), **over}.items()}
+    )
+    out = Path(args.out) if args.out is not None else Path("results") / base.name
+    check_replaceable(out)
+    cache = TaskCache(out / CACHE_FOLDER, read=not args.fresh)
+    tasks = tasks_of(grid, base.replications)
+    show = not args.quiet and sys.stderr.isatty()
+    progress, stop = task_bar(f"sweep: {count:,} points × {base.replications}") if show else (None, lambda: None)
+    try:
+        results = summaries(tasks, executor, cache, progress)
+    finally:
+        stop()
+    frame = table(grid, results, base.replications, keys)
+    failed: list[str] = []
+    with staged_folder(out, owns=owned_by(SWEEP_ENTRIES)) as tmp:
+        write_sweep(frame, written, keys, tmp, not args.no_plots, failed)
+    if not args.quiet:
+        print(sweep_text(sweep_data(frame, written, keys), out))
+    if failed:
+        raise PlotError(f"{out}: data written, but plot {failed[0]}")
+    return 0
+
+
+def _written(axis: object) -> object:
+    """A sweep axis as the resolved scenario.yaml writes it."""
+    dump = getattr(axis, "model_dump", None)
+    return dump(by_alias=True) if callable(dump) else axis
+
+
+def sweep_text(data: dict[str, object], out: Path) -> str:
+    """The table printed after a sweep: blocking per point, with its interval and Erlang B."""
+    keys = list(data["keys"])  # type: ignore[call-overload]
+    points = list(data["points"])  # type: ignore[call-overload]
+    head = (["variant"] if data.get("variants") else []) + keys
+    widths = [max(len(h), *(len(_cell(p["values"][h])) for p in points)) for h in head]
+    lines = [
+        f"{data['scenario']}: {len(points)} points, {data['replications']} replication(s) each, seed {data['seed']}",
+        "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))
+        + "  blocking   95% CI              Erlang B  attempts",
+    ]
+    for p in points:
+        mean, ci = p["mean"], p["ci95"]["blocking_probability"]
+        cells = "  ".join(_cell(p["values"][h]).ljust(w) for h, w in zip(head, widths, strict=True))
+        interval = f"[{_pct(ci[0])}, {_pct(ci[1])}]" if ci else "-"
+        lines.append(
+            f"{cells}  {_pct(mean['blocking_probability']):>8}   {interval:<18}  {_pct(mean['erlang_b']):>8}  "
+            f"{_num(mean['attempts']):>8}"
+        )
+    lines.append(f"results in {out}/ (sweep.csv, sweep.json, sweep.png)")
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _pct(value: object) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    number = float(value)  # type: ignore[arg-type]
+    return f"{number:.3%}" if number < 0.01 else f"{number:.2%}"
+
+
+def _num(value: object) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    return f"{float(value):,.0f}"  # type: ignore[arg-type]

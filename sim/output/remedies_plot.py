@@ -1,0 +1,77 @@
+"""The plot of remedies: capacity with each fix as a horizontal bar, the scenario's own load marked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from .capacity_plot import percent
+from .plots import DPI, PlotFigure
+
+BAR = "#2b7bba"
+AS_IS = "#777777"
+
+
+def remedies_figure(data: Mapping[str, Any]) -> Figure:
+    """Capacity (95% CI) at the target blocking, as it is and with each fix; fixes that do not apply are listed."""
+    applied = [r for r in data["remedies"] if r["applies"]]
+    skipped = [r for r in data["remedies"] if not r["applies"]]
+    height = 1.6 + 0.45 * len(applied) + 0.22 * len(skipped)
+    fig = PlotFigure(figsize=(9.5, height), dpi=DPI)
+    bottom = (0.5 + 0.22 * len(skipped)) / height
+    fig.subplots_adjust(left=0.25, right=0.8, top=1 - 0.95 / height, bottom=bottom)
+    ax = fig.add_subplot()
+    names = [r["name"] for r in applied][::-1]
+    rates = [(r["capacity"] or {}).get("rate") or 0.0 for r in applied][::-1]
+    low = [_ci(r, 0) for r in applied][::-1]
+    high = [_ci(r, 1) for r in applied][::-1]
+    colors = [AS_IS if r["name"] == "as-is" else BAR for r in applied][::-1]
+    errors = [
+        [max(0.0, v - lo) for v, lo in zip(rates, low, strict=True)],
+        [max(0.0, hi - v) for v, hi in zip(rates, high, strict=True)],
+    ]
+    ax.barh(names, rates, color=colors, xerr=errors, capsize=3, height=0.6)
+    load = float(data["load"])
+    ax.axvline(load, color="#c0392b", linewidth=1.2, linestyle="--", label=f"current load {load:,.4g} conn/s")
+    top = max([*high, *rates, load]) or 1.0
+    for y, r in enumerate(applied[::-1]):
+        capacity = r["capacity"] or {}
+        blocking = (r.get("blocking_at_load") or {}).get("mean")
+        text = f"{capacity['rate']:,.4g}" if capacity.get("rate") is not None else "not found"
+        if r.get("gain") is not None and r["name"] != "as-is":
+            text += f"  ×{r['gain']:.2f}"
+        if blocking is not None:
+            text += f"  ({percent(blocking)} blocked now)"
+        ax.text(top * 1.02, y, text, va="center", fontsize=8, clip_on=False)
+    ax.set_xlim(0, top * 1.02)
+    ax.set_xlabel(f"connections per second sustained at {percent(float(data['target']))} blocking", fontsize=9)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right", frameon=True)
+    fig.suptitle(f"Which fix buys the most: {data['scenario']}", fontsize=12, fontweight="bold")
+    fig.text(
+        0.5,
+        1 - 0.62 / height,
+        f"each fix on its own; bars: capacity with 95% CI (seed {data['seed']}); right: gain over as-is, blocking now",
+        ha="center",
+        fontsize=9,
+        color="#555555",
+    )
+    for i, r in enumerate(skipped):
+        fig.text(
+            0.02,
+            (0.1 + 0.22 * (len(skipped) - 1 - i)) / height,
+            f"{r['name']}: does not apply ({r['reason']})",
+            fontsize=8,
+            color="#777777",
+        )
+    return fig
+
+
+def _ci(remedy: Mapping[str, Any], side: int) -> float:
+    capacity = remedy.get("capacity") or {}
+    interval = capacity.get("ci95")
+    if interval:
+        return float(interval[side])
+    return float(capacity.get("rate") or 0.0)

@@ -1,0 +1,63 @@
+"""The typed records of capacity.json: what a capacity search found and every point it evaluated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .records import Number, Record, _finite
+
+
+class CapacityRun(Record):
+    """One replication at one load: its counts and blocking probability."""
+
+    replication: int
+    attempts: Number
+    failures: Number
+    blocking_probability: Number | None
+
+
+class CapacityEvaluation(Record):
+    """The scenario simulated at one scaling of the workloads' rates."""
+
+    scale: Number
+    rate: Number
+    """Connections per second of the scaled workloads, together."""
+    blocking_probability: Number | None
+    """Mean over the replications."""
+    ci95: tuple[Number, Number] | None
+    runs: list[CapacityRun]
+
+
+class CapacityReport(Record):
+    """capacity.json: the largest load at which blocking stays at or below the target."""
+
+    scenario: str
+    variant: str | None = None
+    seed: int
+    version: str
+    target: Number
+    destination: str | None
+    workloads: list[str]
+    base_rate: Number
+    """Connections per second of the scaled workloads as the scenario has them (scale 1)."""
+    rate: Number | None
+    """The capacity: connections per second of the scaled workloads at the target blocking."""
+    ci95: tuple[Number, Number] | None
+    scale: Number | None
+    """rate / base_rate: how far the scenario's own load can be multiplied."""
+    converged: bool
+    note: str
+    simulation_runs: int
+    replications: int
+    """Replications per evaluated load (more where the search needed them)."""
+    erlang_b_rate: Number | None
+    """The inverse Erlang B rate where Erlang B applies (null elsewhere)."""
+    erlang_b_note: str
+    evaluations: list[CapacityEvaluation]
+
+    def to_json(self) -> dict[str, Any]:
+        """The capacity.json form (NaN and infinities as null)."""
+        data: dict[str, Any] = _finite(self.model_dump(mode="json"))
+        if data.get("variant") is None:
+            data.pop("variant", None)
+        return data

@@ -1,0 +1,118 @@
+"""Headline figures of a run as one flat row: the columns of sweep, capacity and remedies tables."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..stats.intervals import mean_ci
+from .records import Summary
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FIGURES = (
+    "attempts",
+    "established",
+    "failures",
+    "blocking_probability",
+    "first_failure_time_s",
+    "ports_in_use_peak",
+    "ports_in_use_mean",
+    "time_wait_peak",
+    "time_wait_mean",
+    "probes_mean",
+    "probes_p99",
+    "offered_load",
+    "erlang_b",
+)
+"""The figures of a row, in column order. ``erlang_b`` is empty where Erlang B does not apply."""
+
+LEVEL = 0.95
+"""Confidence level of the intervals over replications."""
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def figures(summary: Summary, destination: str | None = None) -> dict[str, float]:
+    """The headline figures of one run (toward one destination when given: counts and blocking only)."""
+    erlang = summary.erlang_b
+    row = {
+        "attempts": _number(summary.attempts),
+        "established": _number(summary.established),
+        "failures": _number(summary.failures),
+        "blocking_probability": _number(summary.blocking_probability),
+        "first_failure_time_s": _number(summary.first_failure_time_s),
+        "ports_in_use_peak": _number(summary.ports_in_use.peak),
+        "ports_in_use_mean": _number(summary.ports_in_use.mean),
+        "time_wait_peak": _number(summary.time_wait.peak),
+        "time_wait_mean": _number(summary.time_wait.mean),
+        "probes_mean": _number(summary.probes.mean),
+        "probes_p99": _number(summary.probes.p99),
+        "offered_load": _number(erlang.offered_load),
+        "erlang_b": _number(erlang.blocking_probability) if erlang.applicable else math.nan,
+    }
+    if destination is not None:
+        figures_at = summary.destinations[destination]
+        row.update(
+            attempts=_number(figures_at.attempts),
+            established=_number(figures_at.established),
+            failures=_number(figures_at.failures),
+            blocking_probability=_number(figures_at.blocking_probability),
+        )
+        entry = figures_at.erlang_b
+        row["erlang_b"] = _number(entry.blocking_probability) if entry is not None and entry.applicable else math.nan
+        row["offered_load"] = _number(entry.offered_load) if entry is not None else math.nan
+    return row
+
+
+def mean_and_ci(values: Sequence[float]) -> tuple[float, float | None, float | None]:
+    """Mean of the finite values and its 95% interval (None with fewer than two); NaN mean if none is finite."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return math.nan, None, None
+    mean, low, high = mean_ci(finite, LEVEL)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return mean, None, None
+    return mean, low, high
+
+
+def aggregate(rows: Sequence[Mapping[str, float]]) -> tuple[dict[str, float], dict[str, list[float] | None]]:
+    """Means over replications of each figure, and their 95% intervals."""
+    means: dict[str, float] = {}
+    intervals: dict[str, list[float] | None] = {}
+    for name in FIGURES:
+        mean, low, high = mean_and_ci([r[name] for r in rows])
+        means[name] = mean
+        intervals[name] = None if low is None or high is None else [low, high]
+    return means, intervals
+
+
+def point_summaries(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per point: its swept values, the replications, and each figure's mean and 95% interval."""
+    keys: list[str] = list(frame.attrs.get("keys", []))
+    head = ["variant", *keys] if "variant" in frame.columns else keys
+    out = []
+    for _, group in frame.groupby("point", sort=True):
+        rows: list[dict[str, float]] = [
+            {str(k): float(v) for k, v in r.items()} for r in group[list(FIGURES)].to_dict("records")
+        ]
+        means, intervals = aggregate(rows)
+        out.append(
+            {
+                "point": int(group["point"].iloc[0]),
+                "values": {k: _plain(group[k].iloc[0]) for k in head},
+                "replications": len(group),
+                "mean": means,
+                "ci95": intervals,
+            }
+        )
+    return out
+
+
+def _plain(value: Any) -> Any:
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value

@@ -1,0 +1,172 @@
+"""portsim sweep, capacity and remedies as a user runs them: files, tables, resumption, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sim.cli.main import main
+from tests.conftest import BASE, merge
+
+
+def _exit(args: list[str]) -> int:
+    """The exit status of ``portsim ARGS`` (argparse's own errors included)."""
+    try:
+        return main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
+def _scenario(tmp_path: Path, **changes: object) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(merge(BASE, dict(changes))))
+    return path
+
+
+def test_sweep_writes_its_files_and_a_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _scenario(tmp_path, sweep={"workloads.w.arrivals.rate": {"from": 2, "to": 6, "steps": 3}})
+    out = tmp_path / "out"
+    code = main(["sweep", str(path), "--over", "host.time_wait=1,2", "--replications", "2", "--out", str(out)])
+    assert code == 0
+    assert {"sweep.yaml", "sweep.csv", "sweep.json", "sweep.png", "cache"} <= {p.name for p in out.iterdir()}
+    assert len(list((out / "cache").glob("*.json"))) == 12
+    text = capsys.readouterr().out
+    assert "6 points, 2 replication(s) each" in text
+    assert "workloads.w.arrivals.rate  host.time_wait  blocking" in text
+    data = json.loads((out / "sweep.json").read_text())
+    assert data["keys"] == ["workloads.w.arrivals.rate", "host.time_wait"]
+
+
+def test_a_sweep_keeps_the_runs_files_and_a_run_keeps_the_sweeps(tmp_path: Path) -> None:
+    path = _scenario(tmp_path)
+    out = str(tmp_path / "out")
+    assert main(["run", str(path), "--out", out, "--quiet", "--no-plots"]) == 0
+    assert main(["sweep", str(path), "--over", "host.time_wait=1,2", "--out", out, "--quiet", "--no-plots"]) == 0
+    names = {p.name for p in Path(out).iterdir()}
+    assert {"summary.json", "timeseries.csv", "sweep.csv", "cache"} <= names
+    assert main(["run", str(path), "--out", out, "--quiet", "--no-plots"]) == 0
+    assert {"summary.json", "sweep.csv", "sweep.json", "cache"} <= {p.name for p in Path(out).iterdir()}
+
+
+def test_fresh_runs_everything_again(tmp_path: Path) -> None:
+    path = _scenario(tmp_path)
+    out = tmp_path / "out"
+    args = ["sweep", str(path), "--over", "host.time_wait=1,2", "--out", str(out), "--quiet", "--no-plots"]
+    assert main(args) == 0
+    entry = sorted((out / "cache").glob("*.json"))[0]
+    entry.write_text("{}")  # damaged: a miss, run again
+    assert main(args) == 0
+    assert json.loads(entry.read_text())["scenario"] == "tiny"
+    before = entry.stat().st_mtime_ns
+    assert main([*args, "--fresh"]) == 0
+    assert entry.stat().st_mtime_ns > before
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        (["--over", "host.tme_wait=1,2"], "unknown key"),
+        (["--over", "host.time_wait=1:2:1"], "greater than or equal to 2"),
+        (["--over", "host.time_wait=a:b:3"], "number"),
+        (["--over", "seed=1,2"], "cannot be swept"),
+        (["--over", "host.time_wait=1,2", "--workers", "0"], "between 1 and 1024"),
+        (["--over", "host.time_wait=1,2", "--scheduler", "nonsense"], "not a scheduler address"),
+        (["--over", "host.time_wait=1,2", "--variant", "nope"], "has no variants"),
+        ([], "nothing to sweep"),
+    ],
+)
+def test_bad_sweeps_are_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], problem: str
+) -> None:
+    path = _scenario(tmp_path)
+    assert _exit(["sweep", str(path), "--out", str(tmp_path / "o"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert problem in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_large_grid_asks_for_yes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _scenario(tmp_path)
+    code = main(
+        [
+            "sweep",
+            str(path),
+            "--over",
+            "host.time_wait=0.5:2:200",
+            "--over",
+            "warmup=0.0:1.0:60",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "12,000 points" in err
+    assert "add --yes" in err
+
+
+def test_capacity_writes_json_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _scenario(tmp_path, duration=200.0, warmup=20.0)
+    out = tmp_path / "out"
+    assert main(["capacity", str(path), "--target", "5%", "--out", str(out)]) == 0
+    data = json.loads((out / "capacity.json").read_text())
+    assert data["target"] == 0.05
+    assert data["rate"] > 0
+    assert data["ci95"][0] <= data["rate"] <= data["ci95"][1]
+    assert data["simulation_runs"] == sum(len(e["runs"]) for e in data["evaluations"])
+    assert (out / "capacity.png").is_file()
+    assert "conn/s" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        (["--target", "0"], "strictly between 0 and 1"),
+        (["--target", "150%"], "strictly between 0 and 1"),
+        (["--target", "x"], "not a number"),
+        (["--workload", "nope"], 'workload "nope": not in the scenario'),
+        (["--destination", "10.9.9.9:1"], "not in the scenario"),
+        (["--replications", "1"], "between 2 and 64"),
+    ],
+)
+def test_bad_capacity_input_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], problem: str
+) -> None:
+    path = _scenario(tmp_path)
+    assert _exit(["capacity", str(path), "--out", str(tmp_path / "o"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert problem in err
+    assert err.count("\n") == 1
+
+
+def test_remedies_rank_the_fixes_and_list_those_that_do_not_apply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _scenario(tmp_path, duration=150.0, warmup=20.0)
+    out = tmp_path / "out"
+    code = main(
+        ["remedies", str(path), "--target", "5%", "--fix", "server-closes-first", "--fix", "bind-no-port",
+         "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads((out / "remedies.json").read_text())
+    names = [r["name"] for r in data["remedies"]]
+    assert names == ["as-is", "server-closes-first", "bind-no-port"]
+    as_is, server, bind = data["remedies"]
+    assert server["changes"] == {"workloads.0.close": "server"}
+    assert server["capacity"]["rate"] > as_is["capacity"]["rate"]
+    assert server["gain"] == pytest.approx(server["capacity"]["rate"] / as_is["capacity"]["rate"])
+    assert not bind["applies"]
+    assert "no workload binds" in bind["reason"]
+    assert (out / "remedies.png").is_file()
+    text = capsys.readouterr().out
+    assert "does not apply: no workload binds" in text
+
+
+def test_unknown_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["remedies", str(_scenario(tmp_path)), "--fix", "magic", "--out", str(tmp_path / "o")]) == 2
+    assert "fix 'magic': unknown" in capsys.readouterr().err
