@@ -162,11 +162,109 @@ def run_child(case: str, rate: float, connections: int, destinations: int = 1) -
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def experiments(quick: bool) -> None:
+    """The execution layer: a 16-point sweep on 1 and 2 workers, the per-task overhead, a capacity search."""
+    import os
+    import pickle
+    import tempfile
+    from pathlib import Path
+
+    import sim
+    from sim.experiments.cache import TaskCache
+    from sim.experiments.executor import Executor
+    from sim.experiments.tasks import Task, run_summary
+    from sim.stats.erlang import erlang_b_load
+
+    connections = 100_000 if quick else 1_000_000
+    rate = 300.0
+    scenario = sim.Scenario.model_validate(
+        {
+            "name": "bench-sweep",
+            "duration": connections / rate,
+            "seed": 1,
+            "host": {"preset": "linux", "port_range": [49152, 65535]},
+            "workloads": [
+                {
+                    "name": "w",
+                    "arrivals": {"kind": "poisson", "rate": rate},
+                    "duration": {"kind": "exponential", "mean": 1.0},
+                    "destinations": [{"address": "10.0.0.1", "port": 443}],
+                }
+            ],
+        }
+    )
+    over = {"host.time_wait": [30.0 + 6.0 * i for i in range(16)]}
+    print(
+        f"\nexperiments: 16-point sweep of {connections:,}-connection runs (host.time_wait 30-120 s), "
+        f"{os.cpu_count()} cores"
+    )
+    walls = {}
+    tables = {}
+    for workers in (1, 2):
+        started = time.perf_counter()
+        tables[workers] = sim.sweep(scenario, over, workers=workers)
+        walls[workers] = time.perf_counter() - started
+        print(f"  --workers {workers}: {walls[workers]:7.1f} s", flush=True)
+    same = tables[1].equals(tables[2])
+    print(
+        f"  --workers 2 / --workers 1: {walls[2] / walls[1]:.2f} of the wall time, a {walls[1] / walls[2]:.2f}x "
+        f"speed-up (target <= 0.55, >= 1.8x); same table: {same}"
+    )
+
+    task = Task(scenario.with_changes({"host.time_wait": 60.0}), 0)
+    started = time.perf_counter()
+    summary = run_summary(task)
+    task_s = time.perf_counter() - started
+    tiny = Task(scenario.with_changes(duration=1.0), 0)
+    started = time.perf_counter()
+    Executor(workers=2).map(run_summary, [tiny, tiny])
+    pool_s = time.perf_counter() - started - _timed(run_summary, tiny)
+    rounds = 200
+    started = time.perf_counter()
+    for _ in range(rounds):
+        pickle.loads(pickle.dumps(task))
+        pickle.loads(pickle.dumps(summary))
+        _ = task.key
+    moves_s = (time.perf_counter() - started) / rounds
+    with tempfile.TemporaryDirectory() as folder:
+        cache = TaskCache(Path(folder))
+        started = time.perf_counter()
+        for i in range(rounds):
+            cache.put(f"k{i}", summary)
+        cache_s = (time.perf_counter() - started) / rounds
+    per_task = moves_s + cache_s + pool_s / 16
+    print(
+        f"  one task: {task_s:.2f} s; per-task overhead {per_task * 1e3:.1f} ms = {per_task / task_s:.2%} of it "
+        f"(pool start {pool_s * 1e3:.0f} ms shared by 16 tasks, pickling and key {moves_s * 1e3:.1f} ms, "
+        f"cache write {cache_s * 1e3:.1f} ms; target < 5%)"
+    )
+
+    started = time.perf_counter()
+    found = sim.find_capacity("scenarios/quickstart.yaml", 0.01, workers=2)
+    wall = time.perf_counter() - started
+    exact = erlang_b_load(16384, 0.01, 1e-9) / 61.0  # quickstart: 1 s connections, then 60 s TIME_WAIT
+    print(
+        f"  portsim capacity scenarios/quickstart.yaml at 1%: {found.rate:,.1f} conn/s, inverse Erlang B {exact:,.1f} "
+        f"({found.rate / exact - 1:+.2%}), {found.simulation_runs} simulation runs, {wall:.0f} s "
+        "(target within 2% in <= 12 runs)"
+    )
+
+
+def _timed(fn: Any, arg: Any) -> float:
+    started = time.perf_counter()
+    fn(arg)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer connections and no 10-million-connection run")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--experiments", action="store_true", help="only the execution layer's measurements")
     args = parser.parse_args()
+    if args.experiments:
+        experiments(args.quick)
+        return
     if args.child:
         case, rate, connections, destinations = args.child
         print(json.dumps(child(case, float(rate), int(connections), int(destinations))))
@@ -211,6 +309,7 @@ def main() -> None:
             f"{scale['peak_rss_mb']:.0f} MB (target < 500 MB); wall time per connection {per_10 / per_1:.2f} x that "
             "at 1 million, measured before and after in the same process (target 0.8-1.2)"
         )
+    experiments(args.quick)
 
 
 if __name__ == "__main__":

@@ -25,10 +25,18 @@ if TYPE_CHECKING:
     from .config.presets import PRESETS
     from .config.scenario import Scenario
     from .core.policies import POLICIES, Policy, register
+    from .experiments.capacity import find_capacity
+    from .experiments.executor import Executor
+    from .experiments.fixes import FIXES, Fix, register_fix
+    from .experiments.remedies import remedies
     from .experiments.runner import run, run_variants, simulate
+    from .experiments.sweep import sweep
     from .model.model import PortModel
     from .model.sockets import SocketHost
+    from .output.capacity import load_capacity
+    from .output.remedies import load_remedies
     from .output.results import RunResult, load_comparison, load_result
+    from .output.sweep import load_sweep
     from .stats.erlang import erlang_b
 
 _EXPORTS = {
@@ -40,6 +48,16 @@ _EXPORTS = {
     "POLICIES": "core.policies",
     "Policy": "core.policies",
     "register": "core.policies",
+    "find_capacity": "experiments.capacity",
+    "Executor": "experiments.executor",
+    "FIXES": "experiments.fixes",
+    "Fix": "experiments.fixes",
+    "register_fix": "experiments.fixes",
+    "remedies": "experiments.remedies",
+    "sweep": "experiments.sweep",
+    "load_capacity": "output.capacity",
+    "load_remedies": "output.remedies",
+    "load_sweep": "output.sweep",
     "run": "experiments.runner",
     "run_variants": "experiments.runner",
     "simulate": "experiments.runner",
@@ -52,8 +70,11 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "FIXES",
     "POLICIES",
     "PRESETS",
+    "Executor",
+    "Fix",
     "Limits",
     "Policy",
     "PortModel",
@@ -63,13 +84,20 @@ __all__ = [
     "SocketHost",
     "__version__",
     "erlang_b",
+    "find_capacity",
+    "load_capacity",
     "load_comparison",
+    "load_remedies",
     "load_result",
     "load_scenario",
+    "load_sweep",
     "register",
+    "register_fix",
+    "remedies",
     "run",
     "run_variants",
     "simulate",
+    "sweep",
 ]
 
 

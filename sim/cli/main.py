@@ -12,15 +12,16 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ..config.errors import ScenarioError, one_line
 from ..config.limits import CLI_HINTS, Limits, check
 from ..config.presets import PRESETS
-from ..config.scenario import Scenario
+from ..config.scenario import MAX_REPLICATIONS, Scenario
 from ..core.policies import POLICIES
+from ..experiments.executor import Executor
 from ..experiments.runner import resolve, run_variants
 from ..experiments.runner import run as run_scenario
 from ..output.folders import ResultsError, check_replaceable, run_owns, staged_folder
@@ -29,7 +30,7 @@ from ..version import version
 from . import capacity as capacity_command
 from . import remedies as remedies_command
 from . import sweep as sweep_command
-from .options import limit_options, limits
+from .options import check_scenario_options, execution_options, limit_options, limits, scenario_options
 from .progress import progress_bar
 from .signals import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, terminate
 from .text import comparison_text, summary_text
@@ -59,18 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a scenario and write its results folder")
-    run.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
-    run.add_argument("--out", metavar="DIR", help="results folder (default: results/<scenario name>)")
-    run.add_argument("--seed", type=int, metavar="N", help="random seed (overrides the file's seed)")
-    run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="override one scenario value, e.g. --set host.time_wait=30 (repeatable)",
-    )
-    run.add_argument("--replications", type=int, metavar="N", help="independent replications (default: 1)")
+    scenario_options(run, "independent replications (default: 1)")
     run.add_argument(
         "--variant",
         action="append",
@@ -80,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no summary on stdout")
+    execution_options(run, cache=False)
     limit_options(run)
 
     validate = sub.add_parser(
@@ -119,12 +110,7 @@ def _default_out(scenario: Scenario) -> Path:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    if args.replications is not None and args.replications < 1:
-        raise BadInputError(f"--replications {args.replications}: must be at least 1")
-    if args.seed is not None and args.seed < 0:
-        raise BadInputError(f"--seed {args.seed}: must be zero or positive")
-    if args.out is not None and not args.out.strip():
-        raise BadInputError("--out: the results folder path is empty")
+    check_scenario_options(args, (1, MAX_REPLICATIONS))
     scenario = resolve(args.scenario, args.seed, args.replications, args.overrides)
     default_out = _default_out(scenario)
     if args.variant:
@@ -139,6 +125,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             scenario = scenario.with_changes(source="--variant", variants=kept)
     out = Path(args.out) if args.out is not None else default_out
     runs = scenario.expand(args.overrides)
+    executor = Executor(args.workers, args.scheduler)
+    executor.check()
     check(runs, limits(args), args.scenario, CLI_HINTS)
     check_replaceable(out, allowed=[v.name for v in scenario.variants])
     total = sum(r.duration * r.replications for r in runs.values())
@@ -150,15 +138,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
     ) as tmp:
         # warnings only once the output place is known to work: a refused run prints one line
         _warn_masked_preset(scenario, args.overrides)
+        if scenario.sweep:
+            print(
+                "portsim: warning: the file has a sweep: section; portsim run runs the scenario as written "
+                "(portsim sweep runs the grid)",
+                file=sys.stderr,
+            )
         for name, variant in runs.items():
             _warn(variant, name if scenario.variants else None)
         show = not args.quiet and sys.stderr.isatty()
         progress, stop = progress_bar(total) if show else (None, lambda: None)
         try:
             if scenario.variants:
-                results = run_variants(scenario, overrides=args.overrides, progress=progress, limits=forced)
+                results = run_variants(
+                    scenario,
+                    overrides=args.overrides,
+                    progress=progress,
+                    limits=forced,
+                    workers=executor.workers,
+                    scheduler=executor.scheduler,
+                )
             else:
-                result = run_scenario(scenario, progress=progress, limits=forced)
+                result = run_scenario(
+                    scenario, progress=progress, limits=forced, workers=executor.workers, scheduler=executor.scheduler
+                )
         finally:
             stop()
         if scenario.variants:
@@ -280,22 +283,58 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
     folder = Path(args.folder)
     failed: list[str] = []
+    drawn = _experiment_plots(folder, failed)
     if (folder / "comparison.json").is_file():
         results = load_comparison(folder)
         for name, result in results.items():
             written, errors = save_all(result, folder / name / "plots")
             failed.extend(f"{name}/{e}" for e in errors)
-            for path in written:
-                print(path)
+            drawn += written
         comparison(results).savefig(folder / "comparison.png")
-        print(folder / "comparison.png")
-    else:
-        written, failed = save_all(load_result(folder), folder / "plots")
-        for path in written:
-            print(path)
+        drawn.append(folder / "comparison.png")
+    elif (folder / "summary.json").is_file() or not drawn:
+        written, errors = save_all(load_result(folder), folder / "plots")
+        failed += errors
+        drawn += written
+    for path in drawn:
+        print(path)
     if failed:
         raise PlotError(f"{folder}: plot {failed[0]}")
     return EXIT_OK
+
+
+def _experiment_plots(folder: Path, failed: list[str]) -> list[Path]:
+    """Redraw sweep.png, capacity.png and remedies.png from their JSON files, where the folder has them."""
+    drawn: list[Path] = []
+    if (folder / "sweep.json").is_file():
+        from ..output.sweep import load_sweep_points
+        from ..output.sweep_plot import sweep_figure
+
+        _draw(lambda: sweep_figure(load_sweep_points(folder)), folder / "sweep.png", drawn, failed)
+    if (folder / "capacity.json").is_file():
+        from ..output.capacity import load_capacity
+        from ..output.capacity_plot import capacity_figure
+
+        reports = load_capacity(folder)
+        _draw(lambda: capacity_figure([r.to_json() for r in reports.values()]), folder / "capacity.png", drawn, failed)
+    if (folder / "remedies.json").is_file():
+        from ..output.remedies import load_remedies
+        from ..output.remedies_plot import remedies_figure
+
+        report = load_remedies(folder)
+        _draw(lambda: remedies_figure(report.to_json()), folder / "remedies.png", drawn, failed)
+    return drawn
+
+
+def _draw(figure: Callable[[], Any], path: Path, drawn: list[Path], failed: list[str]) -> None:
+    try:
+        figure().savefig(path)
+    except (ResultsError, ScenarioError):
+        raise
+    except Exception as exc:  # one plot that fails is reported in one line, the others drawn
+        failed.append(f"{path.name}: {type(exc).__name__}: {exc}")
+        return
+    drawn.append(path)
 
 
 COMMANDS = {

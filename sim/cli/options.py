@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
+from ..config.errors import ScenarioError
 from ..config.limits import MAX_ATTEMPTS, MAX_MEMORY, Limits
 
 
@@ -60,8 +61,8 @@ def _workers(text: str) -> int:
     return value
 
 
-def execution_options(parser: argparse.ArgumentParser) -> None:
-    """--workers, --scheduler and --fresh."""
+def execution_options(parser: argparse.ArgumentParser, cache: bool = True) -> None:
+    """--workers, --scheduler and (for commands with a task cache) --fresh."""
     parser.add_argument(
         "--workers",
         type=_workers,
@@ -73,6 +74,61 @@ def execution_options(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="run the tasks on a Dask cluster, e.g. tcp://10.0.0.2:8786 (needs pip install 'portsim[dask]')",
     )
+    if cache:
+        parser.add_argument(
+            "--fresh", action="store_true", help="run every task again, ignoring the task cache in the results folder"
+        )
+
+
+def target_value(text: str) -> float:
+    """A blocking target from ``0.01`` or ``1%``."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (e.g. 0.01 or 1%)") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: must lie strictly between 0 and 1 (e.g. 0.01 or 1%)")
+    return value
+
+
+def scenario_options(parser: argparse.ArgumentParser, replications: str) -> None:
+    """SCENARIO, --out, --seed, --set and --replications (``replications``: its help)."""
+    parser.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    parser.add_argument("--out", metavar="DIR", help="results folder (default: results/<scenario name>)")
+    parser.add_argument("--seed", type=int, metavar="N", help="random seed (overrides the file's seed)")
     parser.add_argument(
-        "--fresh", action="store_true", help="run every task again, ignoring the task cache in the results folder"
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override one scenario value, e.g. --set host.time_wait=30 (repeatable)",
     )
+    parser.add_argument("--replications", type=int, metavar="N", help=replications)
+
+
+def search_options(parser: argparse.ArgumentParser) -> None:
+    """--target, --workload and --destination of the capacity searches."""
+    parser.add_argument(
+        "--target", type=target_value, default=0.01, metavar="P", help="blocking probability (default 0.01, or 1%%)"
+    )
+    parser.add_argument(
+        "--workload",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="scale only this workload's rate (repeatable; default: all of them, together)",
+    )
+    parser.add_argument("--destination", metavar="ADDR:PORT", help="blocking toward this destination only")
+
+
+def check_scenario_options(args: argparse.Namespace, replications: tuple[int, int]) -> None:
+    """Refuse a --replications outside ``replications`` (inclusive), a negative --seed and an empty --out."""
+    low, high = replications
+    if args.replications is not None and not low <= args.replications <= high:
+        raise ScenarioError(f"--replications {args.replications}: must be between {low} and {high}")
+    if args.seed is not None and args.seed < 0:
+        raise ScenarioError(f"--seed {args.seed}: must be zero or positive")
+    if args.out is not None and not args.out.strip():
+        raise ScenarioError("--out: the results folder path is empty")

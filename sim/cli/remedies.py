@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,10 @@ from ..experiments.remedies import remedies
 from ..experiments.runner import resolve
 from ..output.capacity_plot import percent
 from ..output.folders import CACHE_FOLDER, REMEDIES_ENTRIES, check_replaceable, owned_by, staged_folder
+from ..output.remedies import write_remedies
 from ..output.results import PlotError
 from ..report.remedies import RemediesReport
-from ..version import version
-from .capacity import target_value
-from .options import execution_options, limit_options, limits
+from .options import check_scenario_options, execution_options, limit_options, limits, scenario_options, search_options
 
 
 def add_parser(sub: Any) -> None:
@@ -30,20 +28,10 @@ def add_parser(sub: Any) -> None:
         "remedies",
         help="rank the standard fixes (wider range, tw_reuse, more addresses, ...) by the capacity each gives",
     )
-    parser.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
-    parser.add_argument(
-        "--target", type=target_value, default=0.01, metavar="P", help="blocking probability (default 0.01, or 1%%)"
-    )
+    scenario_options(parser, "replications per load (default 3)")
+    search_options(parser)
     parser.add_argument(
         "--fix", action="append", default=None, metavar="NAME", help=f"only this fix (repeatable): {', '.join(FIXES)}"
-    )
-    parser.add_argument("--workload", action="append", default=None, metavar="NAME", help="scale only this workload")
-    parser.add_argument("--destination", metavar="ADDR:PORT", help="blocking toward this destination only")
-    parser.add_argument("--replications", type=int, metavar="N", help="replications per load (default 3)")
-    parser.add_argument("--out", metavar="DIR", help="results folder (default: results/<scenario name>)")
-    parser.add_argument("--seed", type=int, metavar="N", help="random seed (overrides the file's seed)")
-    parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE", help="override one value"
     )
     parser.add_argument("--variant", metavar="NAME", help="find remedies for this variant of the scenario")
     parser.add_argument("--no-plots", action="store_true", help="skip remedies.png")
@@ -54,12 +42,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``portsim remedies``; returns the exit status."""
-    if args.replications is not None and not 2 <= args.replications <= 64:
-        raise ScenarioError(f"--replications {args.replications}: must be between 2 and 64 per load")
-    if args.seed is not None and args.seed < 0:
-        raise ScenarioError(f"--seed {args.seed}: must be zero or positive")
-    if args.out is not None and not args.out.strip():
-        raise ScenarioError("--out: the results folder path is empty")
+    check_scenario_options(args, (2, 64))
     base = resolve(args.scenario, args.seed, None, args.overrides)
     if args.variant:
         base = base.variant(args.variant, args.overrides)
@@ -105,21 +88,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_remedies(report: RemediesReport, scenario_yaml: str, folder: Path, plots: bool, failed: list[str]) -> None:
-    """remedies.yaml and remedies.json, then remedies.png."""
-    header = f"# Resolved scenario written by portsim {version()} for portsim remedies.\n"
-    (folder / "remedies.yaml").write_text(header + scenario_yaml, encoding="utf-8")
-    data = report.to_json()
-    (folder / "remedies.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    if plots:
-        try:
-            from ..output.remedies_plot import remedies_figure
-
-            remedies_figure(data).savefig(folder / "remedies.png")
-        except Exception as exc:
-            failed.append(f"remedies.png: {type(exc).__name__}: {exc}")
-
-
 def remedies_text(report: RemediesReport, out: Path) -> str:
     """The ranking as a table."""
     toward = f" toward {report.destination}" if report.destination else ""
@@ -133,9 +101,15 @@ def remedies_text(report: RemediesReport, out: Path) -> str:
             lines.append(f"{r.name:<22}{'-':>16}  does not apply: {r.reason}")
             continue
         cap = r.capacity
-        rate = f"{cap.rate:,.4g}" if cap is not None and cap.rate is not None else "not found"
+        rate = "not found"
+        if cap is not None and cap.rate is not None:
+            rate = f"{cap.rate:,.4g}"
+        elif cap is not None and cap.at_least is not None:
+            rate = f"≥ {cap.at_least:,.4g}"
         interval = f"[{cap.ci95[0]:,.4g}, {cap.ci95[1]:,.4g}]" if cap is not None and cap.ci95 else "-"
         gain = f"×{r.gain:.2f}" if r.gain is not None else "-"
+        if cap is not None and cap.rate is None and r.gain is not None:
+            gain = f"≥×{r.gain:.1f}"
         now = r.blocking_at_load.mean if r.blocking_at_load is not None else None
         blocked = percent(now) if now is not None else "-"
         lines.append(f"{r.name:<22}{rate:>16}  {interval:<22}{gain:>7}  {blocked:>11}")

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..config.errors import ScenarioError
 from ..config.limits import CLI_HINTS
+from ..config.scenario import MAX_REPLICATIONS
 from ..config.sweep import LARGE_GRID, parse_over
 from ..experiments.batch import summaries
 from ..experiments.cache import TaskCache
@@ -19,7 +20,7 @@ from ..experiments.sweep import axes, check_grid, grid_points, points, table, ta
 from ..output.folders import CACHE_FOLDER, SWEEP_ENTRIES, check_replaceable, owned_by, staged_folder
 from ..output.results import PlotError
 from ..output.sweep import sweep_data, write_sweep
-from .options import execution_options, limit_options, limits
+from .options import check_scenario_options, execution_options, limit_options, limits, scenario_options
 from .progress import task_bar
 
 
@@ -29,7 +30,7 @@ def add_parser(sub: Any) -> None:
         "sweep",
         help="run a scenario over a grid of values (its sweep: section, or --over) and plot blocking against them",
     )
-    parser.add_argument("scenario", metavar="SCENARIO", help="scenario YAML file")
+    scenario_options(parser, "replications per point (default: the file's)")
     parser.add_argument(
         "--over",
         action="append",
@@ -37,12 +38,6 @@ def add_parser(sub: Any) -> None:
         metavar="KEY=VALUES",
         help="a key to sweep: KEY=v1,v2,... or KEY=from:to:steps[:log] (repeatable; added to the file's sweep:)",
     )
-    parser.add_argument("--out", metavar="DIR", help="results folder (default: results/<scenario name>)")
-    parser.add_argument("--seed", type=int, metavar="N", help="random seed (overrides the file's seed)")
-    parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE", help="override one value"
-    )
-    parser.add_argument("--replications", type=int, metavar="N", help="replications per point (default: the file's)")
     parser.add_argument(
         "--variant", action="append", default=[], metavar="NAME", help="sweep only this variant (repeatable)"
     )
@@ -55,12 +50,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``portsim sweep``; returns the exit status."""
-    if args.replications is not None and args.replications < 1:
-        raise ScenarioError(f"--replications {args.replications}: must be at least 1")
-    if args.seed is not None and args.seed < 0:
-        raise ScenarioError(f"--seed {args.seed}: must be zero or positive")
-    if args.out is not None and not args.out.strip():
-        raise ScenarioError("--out: the results folder path is empty")
+    check_scenario_options(args, (1, MAX_REPLICATIONS))
     over = dict(parse_over(text) for text in args.over)
     base = resolve(args.scenario, args.seed, args.replications, args.overrides)
     if args.variant:

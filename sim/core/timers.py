@@ -23,8 +23,9 @@ def wheel_granularity(seconds: float, hz: int) -> float:
     5.12 s at HZ 100.
     """
     delta = math.ceil(seconds * hz)
+    last = 8 if hz > 100 else 7  # LVL_DEPTH is 9 above HZ 100, else 8 (kernel/time/timer.c)
     level = 0
-    while delta >= (WHEEL_LEVEL_SIZE - 1) << (level * WHEEL_CLOCK_SHIFT) and level < 8:
+    while delta >= (WHEEL_LEVEL_SIZE - 1) << (level * WHEEL_CLOCK_SHIFT) and level < last:
         level += 1
     return (1 << (level * WHEEL_CLOCK_SHIFT)) / hz
 

@@ -27,7 +27,7 @@ from ..config.scenario import Scenario
 from ..core.spec import MAX_RATE
 from ..report.capacity import CapacityEvaluation, CapacityReport, CapacityRun
 from ..report.records import Summary
-from ..report.theory import predict
+from ..report.theory import hold_time, predict
 from ..stats.intervals import mean_ci
 from ..version import version
 from .batch import summaries
@@ -47,6 +47,8 @@ MIN_REPLICATIONS = 3
 LOCAL = 0.1
 """Bracket (as a log ratio of its loads) within which the secant is trusted to give the answer."""
 MIN_SCALE = 1e-6
+WARMUP_CYCLES = 5.0
+WINDOW_CYCLES = 20.0
 
 SearchProgress = Callable[[int, float | None], None]
 """Called after each evaluated load with (simulation runs so far, current estimate of the rate or None)."""
@@ -55,6 +57,7 @@ SearchProgress = Callable[[int, float | None], None]
 @dataclass
 class _Load:
     scale: float
+    duration: float = 0.0
     runs: list[tuple[int, float, float]] = field(default_factory=list)  # (replication, attempts, failures)
 
     def blocking(self) -> list[float]:
@@ -65,13 +68,34 @@ class _Load:
         return sum(values) / len(values) if values else math.nan
 
 
-def scaled(scenario: Scenario, factor: float, workloads: Sequence[int]) -> Scenario:
-    """The scenario with the chosen workloads' rates multiplied by ``factor``."""
+def scaled(scenario: Scenario, factor: float, workloads: Sequence[int], shorten: bool = False) -> Scenario:
+    """The scenario with the chosen workloads' rates multiplied by ``factor``.
+
+    ``shorten``: above the scenario's own load, simulate proportionally less time, so that a run makes
+    about as many attempts as at scale 1; never less than WARMUP_CYCLES slowest cycles of warm-up and
+    WINDOW_CYCLES measured (a cycle: a connection's hold with its TIME_WAIT, or an on/off period). Not
+    for workloads with start or stop times.
+    """
     changes: dict[str, Any] = {}
     for i in workloads:
         for key, value in scenario.workloads[i].arrivals.scaled(factor).items():
             changes[f"workloads.{i}.arrivals.{key}"] = value
-    return scenario.with_changes(changes, source=f"capacity scale {factor:.6g}")
+    fields: dict[str, Any] = {}
+    if shorten and factor > 1 and all(w.start == 0 and w.stop is None for w in scenario.workloads):
+        cycle = slowest_cycle(scenario)
+        window = max((scenario.duration - scenario.warmup) / factor, WINDOW_CYCLES * cycle)
+        warmup = max(scenario.warmup / factor, min(scenario.warmup, WARMUP_CYCLES * cycle))
+        if warmup + window < scenario.duration:
+            fields = {"duration": warmup + window, "warmup": warmup, "sample_interval": None}
+    return scenario.with_changes(changes, source=f"capacity scale {factor:.6g}", **fields)
+
+
+def slowest_cycle(scenario: Scenario) -> float:
+    """The longest time scale of the scenario: a connection's mean hold of its port, or an on/off cycle."""
+    cycles = [hold_time(scenario, i) for i in range(len(scenario.workloads))]
+    for w in scenario.workloads:
+        cycles.append(getattr(w.arrivals, "mean_on", 0.0) + getattr(w.arrivals, "mean_off", 0.0))
+    return max(cycles)
 
 
 def base_rate(scenario: Scenario, workloads: Sequence[int]) -> float:
@@ -150,7 +174,8 @@ class _Search:
         wanted = [r for r in replications if r not in {run[0] for run in load.runs}]
         if not wanted:
             return load
-        scenario = scaled(self.scenario, scale, self.workloads)
+        scenario = scaled(self.scenario, scale, self.workloads, shorten=True)
+        load.duration = scenario.duration
         cost = {"capacity": scenario.with_changes(replications=len(wanted))}
         if self.hints is None:
             check(cost, self.limits, self.scenario.name)
@@ -246,12 +271,12 @@ class _Search:
         """The next load to run and how many replications it needs; None to add replications instead."""
         low, high = self.sides()
         if low is None and high is None:
-            return (start if start is not None else 1.0), self.replications
+            return (start if start is not None else 1.0), self.bracketing
         if high is None:
             assert low is not None
-            return self._step(low, up=True), self.replications
+            return self._step(low, up=True), self.bracketing
         if low is None:
-            return self._step(high, up=False), self.replications
+            return self._step(high, up=False), self.bracketing
         a, b = sorted((math.log(low.scale), math.log(high.scale)))
         centre = self.fit(self.window())
         if centre is None or not math.isfinite(centre):
@@ -278,6 +303,18 @@ class _Search:
 
     erlang_guided = False
 
+    @property
+    def bracketing(self) -> int:
+        """Replications per load while looking for the two sides of the target: one, unless Erlang B guides
+        the search (its first loads are then close to the answer and kept)."""
+        return self.replications if self.erlang_guided else 1
+
+    def top_up(self) -> None:
+        """Give every load around the target the current number of replications."""
+        for load in self.window():
+            if len(load.runs) < self.replications:
+                self.evaluate(load.scale, range(self.replications))
+
 
 def find_capacity(
     scenario: str | Path | Scenario,
@@ -293,6 +330,7 @@ def find_capacity(
     tolerance: float = TOLERANCE,
     max_evaluations: int = MAX_EVALUATIONS,
     from_erlang: bool = True,
+    max_rate: float | None = None,
     progress: SearchProgress | None = None,
     limits: Limits | None = None,
     executor: Executor | None = None,
@@ -304,7 +342,8 @@ def find_capacity(
     Blocking is over all connections, or toward ``destination`` ("10.0.0.5:443"). The rate is the
     chosen workloads' connections per second together, with a 95% confidence interval. ``cache``: a
     folder where completed runs are kept, so that a rerun does only what is missing. ``from_erlang=False``
-    starts from the scenario's own load even where Erlang B gives a better first guess.
+    starts from the scenario's own load even where Erlang B gives a better first guess. ``max_rate``: stop
+    looking above this many connections per second (the report then gives ``at_least``).
     """
     base = resolve(scenario, seed, None, overrides)
     if base.variants:
@@ -338,6 +377,7 @@ def find_capacity(
         progress,
         hints,
     )
+    ceiling = min(MAX_RATE, max_rate) if max_rate is not None else MAX_RATE
     erlang, erlang_note = erlang_scale(base, target, chosen, destination)
     start = erlang if from_erlang else None
     search.erlang_guided = start is not None
@@ -358,10 +398,14 @@ def find_capacity(
             if scale < MIN_SCALE:
                 note = f"blocking stays above the target even at {MIN_SCALE:g} times the scenario's load"
                 break
-            if scale * search.base > MAX_RATE:
-                note = f"blocking stays at or below the target up to {MAX_RATE:g} connections/s"
-                break
+            if scale * search.base > ceiling:
+                top = ceiling / search.base
+                if top in search.loads:
+                    note = f"blocking stays at or below the target up to {ceiling:,.4g} conn/s, where the search stops"
+                    break
+                scale = top  # the ceiling itself, once: the answer may lie just below it
             search.evaluate(scale, range(step[1]))
+            search.top_up()
         found = search.estimate()
         if progress is not None:
             progress(search.runs, found[0] * search.base if found else None)
@@ -382,6 +426,8 @@ def find_capacity(
         scale_found = found[0]
         rate = scale_found * search.base
         ci = (found[1][0] * search.base, found[1][1] * search.base) if found[1] else None
+    passed = [x.scale * search.base for x in search.loads.values() if x.mean() <= target]
+    at_least = max(passed) if rate is None and passed else None
     if converged:
         note = f"95% interval within ±{tolerance:.0%} after {search.runs} simulation runs"
     elif not note:
@@ -397,6 +443,7 @@ def find_capacity(
         base_rate=search.base,
         rate=rate,
         ci95=ci,
+        at_least=at_least,
         scale=scale_found,
         converged=converged,
         note=note,
@@ -432,6 +479,7 @@ def _evaluation(load: _Load, base: float) -> CapacityEvaluation:
     return CapacityEvaluation(
         scale=load.scale,
         rate=load.scale * base,
+        duration_s=load.duration,
         blocking_probability=load.mean() if blocking else None,
         ci95=ci,
         runs=[

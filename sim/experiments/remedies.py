@@ -21,6 +21,8 @@ from .runner import resolve
 from .tasks import Task
 
 AS_IS = "as-is"
+CEILING = 16.0
+"""Capacity searches stop at this many times the scenario's own load: a fix past it is reported as "at least"."""
 
 RemedyProgress = Callable[[str, int, float | None], None]
 """Called with (fix name, simulation runs of its search so far, current estimate of its capacity)."""
@@ -71,19 +73,7 @@ def remedies(
     baseline: float | None = None
     for name, description, source, changes, reason in candidates:
         if reason:
-            results.append(
-                Remedy(
-                    name=name,
-                    description=description,
-                    applies=False,
-                    reason=reason,
-                    changes={},
-                    capacity=None,
-                    blocking_at_load=None,
-                    gain=None,
-                    source=source,
-                )
-            )
+            results.append(Remedy(name=name, description=description, applies=False, reason=reason, source=source))
             continue
         fixed = base.with_changes(changes, source=f"fix {name}") if changes else base
         searched = _named(progress, name) if progress is not None else None
@@ -98,11 +88,13 @@ def remedies(
             progress=searched,
             limits=limits,
             hints=hints,
+            max_rate=CEILING * base_rate(base, chosen),
         )
         at_load = _blocking_at_load(fixed, capacity.replications, destination, executor, task_cache)
         if name == AS_IS:
             baseline = capacity.rate
-        gain = capacity.rate / baseline if capacity.rate is not None and baseline else None
+        found = capacity.rate if capacity.rate is not None else capacity.at_least
+        gain = found / baseline if found is not None and baseline else None
         results.append(
             Remedy(
                 name=name,
@@ -138,8 +130,18 @@ def rank(results: list[Remedy]) -> list[Remedy]:
     """``as-is`` first; then the fixes that apply, largest capacity first; then those that do not apply."""
     as_is = [r for r in results if r.name == AS_IS]
     applied = [r for r in results if r.name != AS_IS and r.applies]
-    applied.sort(key=lambda r: -(r.capacity.rate if r.capacity and r.capacity.rate is not None else -1.0))
+    applied.sort(key=lambda r: -best(r))
     return as_is + applied + [r for r in results if not r.applies]
+
+
+def best(remedy: Remedy) -> float:
+    """The capacity a fix gives: the rate found, else the rate it was known to sustain (-1 if neither)."""
+    capacity = remedy.capacity
+    if capacity is None:
+        return -1.0
+    if capacity.rate is not None:
+        return float(capacity.rate)
+    return float(capacity.at_least) if capacity.at_least is not None else -1.0
 
 
 def _blocking_at_load(

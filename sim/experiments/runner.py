@@ -18,6 +18,8 @@ from ..model.model import PortModel, ProgressCallback
 from ..output.results import RunResult
 from ..report.replications import Combiner
 from ..report.summary import report
+from .executor import Executor
+from .tasks import Task, run_report
 
 Progress = Callable[[float, int], None]
 """Called with (fraction of the whole job done, connection attempts so far)."""
@@ -54,6 +56,39 @@ def simulate(
     return RunResult.of(report(PortModel(scenario, seed, replication).run(progress)))
 
 
+def _replicate_all(runs: Mapping[str, Scenario], progress: Progress | None, executor: Executor) -> dict[str, RunResult]:
+    """Every replication of every scenario in ``runs`` as tasks on ``executor``; each scenario's combined result."""
+    count = sum(scenario.replications for scenario in runs.values())
+    if executor.scheduler is None and (executor.workers == 1 or count == 1):
+        # in this process the bar follows simulated time within each replication
+        results: dict[str, RunResult] = {}
+        attempts_before = 0
+        for i, (name, scenario) in enumerate(runs.items()):
+            shifted = None if progress is None else _shifted(progress, attempts_before)
+            results[name] = _replicate(scenario, shifted, i / len(runs), 1 / len(runs))
+            attempts_before += int(results[name].summary.attempts * scenario.replications)
+        return results
+    tasks = [Task(scenario, r) for scenario in runs.values() for r in range(scenario.replications)]
+    weights = [t.scenario.duration for t in tasks]
+    total = sum(weights)
+    state = {"done": 0.0, "attempts": 0}
+
+    def finished(i: int, report: Any) -> None:
+        state["done"] += weights[i]
+        state["attempts"] += int(report.summary.attempts)
+        if progress is not None:
+            progress(state["done"] / total, int(state["attempts"]))
+
+    reports = iter(executor.map(run_report, tasks, finished if progress is not None else None))
+    combined: dict[str, RunResult] = {}
+    for name, scenario in runs.items():
+        combiner = Combiner()
+        for _ in range(scenario.replications):
+            combiner.add(next(reports))
+        combined[name] = RunResult.of(combiner.result())
+    return combined
+
+
 def _replicate(scenario: Scenario, progress: Progress | None, done: float, share: float) -> RunResult:
     n = scenario.replications
     combiner = Combiner()
@@ -75,12 +110,16 @@ def run(
     overrides: Mapping[str, Any] | Iterable[str] = (),
     progress: Progress | None = None,
     limits: Limits | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> RunResult:
     """Run a scenario (a YAML path or a Scenario) and return its result.
 
     ``overrides`` are ``{"host.time_wait": 30}`` or ``["host.time_wait=30"]``. With several
     replications the summary holds each figure's mean and its 95% confidence interval (``ci95``).
-    A job estimated above ``limits`` (default ``Limits()``) raises ScenarioError.
+    Replications run on ``workers`` local processes (default: the machine's cores) or a Dask
+    ``scheduler``; the result is the same whatever runs them. A job estimated above ``limits``
+    (default ``Limits()``) raises ScenarioError.
     """
     resolved = resolve(scenario, seed, replications, overrides)
     if resolved.variants:
@@ -90,7 +129,7 @@ def run(
             stacklevel=2,
         )
     check({resolved.name: resolved}, limits or Limits(), resolved.name)
-    return _replicate(resolved, progress, 0.0, 1.0)
+    return _replicate_all({resolved.name: resolved}, progress, Executor(workers, scheduler))[resolved.name]
 
 
 def run_variants(
@@ -100,20 +139,18 @@ def run_variants(
     overrides: Mapping[str, Any] | Iterable[str] = (),
     progress: Progress | None = None,
     limits: Limits | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> dict[str, RunResult]:
     """Run every variant of a scenario (``variants:`` in the file); results by variant name.
 
-    A scenario without variants gives one result under its own name.
+    A scenario without variants gives one result under its own name. Every replication of every
+    variant is a task for ``workers`` local processes or a Dask ``scheduler``, as in ``run``.
     """
     resolved = resolve(scenario, seed, replications, overrides)
     variants = resolved.expand(overrides if isinstance(overrides, Mapping) else list(overrides))
     check(variants, limits or Limits(), resolved.name)
-    results: dict[str, RunResult] = {}
-    for i, (name, variant) in enumerate(variants.items()):
-        before = sum(int(r.summary.attempts * r.scenario.replications) for r in results.values())
-        shifted = None if progress is None else _shifted(progress, before)
-        results[name] = _replicate(variant, shifted, i / len(variants), 1 / len(variants))
-    return results
+    return _replicate_all(variants, progress, Executor(workers, scheduler))
 
 
 def _shifted(progress: Progress, attempts_before: int) -> Progress:

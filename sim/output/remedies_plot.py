@@ -24,7 +24,7 @@ def remedies_figure(data: Mapping[str, Any]) -> Figure:
     fig.subplots_adjust(left=0.25, right=0.8, top=1 - 0.95 / height, bottom=bottom)
     ax = fig.add_subplot()
     names = [r["name"] for r in applied][::-1]
-    rates = [(r["capacity"] or {}).get("rate") or 0.0 for r in applied][::-1]
+    rates = [_rate(r) for r in applied][::-1]
     low = [_ci(r, 0) for r in applied][::-1]
     high = [_ci(r, 1) for r in applied][::-1]
     colors = [AS_IS if r["name"] == "as-is" else BAR for r in applied][::-1]
@@ -39,7 +39,12 @@ def remedies_figure(data: Mapping[str, Any]) -> Figure:
     for y, r in enumerate(applied[::-1]):
         capacity = r["capacity"] or {}
         blocking = (r.get("blocking_at_load") or {}).get("mean")
-        text = f"{capacity['rate']:,.4g}" if capacity.get("rate") is not None else "not found"
+        if capacity.get("rate") is not None:
+            text = f"{capacity['rate']:,.4g}"
+        elif capacity.get("at_least") is not None:
+            text = f"≥ {capacity['at_least']:,.4g} (search stopped)"
+        else:
+            text = "not found"
         if r.get("gain") is not None and r["name"] != "as-is":
             text += f"  ×{r['gain']:.2f}"
         if blocking is not None:
@@ -69,9 +74,14 @@ def remedies_figure(data: Mapping[str, Any]) -> Figure:
     return fig
 
 
+def _rate(remedy: Mapping[str, Any]) -> float:
+    capacity = remedy.get("capacity") or {}
+    return float(capacity.get("rate") or capacity.get("at_least") or 0.0)
+
+
 def _ci(remedy: Mapping[str, Any], side: int) -> float:
     capacity = remedy.get("capacity") or {}
     interval = capacity.get("ci95")
     if interval:
         return float(interval[side])
-    return float(capacity.get("rate") or 0.0)
+    return _rate(remedy)

@@ -46,7 +46,7 @@ def write_sweep(
             from .sweep_plot import sweep_figure
 
             sweep_figure(_finite(data)).savefig(folder / "sweep.png")
-        except Exception as exc:
+        except Exception as exc:  # the data is written: a failed plot is reported in one line
             failed.append(f"sweep.png: {type(exc).__name__}: {exc}")
 
 

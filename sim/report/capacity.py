@@ -22,6 +22,8 @@ class CapacityEvaluation(Record):
     scale: Number
     rate: Number
     """Connections per second of the scaled workloads, together."""
+    duration_s: Number
+    """Simulated seconds of each run (less than the scenario's above its own load: see the README)."""
     blocking_probability: Number | None
     """Mean over the replications."""
     ci95: tuple[Number, Number] | None
@@ -43,6 +45,8 @@ class CapacityReport(Record):
     rate: Number | None
     """The capacity: connections per second of the scaled workloads at the target blocking."""
     ci95: tuple[Number, Number] | None
+    at_least: Number | None = None
+    """Where no rate was found: the highest rate evaluated with blocking at or below the target."""
     scale: Number | None
     """rate / base_rate: how far the scenario's own load can be multiplied."""
     converged: bool

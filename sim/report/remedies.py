@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from .capacity import CapacityReport
 from .records import Number, Record, _finite
 
@@ -24,10 +26,10 @@ class Remedy(Record):
     applies: bool
     reason: str = ""
     """Why the fix does not apply (empty when it does)."""
-    changes: dict[str, Any]
-    capacity: CapacityReport | None
-    blocking_at_load: Blocking | None
-    gain: Number | None
+    changes: dict[str, Any] = Field(default_factory=dict)
+    capacity: CapacityReport | None = None
+    blocking_at_load: Blocking | None = None
+    gain: Number | None = None
     """Capacity with the fix over capacity as-is."""
     source: str = ""
 

@@ -210,7 +210,7 @@ def predict(scenario: Scenario) -> ErlangPrediction:
 
 COUPLED_REASON = (
     "bound and plain connections take ports from the same addresses, so the pools are coupled and no "
-    "analytic capacity holds; a simulated capacity search is needed"
+    "analytic capacity holds; portsim capacity finds it by simulation"
 )
 
 

@@ -23,6 +23,7 @@ from tests.conftest import ROOT
 
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 COMPARISONS = {"os-comparison", "tw-reuse-comparison"}  # scenarios with variants, run by their own test
+SWEEPS = {"knee-sweep"}  # scenarios with a sweep: section, run by their own test
 PORTSIM = Path(sys.executable).parent / "portsim"
 
 
@@ -46,7 +47,9 @@ def test_scenarios_are_shipped() -> None:
 def test_every_scenario_is_run_by_a_test() -> None:
     with_variants = {p.stem for p in SCENARIOS if "variants" in yaml.safe_load(p.read_text())}
     assert with_variants == COMPARISONS
-    assert {p.stem for p in SCENARIOS} - COMPARISONS == set(ANSWERS)
+    with_sweeps = {p.stem for p in SCENARIOS if "sweep" in yaml.safe_load(p.read_text())}
+    assert with_sweeps == SWEEPS
+    assert {p.stem for p in SCENARIOS} - COMPARISONS - SWEEPS == set(ANSWERS)
 
 
 ANSWERS: dict[str, Callable[[dict[str, Any]], bool]] = {
@@ -69,7 +72,7 @@ ANSWERS: dict[str, Callable[[dict[str, Any]], bool]] = {
 """What each shipped scenario's opening comment promises."""
 
 
-@pytest.mark.parametrize("path", [p for p in SCENARIOS if p.stem not in COMPARISONS], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [p for p in SCENARIOS if p.stem not in COMPARISONS | SWEEPS], ids=lambda p: p.stem)
 def test_every_shipped_scenario_answers_its_question_on_the_default_path(
     path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -102,6 +105,22 @@ def test_comparisons_answer_their_questions(name: str, failing: set[str], passin
     if name == "tw-reuse-comparison":
         assert table["reuse-loopback"]["time_wait_recycled"] > 0
         assert table["remote-backend"]["time_wait_recycled"] == 0
+
+
+def test_the_knee_sweep_shows_the_cliff_moving_with_time_wait(tmp_path: Path) -> None:
+    out = tmp_path / "knee"
+    args = ["sweep", str(ROOT / "scenarios" / "knee-sweep.yaml"), "--out", str(out), "--quiet"]
+    shorter = ["--set", "duration=250", "--set", "warmup=100", "--replications", "1"]
+    assert main([*args, *shorter, "--over", "workloads.api.arrivals.rate=150,400"]) == 0
+    points = json.loads((out / "sweep.json").read_text())["points"]
+    blocking = {
+        (p["values"]["workloads.api.arrivals.rate"], p["values"]["host.time_wait"]): p["mean"]["blocking_probability"]
+        for p in points
+    }
+    assert blocking[(150, 60)] == 0
+    assert blocking[(400, 60)] > 0.25  # past the knee near 270 conn/s
+    assert blocking[(400, 30)] == 0  # a 30 s TIME_WAIT moves the knee to about 530 conn/s
+    assert (out / "sweep.png").stat().st_size > 20_000
 
 
 def test_console_script_writes_the_default_folder_with_plots(tmp_path: Path) -> None:
@@ -152,7 +171,7 @@ def test_bad_input_exits_2_with_one_line(old: str, new: str, tmp_path: Path) -> 
     ("args", "message"),
     [
         (["run", "missing.yaml"], "missing.yaml: no such file"),
-        (["run", "QUICK", "--replications", "0"], "--replications 0: must be at least 1"),
+        (["run", "QUICK", "--replications", "0"], "--replications 0: must be between 1 and 1000"),
         (["run", "QUICK", "--seed", "-1"], "--seed -1: must be zero or positive"),
         (["run", "QUICK", "--set", "host.time_wait"], "--set host.time_wait: expected key.path=value"),
         (["validate", "QUICK", "--set", "host.shape=1"], "host.shape: unknown key"),

@@ -9,6 +9,11 @@ import numpy as np
 import pytest
 
 from sim.config.scenario import Scenario
+from sim.core.accounting import Accounting
+from sim.core.hooks import Connection
+from sim.core.lifecycle import Lifecycle
+from sim.core.pool import TIME_WAIT, PortPool
+from sim.core.timers import Timers, wheel_granularity
 from sim.model.model import PortModel
 from tests.conftest import simulate
 
@@ -193,3 +198,196 @@ def test_tw_reuse_takeovers_are_counted_per_destination(make_scenario: Callable[
     assert s.time_wait.recycled == 8
     assert s.destinations["10.0.0.1:80"].time_wait_recycled == 8
     assert s.reuse_interval_s.min == pytest.approx(0.1)  # takeable from 1.5 + 0.4, taken at 2
+
+
+# --------------------------------------------------------------------------- the lifecycle driven directly
+
+
+def opened(lc: Lifecycle, end: float, conn: Connection) -> None:
+    """Take the connection's 4-tuple at its opening time and schedule its close at ``end``."""
+    lc.pool.take(conn[0], conn[1], conn[2], False, conn[5])
+    lc.open(end, conn)
+
+
+@pytest.mark.parametrize("schedule", ["open", "close_at"])
+def test_closes_due_at_one_instant_go_in_connection_id_order(schedule: str) -> None:
+    """Equal end times and opening times: the connection id decides the order, not the port."""
+    pool = PortPool(4)
+    lc = Lifecycle(pool, Timers(time_wait=2.0), ["client"], [False])
+    closed: list[int] = []
+    lc.on_close(lambda conn, t, code: closed.append(conn[4]))
+    for ident, slot in ((1, 3), (2, 1), (3, 0)):
+        conn = (0, 0, slot, 0, ident, 0.0)
+        pool.take(0, 0, slot, False, 0.0)
+        if schedule == "open":
+            lc.open(5.0, conn)
+        else:
+            lc.start(conn)
+            lc.close_at(5.0, conn)
+    lc.advance(5.0)
+    assert closed == [1, 2, 3]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_close_goes_before_an_expiry_at_the_same_instant(fast: bool) -> None:
+    """TIME_WAIT 1 s: the first closes at 0.5 (expires 1.5), the second closes at 1.5: both count at 1.5."""
+    pool = PortPool(4)
+    lc = Lifecycle(pool, Timers(time_wait=1.0), ["client"], [False], fast=fast)
+    opened(lc, 0.5, (0, 0, 0, 0, 1, 0.0))
+    opened(lc, 1.5, (0, 0, 1, 0, 2, 0.0))
+    lc.advance(2.0)
+    assert lc.levels.peak_time_wait == 2
+    assert lc.levels.dest_peak_time_wait == [2]
+    assert (lc.time_wait, pool.state(0, 0, 0), pool.state(0, 0, 1)) == (1, 0, TIME_WAIT)
+
+
+def test_levels_start_at_zero_and_come_back_to_zero_per_destination() -> None:
+    """One client, one server and one half close to destination 0; destination 1 never used. No window started."""
+    pool = PortPool(8, n_destinations=2)
+    lc = Lifecycle(pool, Timers(time_wait=2.0, fin_timeout=3.0), ["client", "server", "half"], [False] * 3)
+    levels = lc.levels
+    assert (levels.peak_established, levels.peak_time_wait, levels.peak_fin_wait2) == (0, 0, 0)
+    for name in ("dest_held", "dest_time_wait", "dest_peak_held", "dest_peak_time_wait", "dest_overflow"):
+        assert getattr(levels, name) == [0, 0], name
+    for c in range(3):
+        opened(lc, 1.0, (0, 0, c, c, c, 0.0))
+    lc.advance(1.0)
+    assert levels.dest_held == [2, 0]  # TIME_WAIT and FIN_WAIT2 keep their 4-tuples; the server close freed its own
+    assert levels.dest_time_wait == [1, 0]
+    assert (lc.established, lc.time_wait, lc.fin_wait2) == (0, 1, 1)
+    lc.advance(10.0)  # TIME_WAIT ends at 3, FIN_WAIT2 at 4
+    assert levels.dest_held == [0, 0]
+    assert levels.dest_time_wait == [0, 0]
+    assert (levels.peak_established, levels.peak_time_wait, levels.peak_fin_wait2) == (3, 1, 1)
+    assert levels.dest_peak_held == [3, 0]
+    assert levels.dest_peak_time_wait == [1, 0]
+    assert (levels.dest_overflow, levels.dest_recycled) == ([0, 0], [0, 0])
+    assert pool.ports_in_use == 0
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_max_tw_buckets_counts_time_wait_and_fin_wait2_together(fast: bool) -> None:
+    """Limit 2: a FIN_WAIT2 (t=1) and a TIME_WAIT (t=2) fill it; the closes at t=3 and t=4 free their 4-tuples."""
+    pool = PortPool(8, n_destinations=2)
+    timers = Timers(time_wait=10.0, fin_timeout=10.0, max_tw_buckets=2)
+    lc = Lifecycle(pool, timers, ["client", "half"], [False, False], fast=fast)
+    opened(lc, 1.0, (0, 0, 0, 1, 1, 0.0))
+    opened(lc, 2.0, (0, 0, 1, 0, 2, 0.0))
+    opened(lc, 3.0, (0, 1, 2, 0, 3, 0.0))
+    opened(lc, 4.0, (0, 1, 3, 0, 4, 0.0))
+    lc.advance(5.0)
+    assert (lc.time_wait, lc.fin_wait2) == (1, 1)
+    assert lc.levels.dest_overflow == [0, 2]
+    assert lc.levels.dest_held == [2, 0]
+    assert (pool.state(0, 1, 2), pool.state(0, 1, 3), pool.state(0, 0, 1)) == (0, 0, TIME_WAIT)
+    lc.start_window(5.0)  # a new window counts overflows (and takeovers) from zero
+    assert (lc.levels.dest_overflow, lc.levels.dest_recycled) == ([0, 0], [0, 0])
+
+
+def test_a_zero_time_wait_frees_the_4_tuple_at_the_close() -> None:
+    pool = PortPool(2)
+    lc = Lifecycle(pool, Timers(time_wait=0.0), ["client"], [False])
+    opened(lc, 1.0, (0, 0, 0, 0, 1, 0.0))
+    lc.advance(1.0)
+    assert (lc.levels.peak_time_wait, lc.levels.dest_peak_time_wait) == (0, [0])
+    assert (pool.state(0, 0, 0), pool.ports_in_use, lc.levels.dest_held) == (0, 0, [0])
+
+
+def test_without_reuse_eligibility_a_time_wait_is_never_taken_over() -> None:
+    """No ``reusable`` given: tcp_tw_reuse applies to no destination, however old the TIME_WAIT."""
+    pool = PortPool(1)
+    lc = Lifecycle(pool, Timers(time_wait=60.0, reuse_delay=1.0), ["client"], [False])
+    opened(lc, 1.0, (0, 0, 0, 0, 1, 0.0))
+    lc.advance(30.0)
+    assert pool.state(0, 0, 0) == TIME_WAIT
+    with pytest.raises(ValueError, match="not free"):
+        pool.take(0, 0, 0, False, 30.0)
+
+
+def test_a_time_wait_promoted_only_while_it_lasts() -> None:
+    """TIME_WAIT 0.5 s, reuse delay 1 s: the first TIME_WAIT expires before its promotion time; the next
+    TIME_WAIT on the same 4-tuple must not inherit that promotion (it is too young to be taken over)."""
+    pool = PortPool(1)
+    lc = Lifecycle(pool, Timers(time_wait=0.5, reuse_delay=1.0), ["client"], [False], [[True]])
+    opened(lc, 0.1, (0, 0, 0, 0, 1, 0.0))  # TIME_WAIT 0.1 to 0.6, would be takeable after 1.1
+    lc.advance(0.7)
+    opened(lc, 0.8, (0, 0, 0, 0, 2, 0.7))  # the same 4-tuple again: TIME_WAIT 0.8 to 1.3
+    lc.advance(1.2)
+    assert pool.state(0, 0, 0) == TIME_WAIT  # 0.4 s old: not takeable
+    lc.advance(1.25)
+    assert pool.state(0, 0, 0) == TIME_WAIT
+
+
+def test_a_time_wait_taken_over_stops_counting_at_the_takeover() -> None:
+    """TIME_WAIT from 1 to the takeover at 2.5: 1.5 s over [0, 10], though its expiry is still scheduled."""
+    pool = PortPool(1)
+    lc = Lifecycle(pool, Timers(time_wait=60.0, reuse_delay=1.0), ["client"], [False], [[True]])
+    opened(lc, 1.0, (0, 0, 0, 0, 1, 0.0))
+    lc.advance(2.5)
+    _, recycled = pool.take(0, 0, 0, False, 2.5)
+    assert recycled is not None
+    lc.recycled(recycled, 2.5)
+    lc.open(100.0, (0, 0, 0, 0, 2, 2.5))
+    means = lc.time_means(10.0)
+    assert means["time_wait"] == pytest.approx(0.15)
+    assert means["established"] == pytest.approx((1.0 + 7.5) / 10)
+
+
+def test_time_means_over_a_window_that_starts_late() -> None:
+    """Window from 5: A (opened at 1) closes at 5.5 into a 2 s TIME_WAIT; B opens at 5.25 and stays."""
+    pool = PortPool(4)
+    lc = Lifecycle(pool, Timers(time_wait=2.0), ["client"], [False])
+    opened(lc, 5.5, (0, 0, 0, 0, 1, 1.0))
+    lc.advance(5.0)
+    lc.start_window(5.0)
+    pool.start_window(5.0)
+    # an empty window: the levels at its start
+    assert lc.time_means(5.0) == {"established": 1.0, "time_wait": 0.0, "fin_wait2": 0.0, "ports_in_use": 1.0}
+    opened(lc, 100.0, (0, 0, 1, 0, 2, 5.25))
+    lc.advance(5.5)
+    # over [5, 5.5]: A ESTABLISHED 0.5 s, B 0.25 s; both ports held as long
+    assert lc.time_means(5.5) == pytest.approx(
+        {"established": 1.5, "time_wait": 0.0, "fin_wait2": 0.0, "ports_in_use": 1.5}
+    )
+    lc.advance(7.0)
+    # over [5, 7]: ESTABLISHED 0.5 + 1.75 s, TIME_WAIT 1.5 s, ports 2 + 1.75 s
+    assert lc.time_means(7.0) == pytest.approx(
+        {"established": 1.125, "time_wait": 0.75, "fin_wait2": 0.0, "ports_in_use": 1.875}
+    )
+
+
+def test_measured_seconds_are_the_part_inside_the_window() -> None:
+    levels = Accounting(1)
+    levels.start_window(10.0)
+    assert levels.measured(0.0, 5.0) == 0.0  # ended before the window
+    assert levels.measured(0.0, 10.0) == 0.0
+    assert levels.measured(5.0, 15.0) == 5.0
+    assert levels.measured(12.0, 15.0) == 3.0
+
+
+# --------------------------------------------------------------------------- timers
+
+
+@pytest.mark.parametrize(
+    ("jiffies", "bucket"),
+    [(1, 1), (62, 1), (63, 8), (503, 8), (504, 64), (4031, 64), (4032, 512), (2_000_000_000, 8**8)],
+)
+def test_timer_wheel_levels_follow_the_kernels_level_starts(jiffies: int, bucket: int) -> None:
+    """kernel/time/timer.c: a timer delta jiffies ahead goes to the first level n with delta < LVL_START(n + 1)
+    = 63 << 3n, whose buckets are 8**n jiffies wide; at HZ 1000 there are 9 levels (LVL_DEPTH), 8 the last."""
+    hz = 1000
+    assert wheel_granularity((jiffies - 0.5) / hz, hz) == bucket / hz
+
+
+def test_at_hz_100_the_wheel_has_one_level_fewer() -> None:
+    """kernel/time/timer.c: LVL_DEPTH is 8 at HZ <= 100, so level 7 (buckets of 8**7 jiffies) is the last."""
+    twenty_days = 20 * 86400.0  # beyond LVL_START(8) = 63 << 21 jiffies at HZ 100
+    assert wheel_granularity(twenty_days, 100) == 8**7 / 100
+    assert wheel_granularity(twenty_days, 250) == 8**8 / 250
+
+
+def test_time_wait_expiries_round_up_to_the_timer_grid() -> None:
+    assert Timers(time_wait=1.0, granularity=0.5).time_wait_end(0.2) == 1.5
+    assert Timers(time_wait=60.0, granularity=4.0).time_wait_end(0.0) == 60.0  # on a grid point: stays
+    assert Timers(time_wait=60.0, granularity=2.048).time_wait_end(1.44) == pytest.approx(61.44)  # 30 slots
+    assert Timers(time_wait=60.0).time_wait_end(1.44) == 61.44  # no grid

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from sim.core.policies import POLICIES, PortSpace, make_policy, scan_from
+from sim.core.policies.hashed import keyed_hash
 from sim.core.policies.simple import RandomPick, RandomStart, Sequential
+from tests.theory import binomial_agrees
 
 SPACE = PortSpace(low=40000, high=40007, destinations=(("10.0.0.1", 80),))
 
@@ -168,6 +170,12 @@ def test_sequential_down_counts_down_and_wraps() -> None:
         ({"name": "linux", "tabel_bits": 8}, "has no parameter 'tabel_bits' .*table_bits"),
         ({"table_size": 3}, "needs a 'name' key"),
         ("linux-ish", "unknown policy 'linux-ish'"),
+        ("nope", r"unknown policy 'nope' \(known: double_hash, hash, linux, random_increment, "),
+        (
+            {"name": "linux", "table_bit": 8},
+            r"has no parameter 'table_bit' \(parameters: table_bits, random_increment, resalt_period\)$",
+        ),
+        ({"name": "sequential", "table_size": 3}, r"'sequential' has no parameter 'table_size' \(parameters: none\)$"),
     ],
 )
 def test_policy_parameters_are_checked(value: object, message: str) -> None:
@@ -186,3 +194,63 @@ def test_parity_segments_follow_the_kernel_wrap() -> None:
     assert offsets(2) == list(range(2, 65, 2))
     assert offsets(4) == [*range(4, 65, 2), 2]
     assert offsets(5) == [*range(5, 64, 2), 1, 3]
+
+
+def test_repr_lists_every_parameter() -> None:
+    assert repr(make_policy("linux", SPACE, np.random.default_rng(0))) == (
+        "Linux(table_bits=16, random_increment=True, resalt_period=10.0)"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_a_policy_built_without_parameters_uses_its_defaults(name: str) -> None:
+    """``cls(space, rng)`` is the same policy as the scenario form with no parameters given."""
+    cls = POLICIES[name]
+    direct = cls(SPACE, np.random.default_rng(5))
+    configured = make_policy(name, SPACE, np.random.default_rng(5))
+    assert direct.params == cls.Params()
+    assert repr(direct) == repr(configured)
+    busy = pool("01100100")
+    assert [direct.connect(busy, 0, 0, float(t)) for t in range(20)] == [
+        configured.connect(busy, 0, 0, float(t)) for t in range(20)
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_every_policy_gives_up_on_a_full_range_after_examining_every_port(name: str) -> None:
+    """Eight ports, all taken: connect() and bind() answer -1 (the kernel's failure), having examined all 8."""
+    policy = make_policy(name, SPACE, np.random.default_rng(0))
+    full = bytearray([1]) * SPACE.size
+    assert policy.connect(full, 0, 0, 1.0) == (-1, 8)
+    assert policy.bind(full, 0, 1.0) == (-1, 8)
+    assert policy.bind(full, 0, 1.0, reuseaddr=True) == (-1, 8)
+
+
+def test_random_pick_on_two_ports_with_one_free() -> None:
+    """Each try finds the free port with p = 1/2: found at the first try w.p. 1/2, at the second 1/4,
+    and after two misses (range-size tries) the attempt fails, w.p. 1/4."""
+    policy = RandomPick(PortSpace(1, 2), np.random.default_rng(11))
+    busy = bytearray([1, 0])
+    outcomes = [policy.connect(busy, 0, 0, 0.0) for _ in range(400)]
+    assert {probes for _, probes in outcomes} <= {1, 2}
+    assert all(offset in (-1, 1) for offset, _ in outcomes)
+    assert binomial_agrees(sum(1 for offset, _ in outcomes if offset < 0), 400, 0.25)
+    assert binomial_agrees(sum(1 for offset, probes in outcomes if offset == 1 and probes == 1), 400, 0.5)
+
+
+def test_random_pick_tries_every_port_after_the_first_eight() -> None:
+    """16 ports, only the first free: 16 uniform tries find it w.p. 1 - (15/16)^16, tries 9 to 16 included."""
+    policy = RandomPick(PortSpace(1, 16), np.random.default_rng(12))
+    busy = bytearray([1]) * 16
+    busy[0] = 0
+    outcomes = [policy.connect(busy, 0, 0, 0.0) for _ in range(400)]
+    assert all(offset in (-1, 0) for offset, _ in outcomes)
+    assert binomial_agrees(sum(1 for offset, _ in outcomes if offset == 0), 400, 1 - (15 / 16) ** 16)
+
+
+def test_the_destination_hash_is_keyed_by_the_secret() -> None:
+    """RFC 6056's F(local, remote, secret): the same inputs give the same value under one secret, another
+    value under another secret (each run draws its own)."""
+    parts = (0, "10.0.0.1", 80, 0, 0)
+    assert keyed_hash(bytes(16), *parts) == keyed_hash(bytes(16), *parts)
+    assert keyed_hash(bytes(16), *parts) != keyed_hash(bytes(range(16)), *parts)

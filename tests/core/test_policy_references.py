@@ -245,3 +245,18 @@ def test_random_increment_counts_every_try_and_advances_by_each_step() -> None:
             assert probes == size
             assert size <= moved <= n * size
     assert math.isfinite(moved)
+
+
+def test_linux_resalts_at_every_epoch_boundary_even_below_a_second() -> None:
+    """resalt_period 0.5 s: every connect() hashes the epoch ``now // 0.5``, at the boundaries themselves too
+    (jiffies / (period * HZ) in secure_seq.c), whatever was cached in the epoch before."""
+    size = 64
+    space = PortSpace(40000, 40000 + size - 1, 2, DESTINATIONS)
+    for seed, (src, dst) in enumerate([(0, 0), (1, 2), (0, 1)]):  # one destination each: its hash stays cached
+        policy = make_policy({"name": "linux", "resalt_period": 0.5}, space, np.random.default_rng(seed))
+        reference = LinuxRef(size, np.random.default_rng(seed))
+        reference.period = 0.5
+        for now in (0.2, 0.5, 0.7, 1.0, 1.2, 1.5, 1.7, 2.0, 2.5, 2.6, 4.0):
+            slot, probes = policy.connect(bytearray(size), src, dst, now)  # every port free
+            want = reference.connect(lambda offset: False, src, dst, now)
+            assert (offset_of(slot, size, "parity"), probes) == want, (seed, now)

@@ -182,3 +182,89 @@ def test_occupancy_counts_the_usable_ports_only() -> None:
     pool.take(0, 0, 8, bound=True, now=0.0)
     assert pool.request(0, 0)[1] == 0.5
     assert pool.local_occupancy(0) == 0.5
+
+
+def test_reserved_offsets_must_lie_inside_the_range() -> None:
+    """Offsets run from 0 to size - 1: the size itself is already outside."""
+    with pytest.raises(ValueError, match="must lie within the range"):
+        PortPool(4, reserved={4})
+    with pytest.raises(ValueError, match="must lie within the range"):
+        PortPool(4, reserved={-1})
+    assert PortPool(4, reserved={3}).usable_per_source == 3
+
+
+def test_port_seconds_count_from_time_zero_without_a_window() -> None:
+    """A fresh pool measures from 0: a port held over [0, 3] and one still held since 1 give 3 + 3 s at t = 4."""
+    pool = PortPool(4)
+    pool.take(0, 0, 0, bound=False, now=0.0)
+    pool.take(0, 0, 1, bound=False, now=1.0)
+    pool.release(0, 0, 0, bound=False, now=3.0)
+    assert pool.port_seconds(4.0) == pytest.approx(6.0)
+
+
+def test_port_seconds_are_cut_at_the_window_start() -> None:
+    """A port taken before the window counts only from the window start; the window starts empty."""
+    pool = PortPool(4)
+    pool.take(0, 0, 2, bound=False, now=0.0)
+    pool.start_window(5.0)
+    assert pool.port_seconds(5.0) == 0.0
+    pool.take(0, 0, 3, bound=False, now=6.0)
+    pool.release(0, 0, 2, bound=False, now=10.0)  # held 0 to 10: 5 s inside the window
+    pool.release(0, 0, 3, bound=False, now=8.0)  # taken inside the window: all 2 s count
+    assert pool.port_seconds(12.0) == pytest.approx(7.0)
+
+
+def test_releases_lower_the_per_source_port_count_by_one() -> None:
+    pool = PortPool(8, n_sources=2)
+    for slot in (1, 2, 3):
+        pool.take(1, 0, slot, bound=False, now=0.0)
+    pool.release(1, 0, 2, bound=False, now=1.0)
+    assert pool.in_use == [0, 2]
+    assert pool.local_occupancy(1) == 0.25
+    pool.release(1, 0, 1, bound=False, now=2.0)
+    pool.release(1, 0, 3, bound=False, now=2.0)
+    assert pool.in_use == [0, 0]
+    assert pool.ports_in_use == 0
+
+
+def test_only_a_time_wait_can_be_made_reusable() -> None:
+    """make_reusable promotes a TIME_WAIT 4-tuple (True) and leaves an ESTABLISHED one alone (False)."""
+    pool = PortPool(4, n_destinations=2)
+    conn = (0, 1, 2, 0, 1, 0.0)
+    pool.take(0, 1, 2, bound=False, now=0.0)
+    assert pool.make_reusable(0, 1, 2, conn, now=1.0) is False
+    assert pool.state(0, 1, 2) == ESTABLISHED
+    assert pool.request(0, 1)[1] == 0.25
+    assert pool.make_reusable(0, 0, 2, conn, now=1.0) is False  # a key never used: nothing to promote
+    pool.close(0, 1, 2, TIME_WAIT)
+    assert pool.make_reusable(0, 1, 2, conn, now=2.0) is True
+    assert pool.state(0, 1, 2) == 0
+    assert pool.request(0, 1)[1] == 0.0
+
+
+def test_without_sharing_every_destination_uses_the_one_view() -> None:
+    """macOS-like pools (no sharing): state, promotion and release toward destination 1 act on the single view."""
+    pool = PortPool(4, n_sources=1, n_destinations=3, sharing=False)
+    conn = (0, 2, 1, 0, 1, 0.0)
+    pool.take(0, 2, 1, bound=False, now=0.0)
+    assert pool.state(0, 1, 1) == ESTABLISHED  # another destination sees the port taken
+    pool.close(0, 2, 1, TIME_WAIT)
+    assert pool.state(0, 0, 1) == TIME_WAIT
+    assert pool.make_reusable(0, 2, 1, conn, now=2.0) is True
+    assert pool.state(0, 1, 1) == 0
+    interval, recycled = pool.take(0, 1, 1, bound=False, now=3.0)
+    assert (interval, recycled) == (1.0, conn)
+
+
+def test_releasing_another_4_tuple_leaves_a_promoted_time_wait_alone() -> None:
+    """With one TIME_WAIT promoted, the release of a different 4-tuple frees that one normally."""
+    pool = PortPool(4, n_destinations=2)
+    promoted = (0, 0, 0, 0, 1, 0.0)
+    pool.take(0, 0, 0, bound=False, now=0.0)
+    pool.take(0, 0, 1, bound=False, now=0.0)
+    pool.close(0, 0, 0, TIME_WAIT)
+    assert pool.make_reusable(0, 0, 0, promoted, now=1.0)
+    pool.release(0, 0, 1, bound=False, now=2.0)
+    assert pool.state(0, 0, 1) == 0
+    assert pool.ports_in_use == 1  # the promoted TIME_WAIT still sits on port 0
+    assert pool.take(0, 0, 0, bound=False, now=3.0) == (2.0, promoted)

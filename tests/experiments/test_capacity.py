@@ -13,7 +13,7 @@ import pytest
 
 from sim.config.errors import ScenarioError
 from sim.config.scenario import Scenario, validate
-from sim.experiments.capacity import find_capacity, scaled
+from sim.experiments.capacity import find_capacity, scaled, slowest_cycle
 from sim.stats.erlang import erlang_b_load
 
 
@@ -156,3 +156,28 @@ def test_bad_arguments(make_scenario: Callable[..., Scenario], kwargs: dict[str,
 def test_variants_must_be_chosen(make_scenario: Callable[..., Scenario]) -> None:
     with pytest.raises(ScenarioError, match="has variants"):
         find_capacity(make_scenario(variants=[{"name": "a", "set": {}}]))
+
+
+def test_runs_above_the_scenarios_load_are_shorter_but_keep_their_cycles(
+    make_scenario: Callable[..., Scenario],
+) -> None:
+    base = make_scenario(duration=400.0, warmup=100.0)  # 1 s connections, then 2 s TIME_WAIT: a 3 s cycle
+    assert slowest_cycle(base) == pytest.approx(3.0)
+    quicker = scaled(base, 4.0, [0], shorten=True)
+    assert quicker.duration == pytest.approx(100.0 / 4 + 300.0 / 4)
+    assert quicker.warmup == pytest.approx(25.0)
+    floor = scaled(base, 100.0, [0], shorten=True)
+    assert floor.warmup == pytest.approx(5 * 3.0)
+    assert floor.duration - floor.warmup == pytest.approx(20 * 3.0)
+    assert scaled(base, 0.5, [0], shorten=True).duration == 400.0  # never longer, never below scale 1
+    windowed = make_scenario(duration=400.0, workload={"start": 10.0})
+    assert scaled(windowed, 4.0, [0], shorten=True).duration == 400.0
+
+
+def test_a_search_stops_at_its_ceiling_and_says_what_was_sustained(make_scenario: Callable[..., Scenario]) -> None:
+    base = make_scenario(duration=100.0, warmup=10.0, workload={"close": "server"})  # 16 ports, 1 s holds
+    found = find_capacity(base, 0.5, max_rate=8.0, workers=1)
+    assert found.rate is None
+    assert found.at_least == pytest.approx(8.0)
+    assert "where the search stops" in found.note
+    assert max(e.rate for e in found.evaluations) == pytest.approx(8.0)

@@ -53,7 +53,7 @@ def test_series_and_histograms_are_stacked(loaded: Scenario) -> None:
 
 def test_progress_is_reported_up_to_the_end(loaded: Scenario) -> None:
     seen: list[tuple[float, int]] = []
-    sim.run(loaded, replications=2, progress=lambda fraction, attempts: seen.append((fraction, attempts)))
+    sim.run(loaded, replications=2, workers=1, progress=lambda fraction, attempts: seen.append((fraction, attempts)))
     fractions = [f for f, _ in seen]
     assert fractions == sorted(fractions)
     assert fractions[-1] == pytest.approx(1.0)
@@ -64,3 +64,35 @@ def test_running_a_scenario_with_variants_says_they_are_left_out(make_scenario: 
     scenario = make_scenario(variants=[{"name": "slow", "set": {"host.time_wait": 5}}])
     with pytest.warns(UserWarning, match="use run_variants"):
         sim.run(scenario)
+
+
+def test_replications_on_two_workers_give_the_same_result(loaded: Scenario) -> None:
+    seen: list[tuple[float, int]] = []
+    here = sim.run(loaded, seed=11, replications=3, workers=1)
+    there = sim.run(loaded, seed=11, replications=3, workers=2, progress=lambda f, a: seen.append((f, a)))
+    assert _measured(here.summary.to_json()) == _measured(there.summary.to_json())
+    for column in here.series:
+        np.testing.assert_array_equal(here.series[column], there.series[column])
+    np.testing.assert_array_equal(here.probe_counts, there.probe_counts)
+    assert [f for f, _ in seen] == pytest.approx([1 / 3, 2 / 3, 1.0])  # a step per replication done
+    assert seen[-1][1] == pytest.approx(there.summary.attempts * 3)
+
+
+def test_variants_on_two_workers_give_the_same_results(make_scenario: Callable[..., Scenario]) -> None:
+    scenario = make_scenario(
+        replications=2, variants=[{"name": "a", "set": {"host.time_wait": 1.0}}, {"name": "b", "set": {}}]
+    )
+    here = sim.run_variants(scenario, workers=1)
+    there = sim.run_variants(scenario, workers=2)
+    assert list(here) == list(there) == ["a", "b"]
+    for name in here:
+        assert _measured(here[name].summary.to_json()) == _measured(there[name].summary.to_json())
+
+
+def _measured(value: object) -> object:
+    """A summary without its wall times (the only figure that depends on where a run ran)."""
+    if isinstance(value, dict):
+        return {k: _measured(v) for k, v in value.items() if k != "wall_time_s"}
+    if isinstance(value, list):
+        return [_measured(v) for v in value]
+    return value

@@ -121,3 +121,53 @@ def test_increments_continue_across_folds_from_offset_zero() -> None:
     recorder.connected(0, 0, 1, 0.0, -1.0, 0, 0, 1)
     recorder.fold()
     assert recorder.reuse_distance[0].counts[2] == 1  # offset 0 again, two connections later
+
+
+def test_per_destination_counters_add_up_in_any_order() -> None:
+    from sim.model.recorder import Recorder
+
+    recorder = Recorder(1, 2, 1, 10)
+    recorder.failed(0, 1, 10, 1.0, 1.0)
+    recorder.failed(0, 1, 10, 1.0, 2.0)
+    recorder.connected(0, 1, 1, 0.5, -1.0, 0, 3, 1)
+    recorder.connected(0, 1, 1, 0.5, -1.0, 0, 4, 2)
+    recorder.connected(0, 0, 1, 0.5, -1.0, 0, 5, 3)
+    assert recorder.dest_attempts == [1, 4]
+    assert recorder.dest_established == [1, 2]
+    assert recorder.dest_failures == [0, 2]
+
+
+def test_without_a_window_everything_counts_from_time_zero() -> None:
+    """No warm-up, so no start_window: the window is the whole run and the peak starts from nothing."""
+    from sim.model.recorder import Recorder
+
+    recorder = Recorder(1, 1, 1, 10)
+    assert recorder.window_start == 0.0
+    recorder.failed(0, 0, 10, 1.0, 3.0)
+    assert recorder.peak_ports == 0  # no port was ever held
+    assert recorder.counted("failures") == [1]
+
+
+def test_a_final_flush_folds_even_a_single_buffered_attempt() -> None:
+    from sim.model.recorder import Recorder
+
+    recorder = Recorder(1, 1, 1, 10)
+    recorder.connected(0, 0, 3, 0.5, 2.0, 0, 1, 1)
+    recorder.flush()
+    assert recorder.probes.n == 1
+    assert recorder.probes.max() == 3
+    assert recorder.occupancy_attempts[50] == 1
+
+
+def test_occupancy_counts_are_integers() -> None:
+    """histograms.json lists the counts: they must stay integers (3, not 3.0)."""
+    from sim.model.recorder import Recorder
+
+    recorder = Recorder(1, 1, 1, 10)
+    for k in range(3):
+        recorder.connected(0, 0, 2, 0.25, -1.0, 0, k, 1)
+    recorder.fold()
+    assert recorder.occupancy_attempts.dtype.kind == "i"
+    assert recorder.occupancy_probes.dtype.kind == "i"
+    assert recorder.occupancy_attempts.tolist()[25] == 3
+    assert recorder.occupancy_probes.tolist()[25] == 6

@@ -97,3 +97,37 @@ def test_log_histograms_accumulate_and_forget() -> None:
     assert below.counts[0] == 0
     assert below.quantile(0.0) == pytest.approx(0.1)
     assert 0.1 < below.quantile(0.75) < 0.2 * 10 ** (1 / 10)
+
+
+def test_counts_stay_integers_when_the_histograms_grow() -> None:
+    """The counts are written to histograms.json: integers, also after an IntHistogram grows past 64."""
+    h = IntHistogram()
+    h.add(100)
+    h.flush()
+    h.add_many(np.array([500]))
+    assert h.counts.dtype.kind == "i"
+    assert h.counts.size == 501
+    reuse = LogHistogram()
+    reuse.add(1.0)
+    reuse.flush()
+    assert reuse.counts.dtype.kind == "i"
+
+
+def test_log_histogram_has_100_bins_per_decade_by_default() -> None:
+    """README, histograms.json: reuse intervals in log bins, 100 per decade."""
+    edges = LogHistogram().edges
+    assert edges[100] / edges[0] == pytest.approx(10.0)
+    assert np.diff(np.log10(edges)) == pytest.approx(0.01)
+
+
+def test_log_histogram_quantiles_interpolate_geometrically_inside_their_bin() -> None:
+    """One bin per decade, edges 1, 10, 100: the median of values inside [1, 10) is sqrt(1 * 10);
+    inside [10, 100) it is sqrt(10 * 100)."""
+    h = LogHistogram(lo=0, hi=2, per_decade=1)
+    for v in (2.0, 3.0, 4.0, 5.0):
+        h.add(v)
+    assert h.quantile(0.5) == pytest.approx(10**0.5)
+    h.clear()
+    for v in (20.0, 30.0):
+        h.add(v)
+    assert h.quantile(0.5) == pytest.approx(10**1.5)
