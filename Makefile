@@ -33,7 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
 fuzz: $(STAMP)
-	$(BIN)/python tests/fuzz/malformed.py --count 1000 --jobs 2 --limits "--max-attempts 500000"
+	$(BIN)/python tests/fuzz/malformed.py --count 1000 --jobs 2 --limits "--max-attempts 500000" --run-args "--workers 1"
 	PORTSIM_EXAMPLES_SCALE=10 $(BIN)/python -m pytest -n 2 -p no:randomly tests/test_whole_path.py tests/core/test_fast_paths.py
 
 mutants: $(STAMP)

@@ -19,9 +19,9 @@ def remedies_figure(data: Mapping[str, Any]) -> Figure:
     applied = [r for r in data["remedies"] if r["applies"]]
     skipped = [r for r in data["remedies"] if not r["applies"]]
     height = 1.6 + 0.45 * len(applied) + 0.22 * len(skipped)
-    fig = PlotFigure(figsize=(9.5, height), dpi=DPI)
+    fig = PlotFigure(figsize=(10.5, height), dpi=DPI)
     bottom = (0.5 + 0.22 * len(skipped)) / height
-    fig.subplots_adjust(left=0.25, right=0.8, top=1 - 0.95 / height, bottom=bottom)
+    fig.subplots_adjust(left=0.2, right=0.7, top=1 - 0.95 / height, bottom=bottom)
     ax = fig.add_subplot()
     names = [r["name"] for r in applied][::-1]
     rates = [_rate(r) for r in applied][::-1]
@@ -32,7 +32,11 @@ def remedies_figure(data: Mapping[str, Any]) -> Figure:
         [max(0.0, v - lo) for v, lo in zip(rates, low, strict=True)],
         [max(0.0, hi - v) for v, hi in zip(rates, high, strict=True)],
     ]
-    ax.barh(names, rates, color=colors, xerr=errors, capsize=3, height=0.6)
+    bars = ax.barh(names, rates, color=colors, xerr=errors, capsize=3, height=0.6)
+    for bar, r in zip(bars, applied[::-1], strict=True):
+        if (r["capacity"] or {}).get("rate") is None:
+            bar.set_hatch("//")  # a lower bound: the search stopped before blocking reached the target
+            bar.set_alpha(0.6)
     load = float(data["load"])
     ax.axvline(load, color="#c0392b", linewidth=1.2, linestyle="--", label=f"current load {load:,.4g} conn/s")
     top = max([*high, *rates, load]) or 1.0
@@ -42,13 +46,13 @@ def remedies_figure(data: Mapping[str, Any]) -> Figure:
         if capacity.get("rate") is not None:
             text = f"{capacity['rate']:,.4g}"
         elif capacity.get("at_least") is not None:
-            text = f"≥ {capacity['at_least']:,.4g} (search stopped)"
+            text = f"≥ {capacity['at_least']:,.4g} (search stopped there)"
         else:
             text = "not found"
-        if r.get("gain") is not None and r["name"] != "as-is":
+        if r.get("gain") is not None and r["name"] != "as-is" and capacity.get("rate") is not None:
             text += f"  ×{r['gain']:.2f}"
         if blocking is not None:
-            text += f"  ({percent(blocking)} blocked now)"
+            text += f"; {percent(blocking)} blocked now"
         ax.text(top * 1.02, y, text, va="center", fontsize=8, clip_on=False)
     ax.set_xlim(0, top * 1.02)
     ax.set_xlabel(f"connections per second sustained at {percent(float(data['target']))} blocking", fontsize=9)

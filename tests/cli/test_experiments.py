@@ -170,3 +170,44 @@ def test_remedies_rank_the_fixes_and_list_those_that_do_not_apply(
 def test_unknown_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["remedies", str(_scenario(tmp_path)), "--fix", "magic", "--out", str(tmp_path / "o")]) == 2
     assert "fix 'magic': unknown" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_every_worker_and_the_rerun_does_only_what_is_missing(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    portsim = Path(sys.executable).parent / "portsim"
+    busy = {**BASE["workloads"][0], "arrivals": {"kind": "poisson", "rate": 300.0}}
+    path = _scenario(tmp_path, duration=150.0, host={"port_range": [50000, 51023]}, workloads=[busy])
+    out = tmp_path / "out"
+    args = [str(portsim), "sweep", str(path), "--over", "host.time_wait=1:8:8", "--replications", "2"]
+    args += ["--workers", "2", "--out", str(out), "--no-plots"]
+    child = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background child ignores it otherwise
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / "cache").glob("*.json"))) < 2:
+        time.sleep(0.2)
+    os.killpg(child.pid, signal.SIGINT)
+    _, err = child.communicate(timeout=30)
+    assert child.returncode == 130
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("portsim: interrupted")
+    time.sleep(0.5)
+    leftovers = subprocess.run(["pgrep", "-s", str(child.pid)], capture_output=True, text=True).stdout.split()
+    assert leftovers == []  # every worker of the session is gone
+    done = len(list((out / "cache").glob("*.json")))
+    assert 2 <= done < 16
+    assert not (out / "sweep.csv").exists()
+    again = subprocess.run([*args, "--quiet"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert len(list((out / "cache").glob("*.json"))) == 16
+    assert (out / "sweep.csv").read_text().count("\n") == 17
