@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..config.limits import CLI_HINTS
+from ..config.scenario import Scenario
 from ..experiments.cache import TaskCache
 from ..experiments.capacity import find_capacity
 from ..experiments.executor import Executor
@@ -17,7 +19,15 @@ from ..output.capacity_plot import percent
 from ..output.folders import CACHE_FOLDER, CAPACITY_ENTRIES, check_replaceable, owned_by, staged_folder
 from ..output.results import PlotError
 from ..report.capacity import CapacityReport
-from .options import check_scenario_options, execution_options, limit_options, limits, scenario_options, search_options
+from .options import (
+    check_scenario_options,
+    execution_options,
+    limit_options,
+    limits,
+    scenario_options,
+    search_options,
+    warn_scenario,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -46,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     executor = Executor(args.workers, args.scheduler)
     executor.check()
     check_replaceable(out)
+    _warn_all(scenarios)
     cache = TaskCache(out / CACHE_FOLDER, read=not args.fresh)
     show = not args.quiet and sys.stderr.isatty()
     reports: list[CapacityReport] = []
@@ -110,3 +121,8 @@ def capacity_text(reports: list[CapacityReport], out: Path) -> str:
             lines.append(f"  warning: {r.note}")
     lines.append(f"results in {out}/ (capacity.json, capacity.png)")
     return "\n".join(lines)
+
+
+def _warn_all(scenarios: Mapping[Any, Scenario]) -> None:
+    for scenario in scenarios.values():
+        warn_scenario(scenario, f"variant {scenario.variant_name}" if scenario.variant_name else None)

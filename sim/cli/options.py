@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 
 from ..config.errors import ScenarioError
 from ..config.limits import MAX_ATTEMPTS, MAX_MEMORY, Limits
+from ..config.scenario import Scenario
 
 
 def _size(text: str) -> float:
@@ -132,3 +134,10 @@ def check_scenario_options(args: argparse.Namespace, replications: tuple[int, in
         raise ScenarioError(f"--seed {args.seed}: must be zero or positive")
     if args.out is not None and not args.out.strip():
         raise ScenarioError("--out: the results folder path is empty")
+
+
+def warn_scenario(scenario: Scenario, label: str | None = None) -> None:
+    """Print the scenario's warnings (``Scenario.warnings``) on stderr, one line each."""
+    where = f"{label}: " if label else ""
+    for note in scenario.warnings():
+        print(f"portsim: warning: {where}{note}", file=sys.stderr)

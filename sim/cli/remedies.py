@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..config.errors import ScenarioError
 from ..config.limits import CLI_HINTS
+from ..config.scenario import Scenario
 from ..experiments.cache import TaskCache
 from ..experiments.executor import Executor
 from ..experiments.fixes import FIXES
@@ -19,7 +21,15 @@ from ..output.folders import CACHE_FOLDER, REMEDIES_ENTRIES, check_replaceable, 
 from ..output.remedies import write_remedies
 from ..output.results import PlotError
 from ..report.remedies import RemediesReport
-from .options import check_scenario_options, execution_options, limit_options, limits, scenario_options, search_options
+from .options import (
+    check_scenario_options,
+    execution_options,
+    limit_options,
+    limits,
+    scenario_options,
+    search_options,
+    warn_scenario,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -55,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     executor = Executor(args.workers, args.scheduler)
     executor.check()
     check_replaceable(out)
+    _warn_all({None: base})
     show = not args.quiet and sys.stderr.isatty()
 
     def progress(name: str, runs: int, rate: float | None) -> None:
@@ -115,3 +126,8 @@ def remedies_text(report: RemediesReport, out: Path) -> str:
         lines.append(f"{r.name:<22}{rate:>16}  {interval:<22}{gain:>7}  {blocked:>11}")
     lines.append(f"results in {out}/ (remedies.json, remedies.png)")
     return "\n".join(lines)
+
+
+def _warn_all(scenarios: Mapping[Any, Scenario]) -> None:
+    for scenario in scenarios.values():
+        warn_scenario(scenario, f"variant {scenario.variant_name}" if scenario.variant_name else None)

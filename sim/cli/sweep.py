@@ -20,7 +20,14 @@ from ..experiments.sweep import axes, check_grid, grid_points, points, table, ta
 from ..output.folders import CACHE_FOLDER, SWEEP_ENTRIES, check_replaceable, owned_by, staged_folder
 from ..output.results import PlotError
 from ..output.sweep import sweep_data, write_sweep
-from .options import check_scenario_options, execution_options, limit_options, limits, scenario_options
+from .options import (
+    check_scenario_options,
+    execution_options,
+    limit_options,
+    limits,
+    scenario_options,
+    warn_scenario,
+)
 from .progress import task_bar
 
 
@@ -75,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
     )
     out = Path(args.out) if args.out is not None else Path("results") / base.name
     check_replaceable(out)
+    for name, scenario in (base.expand(args.overrides) if base.variants else {None: base}).items():
+        warn_scenario(scenario, f"variant {name}" if name else None)
     cache = TaskCache(out / CACHE_FOLDER, read=not args.fresh)
     tasks = tasks_of(grid, base.replications)
     show = not args.quiet and sys.stderr.isatty()
@@ -88,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     with staged_folder(out, owns=owned_by(SWEEP_ENTRIES)) as tmp:
         write_sweep(frame, written, keys, tmp, not args.no_plots, failed)
     if not args.quiet:
-        print(sweep_text(sweep_data(frame, written, keys), out))
+        print(sweep_text(sweep_data(frame, written, keys), out, not args.no_plots))
     if failed:
         raise PlotError(f"{out}: data written, but plot {failed[0]}")
     return 0
@@ -100,7 +109,7 @@ def _written(axis: object) -> object:
     return dump(by_alias=True) if callable(dump) else axis
 
 
-def sweep_text(data: dict[str, object], out: Path) -> str:
+def sweep_text(data: dict[str, object], out: Path, plotted: bool = True) -> str:
     """The table printed after a sweep: blocking per point, with its interval and Erlang B."""
     keys = list(data["keys"])  # type: ignore[call-overload]
     points = list(data["points"])  # type: ignore[call-overload]
@@ -119,7 +128,8 @@ def sweep_text(data: dict[str, object], out: Path) -> str:
             f"{cells}  {_pct(mean['blocking_probability']):>8}   {interval:<18}  {_pct(mean['erlang_b']):>8}  "
             f"{_num(mean['attempts']):>8}"
         )
-    lines.append(f"results in {out}/ (sweep.csv, sweep.json, sweep.png)")
+    files = "sweep.csv, sweep.json, sweep.png" if plotted else "sweep.csv, sweep.json"
+    lines.append(f"results in {out}/ ({files})")
     return "\n".join(lines)
 
 

@@ -58,6 +58,13 @@ class Range(Spec):
             raise ValueError(f"from and to are both {self.start:g}: give two different ends (or a list of one value)")
         if self.scale == "log" and (self.start <= 0 or self.to <= 0):
             raise ValueError("scale: log needs from and to above zero")
+        distinct = len(self.values())
+        if distinct < self.steps:
+            raise ValueError(
+                f"from and to are integers, and {self.steps} steps between them round to {distinct} distinct "
+                f"integers: use steps: {distinct}, or write the ends as {float(self.start):g}.0 and "
+                f"{float(self.to):g}.0 for fractional values"
+            )
         return self
 
     def values(self) -> list[Any]:

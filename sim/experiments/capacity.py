@@ -47,6 +47,8 @@ MIN_REPLICATIONS = 3
 LOCAL = 0.1
 """Bracket (as a log ratio of its loads) within which the secant is trusted to give the answer."""
 MIN_SCALE = 1e-6
+MAX_RUNS = 400
+"""Simulation runs a search may make (the cache's runs included) before it gives up and says so."""
 WARMUP_CYCLES = 5.0
 WINDOW_CYCLES = 20.0
 
@@ -331,6 +333,7 @@ def find_capacity(
     max_evaluations: int = MAX_EVALUATIONS,
     from_erlang: bool = True,
     max_rate: float | None = None,
+    max_runs: int = MAX_RUNS,
     progress: SearchProgress | None = None,
     limits: Limits | None = None,
     executor: Executor | None = None,
@@ -384,6 +387,12 @@ def find_capacity(
     converged = False
     note = ""
     for _ in range(max_evaluations):
+        if search.runs >= max_runs:
+            note = (
+                f"stopped after {search.runs} simulation runs without an interval within ±{tolerance:.0%}: blocking "
+                "moves little with this load here (scale other workloads, or raise the target)"
+            )
+            break
         step = search.next_step(start)
         if step is None:
             # a load already sits at the estimate: what is left is noise, so add replications around it
@@ -475,7 +484,7 @@ def _evaluation(load: _Load, base: float) -> CapacityEvaluation:
     ci = None
     if len(blocking) > 1:
         _, lo, hi = mean_ci(blocking)
-        ci = (lo, hi)
+        ci = (max(0.0, lo), min(1.0, hi))
     return CapacityEvaluation(
         scale=load.scale,
         rate=load.scale * base,

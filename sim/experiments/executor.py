@@ -7,6 +7,7 @@ for bit, with one worker, several, or a cluster. Ctrl-C (or SIGTERM) stops every
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import multiprocessing
 import os
@@ -24,7 +25,7 @@ R = TypeVar("R")
 Done = Callable[[int, Any], None]
 """Called with (the task's index, its result) as each task completes, in order of completion."""
 
-CONNECT_TIMEOUT = 6.0
+CONNECT_TIMEOUT = 5.0
 """Seconds to wait for a Dask scheduler before giving up."""
 
 
@@ -152,10 +153,35 @@ def _client(address: str) -> Any:
         raise ScenarioError(
             f"--scheduler {address}: not a scheduler address ({exc}; e.g. tcp://10.0.0.2:8786)"
         ) from None
+    _probe(address)
     try:
         return dask.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
         reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ScenarioError(f"--scheduler {address}: no Dask scheduler answers there ({reason})") from None
+
+
+def _probe(address: str) -> None:
+    """Exchange Dask's handshake with ``address``, within CONNECT_TIMEOUT, before any Client exists.
+
+    Something else listening there (a web server, a random service) must give one line, not a hang or
+    the Client's own failures (a huge allocation from a misread frame, a traceback at exit).
+    """
+    comm_core: Any = importlib.import_module("distributed.comm.core")
+
+    async def handshake() -> None:
+        comm = await comm_core.connect(address, timeout=CONNECT_TIMEOUT)
+        await comm.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(handshake(), CONNECT_TIMEOUT + 0.5))
+    except (Exception, asyncio.CancelledError) as exc:
+        if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+            reason = f"nothing answered as a Dask scheduler within {CONNECT_TIMEOUT:g} s"
+        elif isinstance(exc, MemoryError | ValueError | TypeError | KeyError):
+            reason = "something answered, but not as a Dask scheduler"
+        else:
+            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise ScenarioError(f"--scheduler {address}: no Dask scheduler answers there ({reason})") from None
 
 

@@ -68,8 +68,14 @@ class TwReuse(Fix):
         host = scenario.host.resolved
         if host.tw_reuse == 1 and host.timestamps:
             raise NotApplicableError("tw_reuse is already 1 with timestamps")
-        if not _client_closers(scenario):
+        closers = _client_closers(scenario)
+        if not closers:
             raise NotApplicableError("no workload closes first, so this host holds no TIME_WAIT")
+        if all(scenario.workloads[i].bind is True and not scenario.workloads[i].reuseaddr for i in closers):
+            raise NotApplicableError(
+                "every workload that closes first binds before connecting without SO_REUSEADDR: bind() passes over "
+                "ports in TIME_WAIT, so tcp_tw_reuse never gets to act"
+            )
         if host.sharing == "none":
             raise NotApplicableError("the host does not share ports across destinations (sharing: none)")
         return {"host.tw_reuse": 1, "host.timestamps": True}

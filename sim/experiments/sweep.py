@@ -17,7 +17,7 @@ from ..config.limits import Limits, check
 from ..config.scenario import Scenario
 from ..config.sweep import LARGE_GRID, Axis, Range, axis_values, check_key
 from ..report.records import Summary
-from ..report.table import figures, point_summaries
+from ..report.table import COUNTS, figures, point_summaries
 from .batch import TaskProgress, summaries
 from .cache import TaskCache
 from .executor import Executor
@@ -117,12 +117,17 @@ def table(grid: list[Point], results: list[Summary], replications: int, keys: li
         row.update(figures(summary))
         rows.append(row)
     frame = pd.DataFrame(rows)
+    for name in COUNTS:
+        if name in frame and frame[name].notna().all() and (frame[name] % 1 == 0).all():
+            frame[name] = frame[name].astype("int64")  # counts of single runs are whole numbers
     frame.attrs["keys"] = keys
     return frame
 
 
 def _cell(value: Any) -> Any:
-    """A swept value as a table cell (lists and mappings as their YAML-like text)."""
+    """A swept value as a table cell: lists, mappings and booleans as they are written in YAML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list | dict):
         return echo(value, 200)
     return value

@@ -52,7 +52,7 @@ def sweep_figure(data: Mapping[str, Any]) -> Figure:
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
     height = 3.6 * rows + 1.3
-    fig = PlotFigure(figsize=(4.6 * columns + (2.4 if line_key else 0.8), height), dpi=DPI)
+    fig = PlotFigure(figsize=(max(8.5, 4.6 * columns + (2.4 if line_key else 0.8)), height), dpi=DPI)
     fig.subplots_adjust(
         left=0.09 if columns > 1 else 0.11,
         right=0.78 if line_key else 0.96,

@@ -29,6 +29,9 @@ FIGURES = (
 )
 """The figures of a row, in column order. ``erlang_b`` is empty where Erlang B does not apply."""
 
+COUNTS = ("attempts", "established", "failures", "ports_in_use_peak", "time_wait_peak")
+"""Figures that are whole numbers in a single run."""
+
 LEVEL = 0.95
 """Confidence level of the intervals over replications."""
 
@@ -80,14 +83,19 @@ def mean_and_ci(values: Sequence[float]) -> tuple[float, float | None, float | N
     return mean, low, high
 
 
+PROBABILITIES = frozenset({"blocking_probability", "erlang_b"})
+
+
 def aggregate(rows: Sequence[Mapping[str, float]]) -> tuple[dict[str, float], dict[str, list[float] | None]]:
-    """Means over replications of each figure, and their 95% intervals."""
+    """Means over replications of each figure, and their 95% intervals (clipped to the figure's range:
+    every figure is at least 0, probabilities at most 1)."""
     means: dict[str, float] = {}
     intervals: dict[str, list[float] | None] = {}
     for name in FIGURES:
         mean, low, high = mean_and_ci([r[name] for r in rows])
         means[name] = mean
-        intervals[name] = None if low is None or high is None else [low, high]
+        top = 1.0 if name in PROBABILITIES else math.inf
+        intervals[name] = None if low is None or high is None else [max(0.0, low), min(top, high)]
     return means, intervals
 
 

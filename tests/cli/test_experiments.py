@@ -211,3 +211,19 @@ def test_ctrl_c_stops_every_worker_and_the_rerun_does_only_what_is_missing(tmp_p
     assert again.returncode == 0, again.stderr
     assert len(list((out / "cache").glob("*.json"))) == 16
     assert (out / "sweep.csv").read_text().count("\n") == 17
+
+
+def test_sweep_and_capacity_warn_as_run_does(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _scenario(tmp_path, duration=5.0)  # shorter than three 3 s cycles of connection and TIME_WAIT
+    assert main(["sweep", str(path), "--over", "host.time_wait=1,2", "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    assert "warning: the measured window" in capsys.readouterr().err
+    args = ["capacity", str(path), "--target", "50%", "--out", str(tmp_path / "b"), "--quiet", "--workers", "1"]
+    main(args)
+    assert "warning: the measured window" in capsys.readouterr().err
+
+
+def test_without_plots_the_table_names_no_png(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _scenario(tmp_path, sweep={"host.time_wait": [1.0, 2.0]})
+    assert main(["sweep", str(path), "--out", str(tmp_path / "o"), "--no-plots"]) == 0
+    assert "(sweep.csv, sweep.json)" in capsys.readouterr().out
+    assert not (tmp_path / "o" / "sweep.png").exists()

@@ -20,10 +20,17 @@ def test_linear_range_keeps_its_ends_and_spacing() -> None:
     assert len(values) == 11
 
 
-def test_integer_ends_give_integers_without_repeats() -> None:
-    values = Range.model_validate({"from": 1, "to": 4, "steps": 7}).values()
-    assert values == [1, 2, 3, 4]
+def test_integer_ends_give_integers() -> None:
+    values = Range.model_validate({"from": 10, "to": 40, "steps": 4}).values()
+    assert values == [10, 20, 30, 40]
     assert all(isinstance(v, int) for v in values)
+    assert Range.model_validate({"from": 1, "to": 100, "steps": 3, "scale": "log"}).values() == [1, 10, 100]
+
+
+def test_integer_ends_never_silently_give_fewer_points() -> None:
+    with pytest.raises(ValueError, match=r"round to 4 distinct integers: use steps: 4, or write the ends as 1\.0"):
+        Range.model_validate({"from": 1, "to": 4, "steps": 7})
+    assert len(Range.model_validate({"from": 1.0, "to": 4.0, "steps": 7}).values()) == 7
 
 
 def test_log_range_is_spaced_by_ratio() -> None:

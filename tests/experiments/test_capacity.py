@@ -181,3 +181,11 @@ def test_a_search_stops_at_its_ceiling_and_says_what_was_sustained(make_scenario
     assert found.at_least == pytest.approx(8.0)
     assert "where the search stops" in found.note
     assert max(e.rate for e in found.evaluations) == pytest.approx(8.0)
+
+
+def test_a_search_that_cannot_narrow_stops_at_its_run_budget(make_scenario: Callable[..., Scenario]) -> None:
+    base = make_scenario(duration=60.0, warmup=10.0)
+    found = find_capacity(base, 0.05, workers=1, max_runs=12)
+    assert 12 <= found.simulation_runs < 12 + 64
+    assert not found.converged
+    assert f"stopped after {found.simulation_runs} simulation runs" in found.note

@@ -103,3 +103,40 @@ def test_a_dask_cluster_gives_the_same_summaries(make_scenario: Callable[..., Sc
     assert [s.model_dump(exclude={"wall_time_s"}) for s in here] == [
         s.model_dump(exclude={"wall_time_s"}) for s in there
     ]
+
+
+@pytest.mark.parametrize("reply", [b"", b"HTTP/1.0 400 Bad Request\r\n\r\n", b"\xff" * 64])
+def test_a_server_that_is_not_dask_is_one_line_within_ten_seconds(reply: bytes) -> None:
+    """A web server, a silent service or one that sends garbage (a misread frame length once asked for exabytes)."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        held = []
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            if reply:
+                conn.sendall(reply)
+            held.append(conn)  # keep it open: a silent peer must not hang the caller
+        for conn in held:
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(ScenarioError, match="no Dask scheduler answers there") as caught:
+            Executor(scheduler=f"tcp://127.0.0.1:{port}").check()
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+    assert time.monotonic() - started < 10
+    assert "\n" not in str(caught.value)

@@ -1,0 +1,57 @@
+"""The standard fixes: what each changes, and when it does not apply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from sim.config.scenario import Scenario
+from sim.experiments.fixes import FIXES, NotApplicableError
+
+
+def test_the_fixes_in_order() -> None:
+    assert list(FIXES) == [
+        "wider-port-range",
+        "tw-reuse",
+        "2x-source-addresses",
+        "4x-source-addresses",
+        "server-closes-first",
+        "rst-close",
+        "bind-no-port",
+    ]
+    assert all(cls.source and cls.description for cls in FIXES.values())
+
+
+def test_each_fix_changes_what_it_says(make_scenario: Callable[..., Scenario]) -> None:
+    base = make_scenario(host={"preset": "linux", "port_range": [50000, 50015]})
+    assert FIXES["wider-port-range"]().changes(base) == {"host.port_range": [1024, 65535]}
+    assert FIXES["tw-reuse"]().changes(base) == {"host.tw_reuse": 1, "host.timestamps": True}
+    assert FIXES["4x-source-addresses"]().changes(base) == {"host.source_addresses": 4, "workloads.0.bind": "no_port"}
+    assert FIXES["server-closes-first"]().changes(base) == {"workloads.0.close": "server"}
+    assert FIXES["rst-close"]().changes(base) == {"workloads.0.close": "reset"}
+    for name in FIXES:
+        try:
+            base.with_changes(FIXES[name]().changes(base))  # every change gives a valid scenario
+        except NotApplicableError:
+            assert name == "bind-no-port"
+
+
+@pytest.mark.parametrize(
+    ("name", "changes", "reason"),
+    [
+        ("wider-port-range", {"host": {"port_range": [1024, 65535]}}, "already 1024-65535"),
+        ("tw-reuse", {"workload": {"close": "server"}}, "no workload closes first"),
+        ("tw-reuse", {"workload": {"bind": True}}, "binds before connecting without SO_REUSEADDR"),
+        ("tw-reuse", {"host": {"preset": "macos", "port_range": [50000, 50015]}}, "sharing: none"),
+        ("server-closes-first", {"workload": {"close": "reset"}}, "no workload closes first"),
+        ("rst-close", {"workload": {"close": "server"}}, "no workload leaves TIME_WAIT"),
+        ("bind-no-port", {}, "no workload binds"),
+    ],
+)
+def test_when_a_fix_does_not_apply_it_says_why(
+    make_scenario: Callable[..., Scenario], name: str, changes: dict[str, object], reason: str
+) -> None:
+    scenario = make_scenario(**changes)
+    with pytest.raises(NotApplicableError, match=reason):
+        FIXES[name]().changes(scenario)
