@@ -70,6 +70,15 @@ class _Load:
         return sum(values) / len(values) if values else math.nan
 
 
+def _logit_and_weight(runs: Sequence[tuple[int, float, float]]) -> tuple[float, float] | None:
+    """logit of the blocking of ``runs`` pooled (half a count away from 0 and 1) and its binomial information."""
+    attempts = sum(a for _, a, _ in runs)
+    if attempts <= 0:
+        return None
+    p = (sum(f for _, _, f in runs) + 0.5) / (attempts + 1.0)
+    return math.log(p / (1 - p)), attempts * p * (1 - p)
+
+
 def scaled(scenario: Scenario, factor: float, workloads: Sequence[int], shorten: bool = False) -> Scenario:
     """The scenario with the chosen workloads' rates multiplied by ``factor``.
 
@@ -210,19 +219,20 @@ class _Search:
 
     def line(self, loads: list[_Load], replication: int | None = None) -> tuple[float, float, float] | None:
         """Weighted means of log(scale) and logit(blocking) over ``loads``, and the least-squares slope (NaN
-        with a single load).
+        with a single load); of one replication's runs when given.
 
-        Weights are the binomial information of each load's logit (attempts x p x (1 - p)), with p taken
-        half a count away from 0 and 1.
+        Weights are the binomial information of each load's pooled logit (attempts x p x (1 - p), p taken
+        half a count away from 0 and 1). A replication is weighed with the pooled weights too, so that
+        every replication's level is read at the same place on the curve.
         """
         points = []
         for load in loads:
-            runs = load.runs if replication is None else [r for r in load.runs if r[0] == replication]
-            attempts = sum(a for _, a, _ in runs)
-            if attempts <= 0:
+            pooled = _logit_and_weight(load.runs)
+            if pooled is None:
                 continue
-            p = (sum(f for _, _, f in runs) + 0.5) / (attempts + 1.0)
-            points.append((math.log(load.scale), math.log(p / (1 - p)), attempts * p * (1 - p)))
+            own = pooled if replication is None else _logit_and_weight([r for r in load.runs if r[0] == replication])
+            if own is not None:
+                points.append((math.log(load.scale), own[0], pooled[1]))
         if not points:
             return None
         total = sum(w for _, _, w in points)
@@ -248,25 +258,29 @@ class _Search:
     def estimate(self) -> tuple[float, tuple[float, float] | None] | None:
         """The scale at the target and its 95% interval, from the loads around it.
 
-        The interval is Student t over the replications: each replication's level at those loads, with the
-        common slope, crosses the target at its own scale (common random numbers keep the slope shared).
+        The interval is a jackknife over the replications (each left out in turn, the line fitted again):
+        it carries the uncertainty of both the level and the slope, with Student t on n - 1 degrees of freedom.
         """
         loads = self.window()
-        found = self.line(loads)
-        if found is None or not found[2] > 0:
+        centre = self.fit(loads)
+        if centre is None:
             return None
-        mx, my, slope = found
-        centre = mx + (self.goal - my) / slope
-        shared = set.intersection(*({r for r, _, _ in x.runs} for x in loads))
-        roots = []
-        for r in sorted(shared):
-            own = self.line(loads, r)
-            if own is not None:
-                roots.append(own[0] + (self.goal - own[1]) / slope)
-        if len(roots) < 2:
+        shared = sorted(set.intersection(*({r for r, _, _ in x.runs} for x in loads)))
+        leave_out = []
+        for r in shared:
+            rest = [_Load(x.scale, runs=[run for run in x.runs if run[0] != r]) for x in loads]
+            root = self.fit(rest)
+            if root is None:
+                return math.exp(centre), None
+            leave_out.append(root)
+        n = len(leave_out)
+        if n < 2:
             return math.exp(centre), None
-        _, lo, hi = mean_ci(roots)
-        half = (hi - lo) / 2
+        from scipy import stats
+
+        mean = sum(leave_out) / n
+        spread = math.sqrt((n - 1) / n * sum((x - mean) ** 2 for x in leave_out))
+        half = float(stats.t.ppf(0.975, n - 1)) * spread
         return math.exp(centre), (math.exp(centre - half), math.exp(centre + half))
 
     def next_step(self, start: float | None) -> tuple[float, int] | None:
