@@ -2,7 +2,7 @@
 #   make run    set up .venv, run scenarios/quickstart.yaml into results/quickstart/
 #   make test   set up .venv, lint, type-check and run the whole test suite
 # For developers (not part of make test):
-#   make bench    speed against bare SimPy, ratios in one process
+#   make bench    speed against bare SimPy (ratios in one process), then the experiments' speed-up and overhead
 #   make fuzz     1,000 malformed scenario files through the CLI, and ten times the random-scenario examples
 #   make mutants  mutation testing of the hot path and the statistics (mutmut)
 PYTHON ?= python3
