@@ -261,6 +261,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer connections and no 10-million-connection run")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--experiments", action="store_true", help="only the execution layer's measurements")
+    parser.add_argument("--no-experiments", action="store_true", help="only the single-run table")
     args = parser.parse_args()
     if args.experiments:
         experiments(args.quick)
@@ -309,7 +310,8 @@ def main() -> None:
             f"{scale['peak_rss_mb']:.0f} MB (target < 500 MB); wall time per connection {per_10 / per_1:.2f} x that "
             "at 1 million, measured before and after in the same process (target 0.8-1.2)"
         )
-    experiments(args.quick)
+    if not args.no_experiments:
+        experiments(args.quick)
 
 
 if __name__ == "__main__":
