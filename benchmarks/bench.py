@@ -215,7 +215,7 @@ def experiments(quick: bool) -> None:
     started = time.perf_counter()
     summary = run_summary(task)
     task_s = time.perf_counter() - started
-    tiny = Task(scenario.with_changes(duration=1.0), 0)
+    tiny = Task(scenario.with_changes(duration=1.0, sample_interval=None), 0)
     started = time.perf_counter()
     Executor(workers=2).map(run_summary, [tiny, tiny])
     pool_s = time.perf_counter() - started - _timed(run_summary, tiny)

@@ -26,6 +26,11 @@ class Task:
     replication: int = 0
 
     @property
+    def cost(self) -> float:
+        """Expected connection attempts of this one replication: the order in which workers take tasks."""
+        return self.scenario.expected_attempts / self.scenario.replications
+
+    @property
     def key(self) -> str:
         """A hash of (resolved scenario, seed, replication, portsim version): the task's cache key.
 
