@@ -49,8 +49,6 @@ def run(args: argparse.Namespace) -> int:
     check_scenario_options(args, (2, 64))
     base = resolve(args.scenario, args.seed, None, args.overrides)
     names = list(dict.fromkeys(args.variant)) or [v.name for v in base.variants]
-    for name in names:
-        base.variant(name)
     scenarios = {name: base.variant(name, args.overrides) for name in names} if names else {base.name: base}
     out = Path(args.out) if args.out is not None else Path("results") / base.name
     executor = Executor(args.workers, args.scheduler)

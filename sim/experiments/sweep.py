@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..config.errors import ScenarioError, echo
 from ..config.limits import Limits, check
 from ..config.scenario import Scenario
-from ..config.sweep import LARGE_GRID, Axis, Range, axis_values, check_key
+from ..config.sweep import LARGE_GRID, Axis, Range, axis_values, check_key, grid_size
 from ..report.records import Summary
 from ..report.table import COUNTS, figures, point_summaries
 from .batch import TaskProgress, summaries
@@ -89,10 +89,7 @@ def points(
 
 def grid_points(scenario: Scenario, over: Mapping[str, Axis | Iterable[Any]] | None = None) -> int:
     """How many points the sweep has (variants included), without building them."""
-    count = 1
-    for values in axes(scenario, over).values():
-        count *= len(values)
-    return count * max(1, len(scenario.variants))
+    return grid_size(axes(scenario, over)) * max(1, len(scenario.variants))
 
 
 def tasks_of(grid: list[Point], replications: int) -> list[Task]:

@@ -40,10 +40,10 @@ def _number(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def figures(summary: Summary, destination: str | None = None) -> dict[str, float]:
-    """The headline figures of one run (toward one destination when given: counts and blocking only)."""
+def figures(summary: Summary) -> dict[str, float]:
+    """The headline figures of one run."""
     erlang = summary.erlang_b
-    row = {
+    return {
         "attempts": _number(summary.attempts),
         "established": _number(summary.established),
         "failures": _number(summary.failures),
@@ -58,18 +58,6 @@ def figures(summary: Summary, destination: str | None = None) -> dict[str, float
         "offered_load": _number(erlang.offered_load),
         "erlang_b": _number(erlang.blocking_probability) if erlang.applicable else math.nan,
     }
-    if destination is not None:
-        figures_at = summary.destinations[destination]
-        row.update(
-            attempts=_number(figures_at.attempts),
-            established=_number(figures_at.established),
-            failures=_number(figures_at.failures),
-            blocking_probability=_number(figures_at.blocking_probability),
-        )
-        entry = figures_at.erlang_b
-        row["erlang_b"] = _number(entry.blocking_probability) if entry is not None and entry.applicable else math.nan
-        row["offered_load"] = _number(entry.offered_load) if entry is not None else math.nan
-    return row
 
 
 def mean_and_ci(values: Sequence[float]) -> tuple[float, float | None, float | None]:
