@@ -75,10 +75,9 @@ def run(args: argparse.Namespace) -> int:
                     destination=args.destination,
                     replications=args.replications,
                     executor=executor,
-                    cache=None,
+                    cache=cache,
                     progress=progress,
                     limits=limits(args),
-                    task_cache=cache,
                     hints=CLI_HINTS,
                 )
             )

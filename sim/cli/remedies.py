@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             destination=args.destination,
             replications=args.replications,
             executor=executor,
-            task_cache=TaskCache(out / CACHE_FOLDER, read=not args.fresh),
+            cache=TaskCache(out / CACHE_FOLDER, read=not args.fresh),
             progress=progress if show else None,
             limits=limits(args),
             hints=CLI_HINTS,

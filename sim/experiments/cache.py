@@ -20,6 +20,13 @@ class TaskCache:
         self.folder = folder
         self.read = read
 
+    @classmethod
+    def of(cls, cache: str | Path | TaskCache | None) -> TaskCache | None:
+        """A cache from a folder path (or the cache itself); None for none."""
+        if cache is None or isinstance(cache, TaskCache):
+            return cache
+        return cls(Path(cache))
+
     def get(self, key: str) -> Summary | None:
         """The cached summary of a task, or None (also for an unreadable or damaged entry)."""
         if not self.read:

@@ -342,7 +342,7 @@ def find_capacity(
     overrides: Mapping[str, Any] | Iterable[str] = (),
     workers: int | None = None,
     scheduler: str | None = None,
-    cache: str | Path | None = None,
+    cache: str | Path | TaskCache | None = None,
     tolerance: float = TOLERANCE,
     max_evaluations: int = MAX_EVALUATIONS,
     from_erlang: bool = True,
@@ -351,16 +351,15 @@ def find_capacity(
     progress: SearchProgress | None = None,
     limits: Limits | None = None,
     executor: Executor | None = None,
-    task_cache: TaskCache | None = None,
     hints: tuple[str, str, str] | None = None,
 ) -> CapacityReport:
     """The largest rate of ``workloads`` (all by default) at which blocking stays at or below ``target``.
 
     Blocking is over all connections, or toward ``destination`` ("10.0.0.5:443"). The rate is the
     chosen workloads' connections per second together, with a 95% confidence interval. ``cache``: a
-    folder where completed runs are kept, so that a rerun does only what is missing. ``from_erlang=False``
-    starts from the scenario's own load even where Erlang B gives a better first guess. ``max_rate``: stop
-    looking above this many connections per second (the report then gives ``at_least``).
+    folder (or a TaskCache) where completed runs are kept, so that a rerun does only what is missing.
+    ``from_erlang=False`` starts from the scenario's own load even where Erlang B gives a better first guess.
+    ``max_rate``: stop looking above this many connections per second (the report then gives ``at_least``).
     """
     base = resolve(scenario, seed, None, overrides)
     if base.variants:
@@ -389,7 +388,7 @@ def find_capacity(
         reps,
         tolerance,
         executor or Executor(workers, scheduler),
-        task_cache if task_cache is not None else (TaskCache(Path(cache)) if cache is not None else None),
+        TaskCache.of(cache),
         limits or Limits(),
         progress,
         hints,

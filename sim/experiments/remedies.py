@@ -39,11 +39,10 @@ def remedies(
     overrides: Mapping[str, Any] | Iterable[str] = (),
     workers: int | None = None,
     scheduler: str | None = None,
-    cache: str | Path | None = None,
+    cache: str | Path | TaskCache | None = None,
     progress: RemedyProgress | None = None,
     limits: Limits | None = None,
     executor: Executor | None = None,
-    task_cache: TaskCache | None = None,
     hints: tuple[str, str, str] | None = None,
 ) -> RemediesReport:
     """Run the scenario as it is and with each fix (all registered ones by default), each on its own.
@@ -60,7 +59,7 @@ def remedies(
             raise ScenarioError(f"fix {name!r}: unknown (fixes: {', '.join(FIXES)})")
     chosen = choose_workloads(base, workloads)
     executor = executor or Executor(workers, scheduler)
-    task_cache = task_cache if task_cache is not None else (TaskCache(Path(cache)) if cache is not None else None)
+    task_cache = TaskCache.of(cache)
     candidates: list[tuple[str, str, str, dict[str, Any], str]] = [(AS_IS, "the scenario as it is", "", {}, "")]
     for name in names:
         fix = FIXES[name]()
@@ -84,7 +83,7 @@ def remedies(
             destination=destination,
             replications=replications,
             executor=executor,
-            task_cache=task_cache,
+            cache=task_cache,
             progress=searched,
             limits=limits,
             hints=hints,

@@ -138,7 +138,7 @@ def sweep(
     overrides: Mapping[str, Any] | Iterable[str] = (),
     workers: int | None = None,
     scheduler: str | None = None,
-    cache: str | Path | None = None,
+    cache: str | Path | TaskCache | None = None,
     progress: TaskProgress | None = None,
     limits: Limits | None = None,
 ) -> pd.DataFrame:
@@ -157,7 +157,7 @@ def sweep(
     results = summaries(
         tasks_of(grid, n),
         Executor(workers, scheduler),
-        TaskCache(Path(cache)) if cache is not None else None,
+        TaskCache.of(cache),
         progress,
     )
     return table(grid, results, n, keys)
