@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ..config.limits import CLI_HINTS
-from ..config.scenario import Scenario
 from ..experiments.cache import TaskCache
 from ..experiments.capacity import find_capacity
 from ..experiments.executor import Executor
@@ -26,8 +25,9 @@ from .options import (
     limits,
     scenario_options,
     search_options,
-    warn_scenario,
+    warn_scenarios,
 )
+from .progress import status_line
 
 
 def add_parser(sub: Any) -> None:
@@ -54,19 +54,15 @@ def run(args: argparse.Namespace) -> int:
     executor = Executor(args.workers, args.scheduler)
     executor.check()
     check_replaceable(out)
-    _warn_all(scenarios)
+    warn_scenarios(scenarios.values())
     cache = TaskCache(out / CACHE_FOLDER, read=not args.fresh)
-    show = not args.quiet and sys.stderr.isatty()
+    update, stop = status_line("capacity") if not args.quiet and sys.stderr.isatty() else (None, lambda: None)
     reports: list[CapacityReport] = []
-    for label, scenario in scenarios.items():
-
-        def progress(runs: int, rate: float | None, label: str = label) -> None:
-            if show:
-                where = f"{label}: " if names else ""
-                estimate = f"about {rate:,.4g} conn/s" if rate is not None else "bracketing"
-                print(f"\r\x1b[Kcapacity: {where}{runs} simulation runs, {estimate}", end="", file=sys.stderr)
-
-        try:
+    try:
+        for label, scenario in scenarios.items():
+            progress = None
+            if update is not None:
+                progress = partial(update, label if names else "")
             reports.append(
                 find_capacity(
                     scenario,
@@ -81,9 +77,8 @@ def run(args: argparse.Namespace) -> int:
                     hints=CLI_HINTS,
                 )
             )
-        finally:
-            if show:
-                print("\r\x1b[K", end="", file=sys.stderr)
+    finally:
+        stop()
     failed: list[str] = []
     with staged_folder(out, owns=owned_by(CAPACITY_ENTRIES)) as tmp:
         write_capacity(reports, base.to_yaml(), tmp, not args.no_plots, failed)
@@ -118,8 +113,3 @@ def capacity_text(reports: list[CapacityReport], out: Path) -> str:
             lines.append(f"  warning: {r.note}")
     lines.append(f"results in {out}/ (capacity.json, capacity.png)")
     return "\n".join(lines)
-
-
-def _warn_all(scenarios: Mapping[Any, Scenario]) -> None:
-    for scenario in scenarios.values():
-        warn_scenario(scenario, f"variant {scenario.variant_name}" if scenario.variant_name else None)

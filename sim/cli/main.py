@@ -30,7 +30,14 @@ from ..version import version
 from . import capacity as capacity_command
 from . import remedies as remedies_command
 from . import sweep as sweep_command
-from .options import check_scenario_options, execution_options, limit_options, limits, scenario_options
+from .options import (
+    check_scenario_options,
+    execution_options,
+    limit_options,
+    limits,
+    only_variants,
+    scenario_options,
+)
 from .progress import progress_bar
 from .signals import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, terminate
 from .text import comparison_text, summary_text
@@ -115,14 +122,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     default_out = _default_out(scenario)
     if args.variant:
         chosen = list(dict.fromkeys(args.variant))
-        for name in chosen:
-            scenario.variant(name)  # a clear error for an unknown name
         if len(chosen) == 1:
             scenario = scenario.variant(chosen[0], args.overrides)
             default_out = _default_out(scenario)
         else:
-            kept = [v.model_dump() for v in scenario.variants if v.name in chosen]
-            scenario = scenario.with_changes(source="--variant", variants=kept)
+            scenario = only_variants(scenario, chosen)
     out = Path(args.out) if args.out is not None else default_out
     runs = scenario.expand(args.overrides)
     executor = Executor(args.workers, args.scheduler)

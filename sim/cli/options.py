@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Iterable, Sequence
 
 from ..config.errors import ScenarioError
 from ..config.limits import MAX_ATTEMPTS, MAX_MEMORY, Limits
@@ -136,8 +137,18 @@ def check_scenario_options(args: argparse.Namespace, replications: tuple[int, in
         raise ScenarioError("--out: the results folder path is empty")
 
 
-def warn_scenario(scenario: Scenario, label: str | None = None) -> None:
-    """Print the scenario's warnings (``Scenario.warnings``) on stderr, one line each."""
-    where = f"{label}: " if label else ""
-    for note in scenario.warnings():
-        print(f"portsim: warning: {where}{note}", file=sys.stderr)
+def warn_scenarios(scenarios: Iterable[Scenario]) -> None:
+    """Print each scenario's warnings (``Scenario.warnings``) on stderr, one line each, naming its variant."""
+    for scenario in scenarios:
+        where = f"variant {scenario.variant_name}: " if scenario.variant_name else ""
+        for note in scenario.warnings():
+            print(f"portsim: warning: {where}{note}", file=sys.stderr)
+
+
+def only_variants(scenario: Scenario, names: Sequence[str]) -> Scenario:
+    """The scenario with only the named variants (``--variant`` repeated); a clear error for an unknown name."""
+    chosen = list(dict.fromkeys(names))
+    for name in chosen:
+        scenario.variant(name)
+    kept = [v.model_dump() for v in scenario.variants if v.name in chosen]
+    return scenario.with_changes(source="--variant", variants=kept)

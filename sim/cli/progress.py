@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -79,5 +80,22 @@ def task_bar(label: str = "tasks") -> tuple[Callable[[int, int], None], Callable
     def stop() -> None:
         if state["bar"] is not None:
             state["bar"].stop()
+
+    return update, stop
+
+
+def status_line(command: str) -> tuple[Callable[[str, int, float | None], None], Callable[[], None]]:
+    """A one-line status on stderr for searches whose number of runs is not known in advance.
+
+    The callback takes (what is searched, or "", simulation runs so far, current estimate in conn/s or None).
+    """
+
+    def update(where: str, runs: int, rate: float | None) -> None:
+        estimate = f"about {rate:,.4g} conn/s" if rate is not None else "bracketing"
+        label = f"{where}: " if where else ""
+        print(f"\r\x1b[K{command}: {label}{runs} simulation runs, {estimate}", end="", file=sys.stderr)
+
+    def stop() -> None:
+        print("\r\x1b[K", end="", file=sys.stderr)
 
     return update, stop

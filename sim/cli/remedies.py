@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..config.errors import ScenarioError
 from ..config.limits import CLI_HINTS
-from ..config.scenario import Scenario
 from ..experiments.cache import TaskCache
 from ..experiments.executor import Executor
 from ..experiments.fixes import FIXES
@@ -28,8 +26,9 @@ from .options import (
     limits,
     scenario_options,
     search_options,
-    warn_scenario,
+    warn_scenarios,
 )
+from .progress import status_line
 
 
 def add_parser(sub: Any) -> None:
@@ -65,13 +64,8 @@ def run(args: argparse.Namespace) -> int:
     executor = Executor(args.workers, args.scheduler)
     executor.check()
     check_replaceable(out)
-    _warn_all({None: base})
-    show = not args.quiet and sys.stderr.isatty()
-
-    def progress(name: str, runs: int, rate: float | None) -> None:
-        estimate = f"about {rate:,.4g} conn/s" if rate is not None else "bracketing"
-        print(f"\r\x1b[Kremedies: {name}: {runs} simulation runs, {estimate}", end="", file=sys.stderr)
-
+    warn_scenarios([base])
+    progress, stop = status_line("remedies") if not args.quiet and sys.stderr.isatty() else (None, lambda: None)
     try:
         report = remedies(
             base,
@@ -82,13 +76,12 @@ def run(args: argparse.Namespace) -> int:
             replications=args.replications,
             executor=executor,
             cache=TaskCache(out / CACHE_FOLDER, read=not args.fresh),
-            progress=progress if show else None,
+            progress=progress,
             limits=limits(args),
             hints=CLI_HINTS,
         )
     finally:
-        if show:
-            print("\r\x1b[K", end="", file=sys.stderr)
+        stop()
     failed: list[str] = []
     with staged_folder(out, owns=owned_by(REMEDIES_ENTRIES)) as tmp:
         write_remedies(report, base.to_yaml(), tmp, not args.no_plots, failed)
@@ -126,8 +119,3 @@ def remedies_text(report: RemediesReport, out: Path) -> str:
         lines.append(f"{r.name:<22}{rate:>16}  {interval:<22}{gain:>7}  {blocked:>11}")
     lines.append(f"results in {out}/ (remedies.json, remedies.png)")
     return "\n".join(lines)
-
-
-def _warn_all(scenarios: Mapping[Any, Scenario]) -> None:
-    for scenario in scenarios.values():
-        warn_scenario(scenario, f"variant {scenario.variant_name}" if scenario.variant_name else None)

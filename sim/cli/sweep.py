@@ -25,8 +25,9 @@ from .options import (
     execution_options,
     limit_options,
     limits,
+    only_variants,
     scenario_options,
-    warn_scenario,
+    warn_scenarios,
 )
 from .progress import task_bar
 
@@ -61,10 +62,7 @@ def run(args: argparse.Namespace) -> int:
     over = dict(parse_over(text) for text in args.over)
     base = resolve(args.scenario, args.seed, args.replications, args.overrides)
     if args.variant:
-        for name in dict.fromkeys(args.variant):
-            base.variant(name)
-        kept = [v.model_dump() for v in base.variants if v.name in args.variant]
-        base = base.with_changes(source="--variant", variants=kept)
+        base = only_variants(base, args.variant)
     keys = list(axes(base, over))
     count = grid_points(base, over)
     runs = count * base.replications
@@ -82,8 +80,7 @@ def run(args: argparse.Namespace) -> int:
     )
     out = Path(args.out) if args.out is not None else Path("results") / base.name
     check_replaceable(out)
-    for name, scenario in (base.expand(args.overrides) if base.variants else {None: base}).items():
-        warn_scenario(scenario, f"variant {name}" if name else None)
+    warn_scenarios(base.expand(args.overrides).values())
     cache = TaskCache(out / CACHE_FOLDER, read=not args.fresh)
     tasks = tasks_of(grid, base.replications)
     show = not args.quiet and sys.stderr.isatty()
