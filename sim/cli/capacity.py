@@ -15,8 +15,7 @@ from ..experiments.executor import Executor
 from ..experiments.runner import resolve
 from ..output.capacity import write_capacity
 from ..output.capacity_plot import percent
-from ..output.folders import CACHE_FOLDER, CAPACITY_ENTRIES, check_replaceable, owned_by, staged_folder
-from ..output.results import PlotError
+from ..output.folders import CACHE_FOLDER, CAPACITY_ENTRIES, check_replaceable
 from ..report.capacity import CapacityReport
 from .options import (
     check_scenario_options,
@@ -28,6 +27,7 @@ from .options import (
     warn_scenarios,
 )
 from .progress import status_line
+from .results import write_results
 
 
 def add_parser(sub: Any) -> None:
@@ -79,13 +79,13 @@ def run(args: argparse.Namespace) -> int:
             )
     finally:
         stop()
-    failed: list[str] = []
-    with staged_folder(out, owns=owned_by(CAPACITY_ENTRIES)) as tmp:
-        write_capacity(reports, base.to_yaml(), tmp, not args.no_plots, failed)
-    if not args.quiet:
-        print(capacity_text(reports, out))
-    if failed:
-        raise PlotError(f"{out}: data written, but plot {failed[0]}")
+    write_results(
+        out,
+        CAPACITY_ENTRIES,
+        lambda folder, failed: write_capacity(reports, base.to_yaml(), folder, not args.no_plots, failed),
+        lambda: capacity_text(reports, out),
+        args.quiet,
+    )
     return 0
 
 

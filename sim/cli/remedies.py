@@ -15,9 +15,8 @@ from ..experiments.fixes import FIXES
 from ..experiments.remedies import remedies
 from ..experiments.runner import resolve
 from ..output.capacity_plot import percent
-from ..output.folders import CACHE_FOLDER, REMEDIES_ENTRIES, check_replaceable, owned_by, staged_folder
+from ..output.folders import CACHE_FOLDER, REMEDIES_ENTRIES, check_replaceable
 from ..output.remedies import write_remedies
-from ..output.results import PlotError
 from ..report.remedies import RemediesReport
 from .options import (
     check_scenario_options,
@@ -29,6 +28,7 @@ from .options import (
     warn_scenarios,
 )
 from .progress import status_line
+from .results import write_results
 
 
 def add_parser(sub: Any) -> None:
@@ -82,13 +82,13 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         stop()
-    failed: list[str] = []
-    with staged_folder(out, owns=owned_by(REMEDIES_ENTRIES)) as tmp:
-        write_remedies(report, base.to_yaml(), tmp, not args.no_plots, failed)
-    if not args.quiet:
-        print(remedies_text(report, out))
-    if failed:
-        raise PlotError(f"{out}: data written, but plot {failed[0]}")
+    write_results(
+        out,
+        REMEDIES_ENTRIES,
+        lambda folder, failed: write_remedies(report, base.to_yaml(), folder, not args.no_plots, failed),
+        lambda: remedies_text(report, out),
+        args.quiet,
+    )
     return 0
 
 

@@ -17,8 +17,7 @@ from ..experiments.cache import TaskCache
 from ..experiments.executor import Executor
 from ..experiments.runner import resolve
 from ..experiments.sweep import axes, check_grid, grid_points, points, table, tasks_of
-from ..output.folders import CACHE_FOLDER, SWEEP_ENTRIES, check_replaceable, owned_by, staged_folder
-from ..output.results import PlotError
+from ..output.folders import CACHE_FOLDER, SWEEP_ENTRIES, check_replaceable
 from ..output.sweep import sweep_data, write_sweep
 from .options import (
     check_scenario_options,
@@ -30,6 +29,7 @@ from .options import (
     warn_scenarios,
 )
 from .progress import task_bar
+from .results import write_results
 
 
 def add_parser(sub: Any) -> None:
@@ -90,13 +90,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         stop()
     frame = table(grid, results, base.replications, keys)
-    failed: list[str] = []
-    with staged_folder(out, owns=owned_by(SWEEP_ENTRIES)) as tmp:
-        write_sweep(frame, written, keys, tmp, not args.no_plots, failed)
-    if not args.quiet:
-        print(sweep_text(sweep_data(frame, written, keys), out, not args.no_plots))
-    if failed:
-        raise PlotError(f"{out}: data written, but plot {failed[0]}")
+    write_results(
+        out,
+        SWEEP_ENTRIES,
+        lambda folder, failed: write_sweep(frame, written, keys, folder, not args.no_plots, failed),
+        lambda: sweep_text(sweep_data(frame, written, keys), out, not args.no_plots),
+        args.quiet,
+    )
     return 0
 
 
