@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 SIM = Path(__file__).resolve().parent.parent / "sim"
-LAYERS = ["core", "stats", "config", "model", "report", "output", "experiments", "kernel", "cli"]
+LAYERS = ["core", "stats", "clients", "config", "model", "report", "output", "experiments", "kernel", "cli"]
 """Subpackages from the bottom up: each may import only itself and those before it."""
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..report.comparison import compare
-from ..report.records import Capacity, ErlangB, Summary
+from ..report.records import Capacity, ClientFigures, ErlangB, Summary
 from ..report.run import RunReport
 
 CAPACITY_LINES = 4
@@ -109,8 +109,26 @@ def summary_text(result: RunReport, out: Path) -> str:
                 f"  workload {name:<12} {w.attempts:,.0f} attempts, {w.failures:,.0f} failed "
                 f"({w.errno}), blocking {fmt(w.blocking_probability)}"
             )
+    for name, w in s.workloads.items():
+        if w.requests is not None:
+            lines.extend(request_lines(name, w.requests))
     lines.append(f"  results              {out}/")
     return "\n".join(lines)
+
+
+def request_lines(name: str, r: ClientFigures) -> list[str]:
+    """A workload's requests: outcomes, the connections they cost, the pool, retries."""
+    causes = ", ".join(f"{cause} {n:,.0f}" for cause, n in r.failures_by_cause.items() if n)
+    lines = [
+        f"  requests {name:<12} {r.requests:,.0f} ({sig3(r.requests_per_s)}/s, pool {r.pool}), "
+        f"{r.failures:,.0f} failed" + (f" ({causes})" if causes else ""),
+        f"    connections        {sig3(r.new_connections_per_s)} new/s, {fmt(r.reuse_ratio)} requests each, "
+        f"idle mean {r.idle_connections.mean:,.1f} (peak {r.idle_connections.peak:,.0f}), "
+        f"pool wait mean {fmt(r.pool_wait_s.mean)} s, p99 {fmt(r.pool_wait_s.p99)} s",
+    ]
+    if r.retries:
+        lines.append(f"    retries            {r.retries:,.0f}, amplification {fmt(r.amplification)}")
+    return lines
 
 
 def comparison_text(results: Mapping[str, RunReport], out: Path) -> str:

@@ -73,21 +73,30 @@ def kinds_at(root: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
     """The ``kind`` values a tagged union accepts at an error location (empty if unknown)."""
     parent = model_at(root, loc[:-1])
     field = parent.model_fields.get(str(loc[-1])) if parent is not None and loc else None
-    current: Any = field.annotation if field is not None else None
-    while get_origin(current) is Annotated:
-        current = get_args(current)[0]
+    current: Any = _unwrap(field.annotation) if field is not None else None
     members = get_args(current) if get_origin(current) in (Union, UnionType) else ()
     models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
     kinds = [getattr(m.model_fields.get("kind"), "default", None) for m in models]
     return [k for k in kinds if isinstance(k, str)]
 
 
+def _unwrap(annotation: Any) -> Any:
+    """``annotation`` without Annotated metadata or an optional ``None``."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+        elif get_origin(annotation) in (Union, UnionType) and type(None) in get_args(annotation):
+            rest = [a for a in get_args(annotation) if a is not type(None)]
+            annotation = rest[0] if len(rest) == 1 else Union[tuple(rest)]  # noqa: UP007
+        else:
+            return annotation
+
+
 def model_at(root: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
     """The model class that a pydantic error location points into (None if unknown)."""
     current: Any = root
     for part in loc:
-        while get_origin(current) is Annotated:
-            current = get_args(current)[0]
+        current = _unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
             field = current.model_fields.get(str(part)) if isinstance(part, str) else None
             if field is None:

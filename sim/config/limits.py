@@ -58,7 +58,7 @@ def memory(scenario: Scenario) -> float:
     for w in scenario.workloads:
         extra = host.time_wait + host.time_wait_granularity if w.close == "client" else 0.0
         extra = host.fin_timeout if w.close == "half" else extra
-        offered += w.arrivals.mean_rate * (w.duration.expected + extra)
+        offered += w.offered.mean_rate * (w.holding.expected + extra)
     held = min(offered * 2 + 100, float(sources_used * keys * size))
     table = 0.0
     policy = host.policy
@@ -72,7 +72,7 @@ def memory(scenario: Scenario) -> float:
 
 def attempts(scenario: Scenario) -> float:
     """Expected attempts and arrival-process steps over every replication of ``scenario``."""
-    return sum(w.arrivals.steps(scenario.active(w)) for w in scenario.workloads) * scenario.replications
+    return sum(w.offered.steps(scenario.active(w)) for w in scenario.workloads) * scenario.replications
 
 
 def estimate(runs: Mapping[str, Scenario]) -> Estimate:

@@ -237,7 +237,7 @@ class Scenario(Spec):
         if host.tw_reuse and host.sharing == "none":
             notes.append("host.tw_reuse has no effect with sharing: none")
         window = self.duration - self.warmup
-        holds = [w.duration.expected + host.time_wait for w in self.workloads if w.close == "client"]
+        holds = [w.holding.expected + host.time_wait for w in self.workloads if w.close == "client"]
         if holds and window < 3 * max(holds):
             notes.append(
                 f"the measured window (duration - warmup = {window:g} s) is shorter than three TIME_WAIT cycles: "
@@ -264,7 +264,7 @@ class Scenario(Spec):
     @property
     def expected_attempts(self) -> float:
         """Expected connection attempts over all replications, from the workloads' mean rates."""
-        return sum(w.arrivals.mean_rate * self.active(w) for w in self.workloads) * self.replications
+        return sum(w.offered.mean_rate * self.active(w) for w in self.workloads) * self.replications
 
     @property
     def step(self) -> float:

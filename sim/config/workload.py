@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ..clients.spec import PoolSpec, Requests, RetrySpec, pool_fields
 from ..core.arrivals import ArrivalSpec
 from ..core.durations import DurationSpec
 from ..core.spec import KeyedError, NonNegativeSeconds, PositiveSeconds, Spec
@@ -55,29 +56,96 @@ class Destination(Spec):
 
 
 class Workload(Spec):
-    """A stream of connections with one arrival process, duration law, close side and bind mode.
+    """A stream of connections (``arrivals``, ``duration``) or of requests through a client's connection
+    pool (``requests``, ``pool``), with a close side, a bind mode and optional retries.
 
     ``bind``: ``false`` is a plain connect() from the host's first source address; ``no_port`` is
     bind(address, 0) with IP_BIND_ADDRESS_NO_PORT, spreading connections over the source addresses
     with the port still chosen at connect(); ``true`` is bind(address, 0) then connect(): the port is
-    then exclusive to its address. ``reuseaddr`` sets SO_REUSEADDR before bind().
+    then exclusive to its address. ``reuseaddr`` sets SO_REUSEADDR before bind(). ``close`` is the side
+    that closes a connection first when it ends with its request or its drawn duration; connections a
+    pool closes (surplus, idle, worn out) are closed by the client, and ``pool.server_idle_timeout`` by
+    the server.
     """
 
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
-    arrivals: ArrivalSpec
-    duration: DurationSpec
+    arrivals: ArrivalSpec | None = None
+    duration: DurationSpec | None = None
+    requests: Requests | None = None
+    pool: PoolSpec | None = None
     close: Close = "client"
     bind: Bind = False
     reuseaddr: bool = False
     destinations: Annotated[list[Destination], Field(min_length=1, max_length=MAX_DESTINATIONS)]
     start: NonNegativeSeconds = 0.0
     stop: PositiveSeconds | None = None
+    retry: RetrySpec | None = None
+
+    @field_validator("pool", mode="before")
+    @classmethod
+    def _preset(cls, value: object) -> object:
+        return pool_fields(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pool_default(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("requests") is not None and data.get("pool") is None:
+            return {**data, "pool": "none"}
+        return data
 
     @model_validator(mode="after")
     def _window(self) -> Workload:
         if self.stop is not None and self.stop <= self.start:
             raise KeyedError("stop", f"stop ({self.stop:g}) must be after start ({self.start:g})")
         return self
+
+    @model_validator(mode="after")
+    def _kind(self) -> Workload:
+        if self.requests is not None:
+            for key in ("arrivals", "duration"):
+                if getattr(self, key) is not None:
+                    raise KeyedError(
+                        key, f"a request workload takes its {key} from requests: (arrivals, latency)", ("requests",)
+                    )
+        else:
+            if self.pool is not None:
+                raise KeyedError(
+                    "pool",
+                    "a pool serves requests: give requests: {arrivals, latency} instead of arrivals and duration",
+                )
+            for key in ("arrivals", "duration"):
+                if getattr(self, key) is None:
+                    raise KeyedError(key, "missing: a workload needs arrivals and duration (or requests: ...)")
+        return self
+
+    @property
+    def offered(self) -> ArrivalSpec:
+        """When connections (or requests) arrive."""
+        spec = self.requests.arrivals if self.requests is not None else self.arrivals
+        assert spec is not None  # _kind
+        return spec
+
+    @property
+    def holding(self) -> DurationSpec:
+        """How long a connection (or a request on its connection) lasts."""
+        spec = self.requests.latency if self.requests is not None else self.duration
+        assert spec is not None  # _kind
+        return spec
+
+    @property
+    def arrivals_key(self) -> str:
+        """The key path, under the workload, of its arrivals."""
+        return "arrivals" if self.requests is None else "requests.arrivals"
+
+    @property
+    def pooled(self) -> bool:
+        """Whether requests go through a keep-alive pool (not one connection per request)."""
+        return self.pool is not None and self.pool.keep_alive
+
+    @property
+    def layered(self) -> bool:
+        """Whether the workload goes through the client layer: requests (whatever the pool), or retries."""
+        return self.requests is not None or (self.retry is not None and self.retry.max > 0)
 
     @property
     def bound(self) -> bool:

@@ -7,14 +7,15 @@ and then ends, so every process makes progress in simulated time even when it yi
 
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
-from collections.abc import Iterator
-from typing import Annotated, Literal
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Literal, overload
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from .spec import PositiveSeconds, Rate, Spec
+from .spec import MAX_RATE, MAX_SECONDS, KeyedError, NonNegativeSeconds, PositiveSeconds, Rate, Spec
 from .streams import BATCH, batched
 
 
@@ -31,7 +32,7 @@ class Arrivals(Spec):
         """Whether attempts form a Poisson process (needed for the Erlang B cross-check)."""
         return False
 
-    def scaled(self, factor: float) -> dict[str, float]:
+    def scaled(self, factor: float) -> Mapping[str, object]:
         """The fields to change for ``factor`` times the mean rate (same pattern, scaled in time)."""
         raise NotImplementedError
 
@@ -132,5 +133,182 @@ class OnOff(Arrivals):
             on = not on
 
 
-ArrivalSpec = Annotated[Poisson | Constant | OnOff, Field(discriminator="kind")]
-ARRIVALS: dict[str, type[Arrivals]] = {cls.model_fields["kind"].default: cls for cls in (Poisson, Constant, OnOff)}
+MAX_POINTS = 10_000
+"""Points a rate profile may have."""
+
+Piece = tuple[float, float, float, Callable[[np.ndarray], np.ndarray] | None]
+"""(from, to, bound, rate): a stretch of time, the highest rate in it, and the rate at given times in it
+(None when the rate is the bound throughout: no thinning needed)."""
+
+
+def _line(t0: float, r0: float, slope: float) -> Callable[[np.ndarray], np.ndarray]:
+    """The rate ``r0 + slope * (t - t0)`` of one linear segment."""
+
+    def rate(t: np.ndarray) -> np.ndarray:
+        return r0 + slope * (t - t0)
+
+    return rate
+
+
+class Varying(Arrivals):
+    """A Poisson process whose rate changes in time: attempts drawn by thinning (Lewis and Shedler, 1979).
+
+    Candidates come from a homogeneous Poisson process at a bound on the rate, piece by piece, and each
+    is kept with probability rate(t) / bound. Times are seconds from the start of the run. Not a
+    stationary Poisson process, so ``is_poisson`` is False and Erlang B does not apply.
+    """
+
+    @overload
+    def rate_at(self, t: float) -> float: ...
+
+    @overload
+    def rate_at(self, t: np.ndarray) -> np.ndarray: ...
+
+    def rate_at(self, t: float | np.ndarray) -> float | np.ndarray:
+        """The rate (attempts per second) at time ``t`` (seconds from the start of the run), elementwise."""
+        rates = self._rates(np.asarray(t, dtype=float))
+        return rates if isinstance(t, np.ndarray) else float(rates)
+
+    @abstractmethod
+    def _rates(self, t: np.ndarray) -> np.ndarray:
+        """The rate at each time of ``t``."""
+
+    @abstractmethod
+    def pieces(self, start: float, stop: float) -> Iterator[Piece]:
+        """Consecutive pieces covering [start, stop), each with a bound on the rate over it."""
+
+    def steps(self, span: float) -> float:
+        """Thinning candidates over [0, span): each piece's bound times its length."""
+        return sum(bound * (b - a) for a, b, bound, _ in self.pieces(0.0, span))
+
+    def times(self, rng: np.random.Generator, start: float, stop: float) -> Iterator[float]:
+        """Candidates in batches of at most BATCH, sized to what is left of each piece (plus a margin), so
+        that short pieces draw few numbers; a piece starts afresh at its beginning (memoryless)."""
+        for a, b, bound, rate in self.pieces(start, stop):
+            if bound <= 0:
+                continue
+            t = a
+            while True:
+                left = bound * (b - t)  # expected candidates still to come in this piece
+                n = BATCH if left >= BATCH else min(BATCH, math.ceil(left * 1.1) + 16)
+                stamps = t + np.cumsum(rng.exponential(1.0 / bound, n))
+                inside = stamps[: np.searchsorted(stamps, b)]
+                if rate is not None:
+                    inside = inside[rng.random(inside.size) * bound < rate(inside)]
+                yield from inside.tolist()
+                if stamps[-1] >= b:
+                    break
+                t = float(stamps[-1])
+
+
+class Profile(Varying):
+    """A piecewise-linear rate through ``points`` [time, rate] (seconds from the start of the run, per second).
+
+    Before the first point the rate is the first point's; after the last point it stays at the last
+    point's. ``mean_rate`` is the time average of the rate over [0, last point's time] (the first
+    point's rate when that time is 0). Each linear segment is thinned against its own highest rate,
+    so a tall, short peak costs only its own time.
+    """
+
+    kind: Literal["profile"] = "profile"
+    points: Annotated[list[list[float]], Field(min_length=1, max_length=MAX_POINTS)]
+
+    @model_validator(mode="after")
+    def _check(self) -> Profile:
+        previous = -math.inf
+        for i, point in enumerate(self.points):
+            if len(point) != 2:
+                raise KeyedError(("points", i), f"a point is [time, rate], not {len(point)} number(s)")
+            time, rate = point
+            if not math.isfinite(time) or not 0 <= time <= MAX_SECONDS:
+                raise KeyedError(("points", i, 0), f"time ({time:g}) must be between 0 and {MAX_SECONDS:g} s")
+            if time <= previous:
+                raise KeyedError(("points", i, 0), f"time ({time:g}) must be after the previous point's ({previous:g})")
+            if not math.isfinite(rate) or not 0 <= rate <= MAX_RATE:
+                raise KeyedError(("points", i, 1), f"rate ({rate:g}) must be between 0 and {MAX_RATE:g} per second")
+            previous = time
+        if not any(rate > 0 for _, rate in self.points):
+            raise KeyedError("points", "every rate is 0: at least one point needs a positive rate")
+        return self
+
+    @property
+    def mean_rate(self) -> float:
+        """The time average of the rate over [0, last point's time]."""
+        times = [t for t, _ in self.points]
+        rates = [r for _, r in self.points]
+        if times[-1] == 0:
+            return rates[0]
+        area = rates[0] * times[0] + sum(
+            (t1 - t0) * (r0 + r1) / 2 for t0, t1, r0, r1 in zip(times, times[1:], rates, rates[1:], strict=False)
+        )
+        return area / times[-1]
+
+    def scaled(self, factor: float) -> dict[str, list[list[float]]]:
+        return {"points": [[t, r * factor] for t, r in self.points]}
+
+    def _rates(self, t: np.ndarray) -> np.ndarray:
+        rates: np.ndarray = np.interp(t, [p[0] for p in self.points], [p[1] for p in self.points])
+        return rates
+
+    def pieces(self, start: float, stop: float) -> Iterator[Piece]:
+        first_time, first_rate = self.points[0]
+        last_time, last_rate = self.points[-1]
+        if start < min(first_time, stop):
+            yield start, min(first_time, stop), first_rate, None
+        for (t0, r0), (t1, r1) in zip(self.points, self.points[1:], strict=False):
+            a, b = max(t0, start), min(t1, stop)
+            if a >= b:
+                continue
+            if r0 == r1:
+                yield a, b, r0, None
+            else:  # linear: the higher end of the part inside [start, stop) bounds it
+                slope = (r1 - r0) / (t1 - t0)
+                yield a, b, max(r0 + slope * (a - t0), r0 + slope * (b - t0), 0.0), _line(t0, r0, slope)
+        if max(last_time, start) < stop:
+            yield max(last_time, start), stop, last_rate, None
+
+
+class Diurnal(Varying):
+    """A sinusoidal rate: mean + amplitude * sin(2 pi (t - phase) / period), t in seconds from the start of the run.
+
+    Thinned against the peak rate mean + amplitude.
+    """
+
+    kind: Literal["diurnal"] = "diurnal"
+    mean: Rate
+    amplitude: Annotated[float, Field(ge=0, le=MAX_RATE, allow_inf_nan=False, description="connections per second")]
+    period: PositiveSeconds
+    phase: NonNegativeSeconds = 0.0
+
+    @model_validator(mode="after")
+    def _check(self) -> Diurnal:
+        if self.amplitude > self.mean:
+            raise KeyedError(
+                "amplitude",
+                f"amplitude ({self.amplitude:g}) is greater than mean ({self.mean:g}): the rate would be negative",
+            )
+        if self.mean + self.amplitude > MAX_RATE:
+            raise KeyedError(
+                "amplitude", f"the peak rate, mean + amplitude ({self.mean + self.amplitude:g}), is above {MAX_RATE:g}"
+            )
+        return self
+
+    @property
+    def mean_rate(self) -> float:
+        return self.mean
+
+    def scaled(self, factor: float) -> dict[str, float]:
+        return {"mean": self.mean * factor, "amplitude": self.amplitude * factor}
+
+    def _rates(self, t: np.ndarray) -> np.ndarray:
+        return self.mean + self.amplitude * np.sin(2 * np.pi * (t - self.phase) / self.period)
+
+    def pieces(self, start: float, stop: float) -> Iterator[Piece]:
+        if start < stop:
+            yield start, stop, self.mean + self.amplitude, self._rates if self.amplitude else None
+
+
+ArrivalSpec = Annotated[Poisson | Constant | OnOff | Profile | Diurnal, Field(discriminator="kind")]
+ARRIVALS: dict[str, type[Arrivals]] = {
+    cls.model_fields["kind"].default: cls for cls in (Poisson, Constant, OnOff, Profile, Diurnal)
+}

@@ -89,8 +89,8 @@ def scaled(scenario: Scenario, factor: float, workloads: Sequence[int], shorten:
     """
     changes: dict[str, Any] = {}
     for i in workloads:
-        for key, value in scenario.workloads[i].arrivals.scaled(factor).items():
-            changes[f"workloads.{i}.arrivals.{key}"] = value
+        for key, value in scenario.workloads[i].offered.scaled(factor).items():
+            changes[f"workloads.{i}.{scenario.workloads[i].arrivals_key}.{key}"] = value
     fields: dict[str, Any] = {}
     if shorten and factor > 1 and all(w.start == 0 and w.stop is None for w in scenario.workloads):
         cycle = slowest_cycle(scenario)
@@ -105,13 +105,13 @@ def slowest_cycle(scenario: Scenario) -> float:
     """The longest time scale of the scenario: a connection's mean hold of its port, or an on/off cycle."""
     cycles = [hold_time(scenario, i) for i in range(len(scenario.workloads))]
     for w in scenario.workloads:
-        cycles.append(getattr(w.arrivals, "mean_on", 0.0) + getattr(w.arrivals, "mean_off", 0.0))
+        cycles.append(getattr(w.offered, "mean_on", 0.0) + getattr(w.offered, "mean_off", 0.0))
     return max(cycles)
 
 
 def base_rate(scenario: Scenario, workloads: Sequence[int]) -> float:
     """Mean connections per second of the chosen workloads."""
-    return sum(scenario.workloads[i].arrivals.mean_rate for i in workloads)
+    return sum(scenario.workloads[i].offered.mean_rate for i in workloads)
 
 
 def erlang_scale(

@@ -16,8 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
+from ..clients.layer import ClientLayer, ClientWorkload
+from ..clients.retry import Backoff
 from ..config.scenario import Scenario
 from ..config.workload import Workload
+from ..core.hooks import Connection
 from ..core.host import build_host
 from ..core.streams import component_rng, random_ints, weighted_choices
 from ..version import version
@@ -43,13 +46,24 @@ class Driver:
     pick_destination: Iterator[int] | None
     pick_source: Iterator[int] | None
     bound: bool = False
+    layered: bool = False
+    """Whether its arrivals go through the client layer (a pool or retries)."""
 
 
 class PortModel:
     """A scenario wired into SimPy for one (seed, replication)."""
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, replication: int = 0, *, fast: bool = True) -> None:
-        """``fast=False`` runs the lifecycle's general path throughout (the fast path's reference)."""
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int | None = None,
+        replication: int = 0,
+        *,
+        fast: bool = True,
+        layered: bool = False,
+    ) -> None:
+        """``fast=False`` runs the lifecycle's general path throughout (the fast path's reference);
+        ``layered=True`` sends every workload through the client layer (the direct path's reference)."""
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.replication = replication
@@ -74,12 +88,16 @@ class PortModel:
         self.recorder = Recorder(len(scenario.workloads), len(destinations), host.source_addresses, host.size)
         self._next_id = 0
         self._progress: ProgressCallback | None = None
-        self.drivers = [self._driver(i, w, index) for i, w in enumerate(scenario.workloads)]
+        self.drivers = [self._driver(i, w, index, layered or w.layered) for i, w in enumerate(scenario.workloads)]
+        self.clients = self._clients()
+        self.advance = self.lifecycle.advance if self.clients is None else self.clients.advance
+        """Bring every layer's events up to ``now`` (the lifecycle's alone without a client layer)."""
         streams = [
-            (d, d.spec.arrivals.times(self._rng(f"workload:{d.spec.name}:arrivals"), d.spec.start, self._stop(d.spec)))
+            (d, d.spec.offered.times(self._rng(f"workload:{d.spec.name}:arrivals"), d.spec.start, self._stop(d.spec)))
             for d in self.drivers
         ]
-        self.env.process(traffic(self.env, streams, self.attempt, self._every_tick))
+        arrive = self.attempt if self.clients is None else self._arrive
+        self.env.process(traffic(self.env, streams, arrive, self._every_tick))
         self.env.process(self._sampler())
         if scenario.warmup > 0:
             self.env.process(self._warmup())
@@ -90,15 +108,16 @@ class PortModel:
     def _stop(self, w: Workload) -> float:
         return min(w.stop or self.scenario.duration, self.scenario.duration)
 
-    def _driver(self, i: int, w: Workload, index: dict[tuple[str, int], int]) -> Driver:
+    def _driver(self, i: int, w: Workload, index: dict[tuple[str, int], int], layered: bool) -> Driver:
         dests = [index[d.endpoint] for d in w.destinations]
         n_sources = self.host.source_addresses
         return Driver(
             index=i,
             spec=w,
             bound=w.bound,
+            layered=layered,
             destinations=dests,
-            durations=w.duration.stream(self._rng(f"workload:{w.name}:duration")),
+            durations=w.holding.stream(self._rng(f"workload:{w.name}:duration")),
             pick_destination=(
                 weighted_choices(self._rng(f"workload:{w.name}:destination"), dests, w.weights)
                 if len(dests) > 1
@@ -111,16 +130,61 @@ class PortModel:
             ),
         )
 
+    def _clients(self) -> ClientLayer | None:
+        """The client layer of the workloads that need one, or None when none does."""
+        layered = [d for d in self.drivers if d.layered]
+        if not layered:
+            return None
+        workloads = [
+            ClientWorkload(
+                index=d.index,
+                destinations=d.destinations,
+                pool=d.spec.pool if d.spec.pooled else None,
+                backoff=(
+                    Backoff(d.spec.retry, self._rng(f"workload:{d.spec.name}:retry"))
+                    if d.spec.retry is not None and d.spec.retry.max > 0
+                    else None
+                ),
+                holds=d.durations,
+                close=d.spec.close,
+            )
+            for d in layered
+        ]
+        return ClientLayer(self.lifecycle, self.connect, workloads, len(self.scenario.destinations))
+
     # ----------------------------------------------------------------- processes
+
+    def _arrive(self, driver: Driver, now: float) -> None:
+        """An arrival when a client layer exists: through the layer, or a direct attempt once it is up to date."""
+        clients = self.clients
+        assert clients is not None
+        if driver.layered:
+            src = next(driver.pick_source) if driver.pick_source is not None else 0
+            dst = next(driver.pick_destination) if driver.pick_destination is not None else driver.destinations[0]
+            clients.arrive(driver.index, src, dst, now)
+        else:
+            clients.advance(now)
+            self.attempt(driver, now)
 
     def attempt(self, driver: Driver, now: float) -> int:
         """One connect() (or bind() then connect()) at ``now``; returns the port, or -1 on failure."""
+        src = next(driver.pick_source) if driver.pick_source is not None else 0
+        dst = next(driver.pick_destination) if driver.pick_destination is not None else driver.destinations[0]
+        conn = self.connect(driver.index, src, dst, now)
+        if conn is None:
+            return -1
+        self.lifecycle.open(now + next(driver.durations), conn)
+        return self.space.low + self.pool.offsets[conn[2]]
+
+    def connect(self, w: int, src: int, dst: int, now: float) -> Connection | None:
+        """Workload ``w``'s connect() (or bind() then connect()) from source ``src`` to ``dst`` at ``now``.
+
+        Returns the connection, ESTABLISHED and recorded but with no close scheduled, or None on failure.
+        """
         self.lifecycle.advance(now)
         recorder = self.recorder
         pool = self.pool
-        src = next(driver.pick_source) if driver.pick_source is not None else 0
-        dst = next(driver.pick_destination) if driver.pick_destination is not None else driver.destinations[0]
-        w = driver.index
+        driver = self.drivers[w]
         bound = driver.bound
         if bound:
             occupancy = pool.local_occupancy(src)
@@ -130,15 +194,13 @@ class PortModel:
             slot, probes = self.policy.connect(view, src, dst, now)
         if slot < 0:
             recorder.failed(w, dst, probes, occupancy, now)
-            return -1
+            return None
         interval, recycled = pool.take(src, dst, slot, bound, now)
         if recycled is not None:
             self.lifecycle.recycled(recycled, now)
-        offset = pool.offsets[slot]
-        recorder.connected(w, dst, probes, occupancy, interval, src, offset, pool.ports_in_use)
+        recorder.connected(w, dst, probes, occupancy, interval, src, pool.offsets[slot], pool.ports_in_use)
         self._next_id += 1
-        self.lifecycle.open(now + next(driver.durations), (src, dst, slot, w, self._next_id, now))
-        return self.space.low + offset
+        return (src, dst, slot, w, self._next_id, now)
 
     def _every_tick(self, now: float) -> None:
         self.recorder.flush(FLUSH)
@@ -153,19 +215,23 @@ class PortModel:
         while k * step < duration * (1 - 1e-12):
             t = round(k * step, 9)
             yield self.env.timeout(t - self.env.now)
-            self.lifecycle.advance(t)
+            self.advance(t)
             self._sample(t)
             k += 1
 
     def _sample(self, t: float) -> None:
         lc = self.lifecycle
         self.recorder.sample(t, lc.established, lc.time_wait, lc.fin_wait2, self.pool.ports_in_use)
+        if self.clients is not None:
+            self.clients.recorder.sample(t, self.clients.idle_total)
 
     def _warmup(self) -> Generator[simpy.events.Event, object, None]:
         warmup = self.scenario.warmup
         yield self.env.timeout(warmup)
-        self.lifecycle.advance(warmup)
+        self.advance(warmup)
         self.lifecycle.start_window(warmup)
+        if self.clients is not None:
+            self.clients.start_window(warmup)
         self.recorder.start_window(warmup, self.pool.ports_in_use)
         self.pool.start_window(warmup)
 
@@ -182,7 +248,7 @@ class PortModel:
             for k in range(1, PROGRESS_CHUNKS + 1):
                 self.env.run(until=duration * k / PROGRESS_CHUNKS)
                 progress(self.env.now, sum(self.recorder.attempts))
-        self.lifecycle.advance(duration)
+        self.advance(duration)
         self._sample(duration)
         self.recorder.flush()
         return self.records(time.perf_counter() - started)
@@ -193,6 +259,9 @@ class PortModel:
         levels = self.lifecycle.levels
         series = {c: np.asarray(rec.series[c]) for c in SERIES}
         series["time_s"] = series["time_s"].astype(float)
+        clients = self.clients
+        if clients is not None:
+            series.update({c: np.asarray(v) for c, v in clients.recorder.series.items()})
         return RunRecords(
             scenario=self.scenario.with_changes(seed=self.seed, replications=1, portsim_version=version()),
             replication=self.replication,
@@ -222,4 +291,5 @@ class PortModel:
             occupancy_attempts=rec.occupancy_attempts.copy(),
             occupancy_probes=rec.occupancy_probes.copy(),
             series=series,
+            clients=None if clients is None else clients.recorder.records(self.scenario.duration),
         )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..clients.recorder import ClientRecords
 from ..config.scenario import Scenario
 from ..stats.histograms import IntHistogram, LogHistogram
 
@@ -47,3 +48,5 @@ class RunRecords:
     occupancy_attempts: np.ndarray
     occupancy_probes: np.ndarray
     series: dict[str, np.ndarray]
+    clients: ClientRecords | None = None
+    """The client layer's figures (requests, pools, retries), when the scenario has one."""

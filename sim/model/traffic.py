@@ -22,7 +22,7 @@ D = TypeVar("D")
 def traffic(
     env: simpy.Environment,
     streams: Sequence[tuple[D, Iterator[float]]],
-    attempt: Callable[[D, float], int],
+    attempt: Callable[[D, float], object],
     every_tick: Callable[[float], None],
 ) -> Generator[simpy.events.Event, object, None]:
     """Attempt a connection for each (driver, time) of the merged ``streams``.

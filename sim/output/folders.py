@@ -41,8 +41,10 @@ REMEDIES_ENTRIES = frozenset({"remedies.yaml", "remedies.json", "remedies.png"})
 CACHE_FOLDER = "cache"
 """The task cache inside a results folder (``experiments.cache``): written as tasks complete, kept across runs."""
 
-PLOT_FILES = frozenset({"occupancy.png", "failures.png", "reuse_intervals.png", "probes.png", "latency.png"})
-"""The plots portsim writes in a results folder's plots/ (``plots.PLOTS``; a test keeps the two equal)."""
+PLOT_FILES = frozenset(
+    {"occupancy.png", "failures.png", "reuse_intervals.png", "probes.png", "latency.png", "requests.png"}
+)
+"""The plots portsim may write in plots/ (``plots.PLOTS`` and ``OPTIONAL_PLOTS``; a test keeps them equal)."""
 STAGING_PREFIX = ".portsim-"
 LOCK_NAME = ".portsim-writer"
 """Held (flock) by the process writing a staging folder; a free lock means the writer is gone."""

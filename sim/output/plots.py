@@ -7,7 +7,7 @@ in Jupyter a returned figure displays inline through its ``_repr_png_``.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -113,8 +113,29 @@ def occupancy(result: RunReport) -> Figure:
             fontsize=8,
             color=COLORS["pool"],
         )
-    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    handles, labels = ax.get_legend_handles_labels()
+    upper = ax
+    if any(w.offered.kind in VARYING_RATES for w in result.scenario.workloads):
+        upper = _offered_rate(ax, result)
+        more, more_labels = upper.get_legend_handles_labels()
+        handles, labels = handles + more, labels + more_labels
+    upper.legend(handles, labels, loc="best", fontsize=8, framealpha=0.9)  # on the upper axes, above both
     return fig
+
+
+VARYING_RATES = frozenset({"profile", "diurnal"})
+"""Arrival kinds whose rate changes in time: the occupancy plot shows the offered rate beside the pool."""
+
+
+def _offered_rate(ax: Axes, result: RunReport) -> Axes:
+    """A second y axis with the connection attempts in each time-series step divided by the step."""
+    t, attempts = _series_mean(result, "attempts")
+    rate = ax.twinx()
+    if t.size > 1:  # row 0 is the state at t = 0, with no step behind it
+        rate.stairs(attempts[1:] / np.diff(t), t, color="#16a085", lw=0.8, label="offered rate (attempts/s)")
+    rate.set_ylabel("offered rate (attempts/s)")
+    rate.set_ylim(bottom=0)
+    return rate
 
 
 def _log(ax: Axes, which: str) -> None:
@@ -366,6 +387,63 @@ def comparison(results: Mapping[str, RunReport]) -> Figure:
     return fig
 
 
+def has_requests(result: RunReport) -> bool:
+    """Whether the run has a client layer (request workloads or retries) whose series can be drawn."""
+    return "requests" in result.series
+
+
+def requests(result: RunReport, bins: int = 200) -> Figure:
+    """Requests, connect() attempts, retries and failures per second (top); idle pooled connections (bottom)."""
+    fig = PlotFigure(figsize=(9.0, 6.4), dpi=DPI)
+    fig.subplots_adjust(left=0.085, right=0.97, top=0.88, bottom=0.085, hspace=0.12)
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    fig.suptitle(f"Requests and connections: {result.scenario.name}", fontsize=12, fontweight="bold")
+    top.set_title(_subtitle(result), fontsize=9, color="#555555")
+    t, _ = _series_mean(result, "requests")
+    lines = (
+        ("requests", "requests per second", "#2b7bba", 1.4),
+        ("attempts", "connect() attempts per second", "#7f8c8d", 1.0),
+        ("retries", "retries per second", "#8e44ad", 1.0),
+        ("failures", "connect() failures per second", "#c0392b", 1.0),
+    )
+    widths = np.ones(1)
+    for column, label, color, width in lines:
+        _, values = _series_mean(result, column)
+        if column == "retries" and not values.any():
+            continue
+        edges, binned = _coarsen(t, values, bins)
+        widths = np.diff(edges)
+        top.stairs(binned / widths, edges, color=color, lw=width, label=label)
+    for ax in (top, bottom):
+        _shade_warmup(ax, result)
+        ax.grid(True, alpha=0.3)
+    top.set_ylabel("per second")
+    top.set_ylim(bottom=0)
+    top.legend(loc="upper right", fontsize=8)
+    pools = [
+        f"{name}: {w.requests.pool}, {w.requests.reuse_ratio or 0:.3g} requests per connection"
+        for name, w in result.summary.workloads.items()
+        if w.requests is not None
+    ]
+    top.text(
+        0.01,
+        0.97,
+        "\n".join(pools[:4]) + f"\n(averaged over {widths[0]:g} s bins)",
+        transform=top.transAxes,
+        va="top",
+        fontsize=8,
+        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "#cccccc"},
+    )
+    _, idle = _series_mean(result, "idle_connections")
+    bottom.plot(t, idle, color="#27ae60", lw=1.2, label="idle pooled connections")
+    bottom.set_ylabel("idle connections")
+    bottom.set_xlabel("simulated time (s)")
+    bottom.set_ylim(bottom=0)
+    bottom.set_xlim(t[0], t[-1])
+    bottom.legend(loc="upper right", fontsize=8)
+    return fig
+
+
 PLOTS = {
     "occupancy": occupancy,
     "failures": failures,
@@ -373,6 +451,16 @@ PLOTS = {
     "probes": probes,
     "latency": latency,
 }
+"""The plots of every run."""
+OPTIONAL_PLOTS = {"requests": (has_requests, requests)}
+"""Plots drawn only for the runs they apply to: (whether it applies, the plot)."""
+
+
+def plots_for(result: RunReport) -> dict[str, Callable[[RunReport], Figure]]:
+    """The plots of ``result`` by name: every run's, and the optional ones that apply."""
+    chosen: dict[str, Callable[[RunReport], Figure]] = dict(PLOTS)
+    chosen.update({name: make for name, (applies, make) in OPTIONAL_PLOTS.items() if applies(result)})
+    return chosen
 
 
 def save_all(result: RunReport, folder: Path) -> tuple[list[Path], list[str]]:
@@ -383,7 +471,7 @@ def save_all(result: RunReport, folder: Path) -> tuple[list[Path], list[str]]:
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     failed: list[str] = []
-    for name, make in PLOTS.items():
+    for name, make in plots_for(result).items():
         path = folder / f"{name}.png"
         try:
             make(result).savefig(path)

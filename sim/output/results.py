@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..clients.recorder import CLIENT_SERIES
 from ..config.errors import ScenarioError
 from ..config.load import load_scenario
 from ..model.recorder import OCCUPANCY_BINS, SERIES
@@ -132,7 +133,7 @@ def write_files(result: RunReport, folder: Path) -> None:
     )
     (folder / "scenario.yaml").write_text(header + result.scenario.to_yaml(), encoding="utf-8")
     (folder / "summary.json").write_text(json.dumps(result.summary.to_json(), indent=2) + "\n", encoding="utf-8")
-    columns = [c for c in ("replication", *SERIES) if c in result.series]
+    columns = [c for c in ("replication", *SERIES, *CLIENT_SERIES) if c in result.series]
     with (folder / "timeseries.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(columns)

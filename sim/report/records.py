@@ -135,6 +135,40 @@ class Capacity(Record):
     reason: str = ""
 
 
+class RequestFigures(Record):
+    """Requests (or, for a connection workload with retries, first attempts) and what they cost in connections."""
+
+    requests: Number
+    """Requests that arrived (first attempts)."""
+    requests_per_s: Number
+    completed: Number
+    """Requests that got a connection and ended on it (for one connection per request: that connected)."""
+    failures: Number
+    """Requests that failed for good, retries spent."""
+    failure_probability: Number | None
+    failures_by_cause: dict[str, Number]
+    retries: Number
+    amplification: Number | None
+    """Attempts (first attempts and retries) per first attempt."""
+    new_connections: Number
+    new_connections_per_s: Number
+    reuse_ratio: Number | None
+    """Requests served per new connection."""
+    idle_connections: Level
+    pool_wait_s: Spread
+    """Seconds a request waited for a connection (zero when it got one at once)."""
+    closed: dict[str, Number]
+    """Connections the pool closed, by reason (request, surplus, idle, server_idle, worn)."""
+
+
+class ClientFigures(RequestFigures):
+    """A workload's requests through its pool, in all and per destination."""
+
+    pool: str
+    """The client preset (or ``custom``); ``none`` for a connection per request."""
+    destinations: dict[str, RequestFigures]
+
+
 class WorkloadFigures(Record):
     """Attempts and outcomes of one workload."""
 
@@ -145,6 +179,8 @@ class WorkloadFigures(Record):
     first_failure_time_s: Number | None
     errno: str
     offered_rate: Number
+    requests: ClientFigures | None = None
+    """For request workloads and workloads with retries."""
 
 
 class ReuseDistance(Record):
@@ -231,6 +267,9 @@ class Summary(Record):
         for key in self.OPTIONAL:
             if data.get(key) is None:
                 data.pop(key, None)
+        for figures in data["workloads"].values():
+            if figures.get("requests") is None:
+                figures.pop("requests", None)
         finite: dict[str, Any] = _finite(data)
         return finite
 

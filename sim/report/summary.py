@@ -18,6 +18,7 @@ from .records import (
     TimeWaitLevel,
     WorkloadFigures,
 )
+from .requests import request_figures
 from .run import RunReport
 from .theory import capacity, predict
 
@@ -60,6 +61,7 @@ def summarize(records: RunRecords) -> Summary:
     prediction = predict(scenario)
     errors = {ERRNO_CONNECT: 0, ERRNO_BIND: 0}
     workloads: dict[str, WorkloadFigures] = {}
+    requests = request_figures(records)
     for i, w in enumerate(scenario.workloads):
         errno = ERRNO_BIND if w.bound else ERRNO_CONNECT
         errors[errno] += records.failures[i]
@@ -70,7 +72,8 @@ def summarize(records: RunRecords) -> Summary:
             blocking_probability=_ratio(records.failures[i], records.attempts[i]),
             first_failure_time_s=records.first_failure[i],
             errno=errno,
-            offered_rate=w.arrivals.mean_rate,
+            offered_rate=w.offered.mean_rate,
+            requests=requests.get(i),
         )
     destinations: dict[str, DestinationFigures] = {}
     for j, d in enumerate(scenario.destinations):

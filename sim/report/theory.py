@@ -90,7 +90,7 @@ def hold_time(scenario: Scenario, workload_index: int) -> float:
         extra = host.time_wait + host.time_wait_granularity / 2
     elif w.close == "half":
         extra = host.fin_timeout
-    return w.duration.expected + extra
+    return w.holding.expected + extra
 
 
 def tuples(scenario: Scenario) -> int:
@@ -107,7 +107,7 @@ def buckets_bite(scenario: Scenario) -> bool:
     if limit is None:
         return False
     waiting = sum(
-        w.arrivals.mean_rate * (hold_time(scenario, i) - w.duration.expected) for i, w in enumerate(scenario.workloads)
+        w.offered.mean_rate * (hold_time(scenario, i) - w.holding.expected) for i, w in enumerate(scenario.workloads)
     )
     return min(waiting, float(tuples(scenario))) > BUCKET_MARGIN * limit
 
@@ -121,8 +121,12 @@ def _reasons(scenario: Scenario) -> list[str]:
     """Why the Erlang B prediction does not apply to this scenario (empty when it does)."""
     host = scenario.host.resolved
     reasons: list[str] = []
-    if not all(w.arrivals.is_poisson for w in scenario.workloads):
+    if not all(w.offered.is_poisson for w in scenario.workloads):
         reasons.append("arrivals are not all Poisson")
+    if any(w.pooled for w in scenario.workloads):
+        reasons.append("a connection pool keeps connections across requests, so they do not arrive as Poisson")
+    if any(w.retry is not None and w.retry.max > 0 for w in scenario.workloads):
+        reasons.append("retries add attempts when the pool is short of ports")
     if any(w.start > scenario.warmup or w.stop is not None for w in scenario.workloads):
         reasons.append("a workload starts after the warm-up or stops early, so load is not stationary")
     if coupled(scenario):
@@ -172,8 +176,8 @@ def predict(scenario: Scenario) -> ErlangPrediction:
             key = d.label if shared and not w.bound else "*"
             share = weight / sources
             for src in range(sources):
-                load[(src, key)] = load.get((src, key), 0.0) + w.arrivals.mean_rate * share * hold
-                rate[(src, key)] = rate.get((src, key), 0.0) + w.arrivals.mean_rate * share
+                load[(src, key)] = load.get((src, key), 0.0) + w.offered.mean_rate * share * hold
+                rate[(src, key)] = rate.get((src, key), 0.0) + w.offered.mean_rate * share
     total_rate = sum(rate.values())
     blocking = 0.0
     per_destination: dict[str, dict[str, float]] = {}
@@ -213,6 +217,11 @@ COUPLED_REASON = (
     "analytic capacity holds; portsim capacity finds it by simulation"
 )
 
+LAYERED_REASON = (
+    "connections come through a connection pool or retries, so their rate is not the request rate and "
+    "no analytic capacity holds; portsim capacity finds it by simulation"
+)
+
 
 def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, Capacity]:
     """How many new connections per second each pool sustains at a given blocking probability.
@@ -235,7 +244,7 @@ def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, Capacity]:
                 key = "bound ports (all destinations)"
             else:
                 key = d.label if host.shares_ports else "all destinations (no port sharing)"
-            rate = w.arrivals.mean_rate * weight
+            rate = w.offered.mean_rate * weight
             entry = weighted.setdefault(key, [0.0, 0.0, 0.0])
             entry[0] += rate
             entry[1] += rate * hold
@@ -243,6 +252,8 @@ def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, Capacity]:
     reused = reused_destinations(scenario)
     buckets = buckets_bite(scenario)
     reason = COUPLED_REASON if coupled(scenario) else ""
+    if any(w.layered for w in scenario.workloads):
+        reason = LAYERED_REASON
     target = erlang_b_load(n, blocking)
     result: dict[str, Capacity] = {}
     for key, (rate, rate_hold, addresses) in weighted.items():

@@ -68,6 +68,9 @@ ANSWERS: dict[str, Callable[[dict[str, Any]], bool]] = {
         and not s["erlang_b"]["applicable"]
         and all(c["sustainable_rate"] is None for c in s["capacity_at_1pct_blocking"].values())
     ),
+    "diurnal": lambda s: (
+        s["failures"] > 0 and 150 < s["first_failure_time_s"] < 300 and not s["erlang_b"]["applicable"]
+    ),  # runs out in the morning of the compressed day (noon at 300 s), though the mean load fits
 }
 """What each shipped scenario's opening comment promises."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
@@ -39,6 +40,34 @@ def test_occupancy_draws_the_pool_size(result: sim.RunResult) -> None:
     assert {"ESTABLISHED", "TIME_WAIT"} <= set(labels)
 
 
+@pytest.mark.parametrize(
+    "arrivals",
+    [
+        {"kind": "profile", "points": [[0, 2], [10, 20], [20, 2]]},
+        {"kind": "diurnal", "mean": 10, "amplitude": 8, "period": 10},
+    ],
+    ids=lambda a: a["kind"],
+)
+def test_occupancy_shows_a_varying_offered_rate_on_a_second_axis(
+    arrivals: dict[str, object], make_scenario: Callable[..., Scenario], result: sim.RunResult
+) -> None:
+    """The offered rate, from the time series' attempts per step, where the rate changes in time; not for Poisson."""
+    assert len(result.plot_occupancy().axes) == 1
+    varying = sim.run(make_scenario(workload={"arrivals": arrivals}))
+    fig = varying.plot_occupancy()
+    assert len(fig.axes) == 2
+    ax, rate = fig.axes
+    assert rate.get_ylabel() == "offered rate (attempts/s)"
+    assert rate.get_shared_x_axes().joined(ax, rate)
+    (steps,) = rate.patches
+    t = varying.series["time_s"]
+    attempts = varying.series["attempts"]
+    assert steps.get_data().values.tolist() == pytest.approx((attempts[1:] / np.diff(t)).tolist())
+    labels = [text.get_text() for text in rate.get_legend().get_texts()]  # drawn above the rate line
+    assert "offered rate (attempts/s)" in labels
+    assert "ESTABLISHED" in labels
+
+
 def test_plots_handle_an_idle_run(make_scenario: Callable[..., Scenario], tmp_path: Path) -> None:
     idle = sim.run(make_scenario(duration=1.0, workload={"arrivals": {"kind": "constant", "interval": 5.0}}))
     assert idle.summary["attempts"] == 0
@@ -51,4 +80,4 @@ def test_plots_handle_an_idle_run(make_scenario: Callable[..., Scenario], tmp_pa
 def test_the_folders_module_knows_every_plot_file() -> None:
     from sim.output.folders import PLOT_FILES
 
-    assert {f"{name}.png" for name in plots.PLOTS} == PLOT_FILES
+    assert {f"{name}.png" for name in (*plots.PLOTS, *plots.OPTIONAL_PLOTS)} == PLOT_FILES
