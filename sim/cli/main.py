@@ -40,7 +40,7 @@ from .options import (
 )
 from .progress import progress_bar
 from .signals import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, terminate
-from .text import comparison_text, summary_text
+from .text import client_presets_text, comparison_text, summary_text
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -98,7 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     limit_options(validate)
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
-    sub.add_parser("presets", help="list the operating-system presets and what each sets")
+    presets = sub.add_parser(
+        "presets", help="list the operating-system presets (or, with --clients, the client presets)"
+    )
+    presets.add_argument(
+        "--clients", action="store_true", help="list the client connection-pool presets (pool: NAME) instead"
+    )
     sub.add_parser("policies", help="list the port allocation policies")
 
     sweep_command.add_parser(sub)
@@ -251,7 +256,10 @@ def _validate_kernel(args: argparse.Namespace) -> int:
     return EXIT_OK if passed == len(checks) else EXIT_FAILURE
 
 
-def _cmd_presets(_: argparse.Namespace) -> int:
+def _cmd_presets(args: argparse.Namespace) -> int:
+    if args.clients:
+        print(client_presets_text())
+        return EXIT_OK
     for p in PRESETS.values():
         low, high = p.port_range
         policy = p.policy if isinstance(p.policy, str) else ", ".join(f"{k}={v}" for k, v in p.policy.items())

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..clients.presets import CLIENT_PRESETS
 from ..report.comparison import compare
 from ..report.records import Capacity, ClientFigures, ErlangB, Summary
 from ..report.run import RunReport
@@ -150,4 +151,20 @@ def comparison_text(results: Mapping[str, RunReport], out: Path) -> str:
             f"preset {row.preset}, policy {row.policy}, TIME_WAIT {row.time_wait_s:g} s"
         )
     lines.append(f"  results              {out}/ (one folder per variant, comparison.json, comparison.png)")
+    return "\n".join(lines)
+
+
+def client_presets_text() -> str:
+    """The client presets, the pool keys each sets and their sources, as ``portsim presets --clients`` prints them."""
+    lines = []
+    for preset in CLIENT_PRESETS.values():
+        lines.append(preset.name)
+        lines.append(f"  what        {preset.description}")
+        values = ", ".join(
+            f"{key} {value:g} s" if isinstance(value, float) else f"{key} {value}".lower()
+            for key, value in preset.values.items()
+        )
+        lines.append(f"  pool        {values}; every other key: its default (pool keys in the README, Clients)")
+        for source in preset.sources:
+            lines.append(f"  source      {source}")
     return "\n".join(lines)

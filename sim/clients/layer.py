@@ -257,13 +257,13 @@ class ClientLayer:
         backoff = self.workloads[request.w].backoff
         if backoff is not None and request.tries < backoff.limit:
             request.tries += 1
-            self.recorder.retried(request.w, request.dst, cause)
             request.since = -1.0
             self._push(now + backoff.wait(request.tries), RETRY, request)
         else:
             self.recorder.failed(request.w, request.dst, cause)
 
     def _retry(self, request: Request, now: float) -> None:
+        self.recorder.retried(request.w, request.dst)
         self._serve(request, now)
 
     # ----------------------------------------------------------------- measuring

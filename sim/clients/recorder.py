@@ -82,8 +82,8 @@ class ClientRecorder:
         """The pool closed a connection (``reason`` in CLOSES)."""
         self._add(self.closed_by[reason], w, dst)
 
-    def retried(self, w: int, dst: int, cause: str) -> None:
-        """An attempt failed with ``cause`` and a retry is scheduled."""
+    def retried(self, w: int, dst: int) -> None:
+        """A request is tried again (after a failed attempt and its backoff)."""
         self._add(self.counts["retries"], w, dst)
         self._all_retries += 1
 

@@ -58,6 +58,14 @@ class PoolSpec(Spec):
     max_lifetime: PositiveSeconds | None = None
     order: Literal["lifo", "fifo"] = "lifo"
 
+    def given(self) -> dict[str, Any]:
+        """The pool as written: its preset and the keys that differ from it (so a new preset changes the rest)."""
+        data = self.model_dump(mode="json")
+        if self.preset not in CLIENT_PRESETS:
+            return data
+        base = PoolSpec.model_validate(CLIENT_PRESETS[self.preset].fields()).model_dump(mode="json")
+        return {key: value for key, value in data.items() if key == "preset" or value != base[key]}
+
     @property
     def idle_close(self) -> tuple[float | None, bool]:
         """Seconds after which an idle connection closes, and whether the server closes it (no TIME_WAIT here)."""

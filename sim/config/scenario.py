@@ -290,6 +290,9 @@ class Scenario(Spec):
         data = self.model_dump(mode="json", exclude_none=True)
         if not resolved:
             data["host"] = self.host.given()
+            for raw, w in zip(data["workloads"], self.workloads, strict=True):
+                if w.pool is not None:
+                    raw["pool"] = w.pool.given()
         return data
 
     def to_yaml(self) -> str:
