@@ -81,7 +81,8 @@ def summary_text(result: RunReport, out: Path) -> str:
         + (f", measured from {s.measured_from_s:g} s" if s.measured_from_s else "")
         + ")",
         f"  attempts             {s.attempts:,.0f}",
-        f"  failures             {s.failures:,.0f}" + (f"  (first at {first:.2f} s)" if first is not None else ""),
+        f"  failures             {s.failures:,.0f}"
+        + (f"  (first at {first:.2f} s; failing in {s.seconds_failing:,.0f} s)" if first is not None else ""),
         f"  blocking probability {fmt(s.blocking_probability)}{interval(s, 'blocking_probability')}   "
         f"{erlang(s.erlang_b)}",
         f"  ports in use         peak {s.ports_in_use.peak:,.0f} of {s.pool.total_ports:,}, "
@@ -138,16 +139,19 @@ def comparison_text(results: Mapping[str, RunReport], out: Path) -> str:
     table = compare(results)
     width = max(len(n) for n in table)
     width = max(width, len("variant"))
+    requests = any(row.new_connections_per_s is not None for row in table.values())
+    extra = f" {'req fail':>9} {'new/s':>8}" if requests else ""
     lines = [
         f"portsim {first.summary.version}: {first.scenario.name}, {len(results)} variants",
         f"  {'variant':<{width}}  {'attempts':>10} {'failures':>9} {'blocking':>9} {'Erlang B':>9} "
-        f"{'TIME_WAIT':>9} {'pool':>7}  host",
+        f"{'failing s':>9} {'TIME_WAIT':>9}{extra} {'pool':>7}  host",
     ]
     for name, row in table.items():
+        cells = f" {fmt(row.request_failure_probability):>9} {fmt(row.new_connections_per_s):>8}" if requests else ""
         lines.append(
             f"  {name:<{width}}  {row.attempts:>10,.0f} {row.failures:>9,.0f} "
             f"{fmt(row.blocking_probability):>9} {predicted(row.erlang_b):>9} "
-            f"{row.time_wait_mean:>9,.0f} {row.pool_size:>7,}  "
+            f"{row.seconds_failing:>9,.0f} {row.time_wait_mean:>9,.0f}{cells} {row.pool_size:>7,}  "
             f"preset {row.preset}, policy {row.policy}, TIME_WAIT {row.time_wait_s:g} s"
         )
     lines.append(f"  results              {out}/ (one folder per variant, comparison.json, comparison.png)")

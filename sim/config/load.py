@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import ScenarioError
 from .overrides import KeyPath, parse_assignment, set_path
 from .scenario import Scenario, validate
+from .trace import absolute_files
 from .yamlio import parse, read_text
 
 
@@ -15,6 +17,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Read, override and validate a scenario file."""
     source = str(path)
     raw, lines = parse(read_text(path, source), source)
+    absolute_files(raw, Path(os.path.abspath(path)).parent)
     overridden: dict[KeyPath, str] = {}
     if isinstance(raw, dict):
         for assignment in overrides:

@@ -8,11 +8,12 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..clients.spec import PoolSpec, Requests, RetrySpec, pool_fields
-from ..core.arrivals import ArrivalSpec
+from ..core.arrivals import ArrivalSpec, Trace
 from ..core.durations import DurationSpec
 from ..core.spec import KeyedError, NonNegativeSeconds, PositiveSeconds, Spec
 from ..core.transitions import Close
 from .errors import echo
+from .trace import checked_trace
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 Bind = bool | Literal["no_port"]
@@ -113,10 +114,26 @@ class Workload(Spec):
                     "pool",
                     "a pool serves requests: give requests: {arrivals, latency} instead of arrivals and duration",
                 )
+            traced = isinstance(self.arrivals, Trace)
+            if traced and self.duration is not None:
+                raise KeyedError("duration", "a trace gives each connection's duration: remove duration", ("arrivals",))
             for key in ("arrivals", "duration"):
-                if getattr(self, key) is None:
+                if getattr(self, key) is None and not (traced and key == "duration"):
                     raise KeyedError(key, "missing: a workload needs arrivals and duration (or requests: ...)")
         return self
+
+    @model_validator(mode="after")
+    def _trace(self) -> Workload:
+        if self.requests is not None and isinstance(self.requests.arrivals, Trace):
+            raise KeyedError(
+                ("requests", "arrivals", "kind"), "a trace replays connections, not requests: give it as arrivals:"
+            )
+        if not isinstance(self.arrivals, Trace):
+            return self
+        if self.retry is not None:
+            raise KeyedError("retry", "a trace records the connections that happened, retries included: remove retry")
+        trace = checked_trace(self.arrivals, [d.label for d in self.destinations])
+        return self if trace is self.arrivals else self.model_copy(update={"arrivals": trace})
 
     @property
     def offered(self) -> ArrivalSpec:
@@ -129,6 +146,8 @@ class Workload(Spec):
     def holding(self) -> DurationSpec:
         """How long a connection (or a request on its connection) lasts."""
         spec = self.requests.latency if self.requests is not None else self.duration
+        if spec is None and isinstance(self.arrivals, Trace):
+            return self.arrivals.holding
         assert spec is not None  # _kind
         return spec
 

@@ -15,8 +15,10 @@ from typing import Annotated, Literal, overload
 import numpy as np
 from pydantic import Field, model_validator
 
+from .durations import Fixed
 from .spec import MAX_RATE, MAX_SECONDS, KeyedError, NonNegativeSeconds, PositiveSeconds, Rate, Spec
 from .streams import BATCH, batched
+from .trace import TraceFacts, TraceReader
 
 
 class Arrivals(Spec):
@@ -308,7 +310,55 @@ class Diurnal(Varying):
             yield start, stop, self.mean + self.amplitude, self._rates if self.amplitude else None
 
 
-ArrivalSpec = Annotated[Poisson | Constant | OnOff | Profile | Diurnal, Field(discriminator="kind")]
+class Trace(Arrivals):
+    """Connections replayed from a trace file (``trace``): one row each, with its start, duration,
+    destination and optionally its close side.
+
+    ``file`` is stored as an absolute path. ``checked`` is what reading the file found, filled in when
+    the scenario is validated (and again whenever the file's size or modification time changes).
+    ``speed`` divides every start time (2: the same connections in half the time); durations stay as
+    they are. The model replays the rows itself (``sim.model.replay``); ``times`` gives their start times.
+    """
+
+    kind: Literal["trace"] = "trace"
+    file: Annotated[str, Field(min_length=1, max_length=4096)]
+    speed: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] = 1.0
+    checked: TraceFacts | None = None
+
+    @property
+    def facts(self) -> TraceFacts:
+        """What reading the file found (set once the workload is validated)."""
+        assert self.checked is not None, "a trace workload is checked when its scenario is validated"
+        return self.checked
+
+    @property
+    def mean_rate(self) -> float:
+        """Rows per second between the first row's start and the last's (the rows, over one second, if equal)."""
+        facts = self.facts
+        span = (facts.last_start - facts.first_start) / self.speed
+        return facts.rows / span if span > 0 else float(facts.rows)
+
+    def steps(self, span: float) -> float:
+        return min(float(self.facts.rows), self.mean_rate * span)
+
+    def scaled(self, factor: float) -> dict[str, float]:
+        return {"speed": self.speed * factor}
+
+    @property
+    def holding(self) -> Fixed:
+        """The rows' mean duration, as a fixed duration (for estimates; each row keeps its own)."""
+        return Fixed(value=self.facts.mean_duration)
+
+    def times(self, rng: np.random.Generator, start: float, stop: float) -> Iterator[float]:
+        for row in TraceReader(self.file).rows():
+            t = row.start / self.speed
+            if t >= stop:
+                return
+            if t >= start:
+                yield t
+
+
+ArrivalSpec = Annotated[Poisson | Constant | OnOff | Profile | Diurnal | Trace, Field(discriminator="kind")]
 ARRIVALS: dict[str, type[Arrivals]] = {
-    cls.model_fields["kind"].default: cls for cls in (Poisson, Constant, OnOff, Profile, Diurnal)
+    cls.model_fields["kind"].default: cls for cls in (Poisson, Constant, OnOff, Profile, Diurnal, Trace)
 }

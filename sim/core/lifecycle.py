@@ -21,7 +21,7 @@ from .calendar import Calendar
 from .hooks import CloseHook, Connection, Hooks, ReleaseHook
 from .pool import TIME_WAIT, PortPool
 from .timers import Timers
-from .transitions import CLIENT, CLOSE_CODES, Close, Transitions
+from .transitions import CLIENT, CLOSE_CODES, PER_CONNECTION, Close, Transitions
 
 INF = math.inf
 
@@ -69,6 +69,15 @@ class Lifecycle:
         """Call ``hook(connection, time)`` whenever a connection stops holding its 4-tuple."""
         self.hooks.released.append(hook)
         self._fast = False
+
+    def close_per_connection(self, c: int) -> dict[int, int]:
+        """Let each connection of class ``c`` close on a side of its own (a replayed trace's rows).
+
+        Returns the mapping to fill, connection id to close code (``CLOSE_CODES``), before each such
+        connection closes. Those connections take the general rules.
+        """
+        self.rules.close_codes[c] = PER_CONNECTION
+        return self.rules.sides
 
     def set_reusable(self, c: int, dst: int, reusable: bool) -> None:
         """Whether tcp_tw_reuse may take over TIME_WAIT 4-tuples of connection class ``c`` to ``dst``."""

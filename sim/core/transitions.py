@@ -29,6 +29,8 @@ Close = Literal["client", "server", "reset", "half"]
 CLOSES: tuple[Close, ...] = ("client", "server", "reset", "half")
 CLIENT, HALF, AT_ONCE = 0, 1, 2
 CLOSE_CODES: dict[Close, int] = {"client": CLIENT, "half": HALF, "server": AT_ONCE, "reset": AT_ONCE}
+PER_CONNECTION = 3
+"""The close code of a class whose connections each have their own (``Transitions.sides``): replayed traces."""
 
 
 class Transitions:
@@ -58,12 +60,16 @@ class Transitions:
         """TIME_WAITs that tcp_tw_reuse may take over, by connection id: when they entered TIME_WAIT."""
         self.recycled_ids: set[int] = set()
         """TIME_WAITs taken over by tcp_tw_reuse whose expiry is still in the calendar."""
+        self.sides: dict[int, int] = {}
+        """Close codes of open connections of PER_CONNECTION classes, by connection id."""
 
     def end(self, t: float, conn: Connection, code: int | None = None) -> None:
         """The ESTABLISHED connection closes at ``t`` (``code``: the close side, else its class's)."""
         src, dst, slot, c, ident, opened = conn
         if code is None:
             code = self.close_codes[c]
+            if code == PER_CONNECTION:
+                code = self.sides.pop(ident)
         levels = self.levels
         levels.closed(opened, t)
         for hook in self.hooks.closed:

@@ -26,6 +26,7 @@ from ..core.streams import component_rng, random_ints, weighted_choices
 from ..version import version
 from .recorder import FLUSH, SERIES, Recorder
 from .records import RunRecords
+from .replay import Replay
 from .traffic import traffic
 
 ProgressCallback = Callable[[float, int], None]
@@ -48,6 +49,8 @@ class Driver:
     bound: bool = False
     layered: bool = False
     """Whether its arrivals go through the client layer (a pool or retries)."""
+    replay: Replay | None = None
+    """A trace workload's replay: its attempt times, destinations and durations."""
 
 
 class PortModel:
@@ -92,10 +95,7 @@ class PortModel:
         self.clients = self._clients()
         self.advance = self.lifecycle.advance if self.clients is None else self.clients.advance
         """Bring every layer's events up to ``now`` (the lifecycle's alone without a client layer)."""
-        streams = [
-            (d, d.spec.offered.times(self._rng(f"workload:{d.spec.name}:arrivals"), d.spec.start, self._stop(d.spec)))
-            for d in self.drivers
-        ]
+        streams = [(d, self._times(d)) for d in self.drivers]
         arrive = self.attempt if self.clients is None else self._arrive
         self.env.process(traffic(self.env, streams, arrive, self._every_tick))
         self.env.process(self._sampler())
@@ -108,21 +108,33 @@ class PortModel:
     def _stop(self, w: Workload) -> float:
         return min(w.stop or self.scenario.duration, self.scenario.duration)
 
+    def _times(self, d: Driver) -> Iterator[float]:
+        """A workload's attempt times: its trace's rows, or its arrival process."""
+        if d.replay is not None:
+            return d.replay.times(d.spec.start, self._stop(d.spec))
+        return d.spec.offered.times(self._rng(f"workload:{d.spec.name}:arrivals"), d.spec.start, self._stop(d.spec))
+
     def _driver(self, i: int, w: Workload, index: dict[tuple[str, int], int], layered: bool) -> Driver:
         dests = [index[d.endpoint] for d in w.destinations]
         n_sources = self.host.source_addresses
+        replay = Replay.of(i, w, index, self.lifecycle, lambda: self._next_id)
         return Driver(
             index=i,
             spec=w,
             bound=w.bound,
             layered=layered,
             destinations=dests,
-            durations=w.holding.stream(self._rng(f"workload:{w.name}:duration")),
+            durations=(
+                replay.durations() if replay is not None else w.holding.stream(self._rng(f"workload:{w.name}:duration"))
+            ),
             pick_destination=(
-                weighted_choices(self._rng(f"workload:{w.name}:destination"), dests, w.weights)
+                replay.destinations()
+                if replay is not None
+                else weighted_choices(self._rng(f"workload:{w.name}:destination"), dests, w.weights)
                 if len(dests) > 1
                 else None
             ),
+            replay=replay,
             pick_source=(
                 random_ints(self._rng(f"workload:{w.name}:source"), n_sources)
                 if n_sources > 1 and w.bind is not False

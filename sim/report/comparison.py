@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .records import Number, Record
+from .records import Number, Record, Summary
 from .run import RunReport
 
 
@@ -17,6 +17,7 @@ class ComparisonRow(Record):
     blocking_probability: Number | None
     blocking_probability_ci95: list[Number] | None
     first_failure_time_s: Number | None
+    seconds_failing: Number = 0.0
     erlang_b: Number | None
     ports_in_use_mean: Number
     time_wait_mean: Number
@@ -26,6 +27,10 @@ class ComparisonRow(Record):
     preset: str
     policy: str
     time_wait_s: Number
+    request_failure_probability: Number | None = None
+    """Over the request workloads (and workloads with retries): requests that failed for good."""
+    new_connections_per_s: Number | None = None
+    """New connections per second the request workloads' pools opened."""
 
 
 def compare(reports: Mapping[str, RunReport]) -> dict[str, ComparisonRow]:
@@ -41,6 +46,7 @@ def compare(reports: Mapping[str, RunReport]) -> dict[str, ComparisonRow]:
             blocking_probability=s.blocking_probability,
             blocking_probability_ci95=ci,
             first_failure_time_s=s.first_failure_time_s,
+            seconds_failing=s.seconds_failing,
             erlang_b=s.erlang_b.blocking_probability if s.erlang_b.applicable else None,
             ports_in_use_mean=s.ports_in_use.mean,
             time_wait_mean=s.time_wait.mean,
@@ -50,5 +56,18 @@ def compare(reports: Mapping[str, RunReport]) -> dict[str, ComparisonRow]:
             preset=host.preset,
             policy=host.policy_name,
             time_wait_s=host.time_wait,
+            **_requests(s),
         )
     return table
+
+
+def _requests(s: Summary) -> dict[str, Number | None]:
+    """The request columns of a row (None without request workloads)."""
+    figures = [w.requests for w in s.workloads.values() if w.requests is not None]
+    if not figures:
+        return {}
+    requests = sum(r.requests for r in figures)
+    return {
+        "request_failure_probability": sum(r.failures for r in figures) / requests if requests else None,
+        "new_connections_per_s": sum(r.new_connections_per_s for r in figures),
+    }

@@ -232,6 +232,8 @@ class Summary(Record):
     failures: Number
     blocking_probability: Number | None
     first_failure_time_s: Number | None
+    seconds_failing: Number = 0.0
+    """Seconds of the measured window in time-series steps with at least one failed attempt."""
     errors: dict[str, Number]
     connections_established: Level
     time_wait: TimeWaitLevel

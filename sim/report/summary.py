@@ -54,6 +54,14 @@ def _guess(increments: np.ndarray | None, size: int) -> NextPortGuess:
     return NextPortGuess(increment=signed, success_rate=int(counts[step]) / total, observed=total)
 
 
+def seconds_failing(series: dict[str, np.ndarray], since: float) -> float:
+    """Seconds after ``since`` in time-series steps during which some attempt failed."""
+    t, failed = series["time_s"], series["failures"]
+    steps = np.diff(t)
+    counted = (failed[1:] > 0) & (t[1:] > since)
+    return float(steps[counted].sum())
+
+
 def summarize(records: RunRecords) -> Summary:
     """The summary.json figures of one replication (see the README)."""
     scenario = records.scenario
@@ -109,6 +117,7 @@ def summarize(records: RunRecords) -> Summary:
         failures=failures,
         blocking_probability=_ratio(failures, attempts),
         first_failure_time_s=min(failed_at) if failed_at else None,
+        seconds_failing=seconds_failing(records.series, records.measured_from_s),
         errors=errors,
         connections_established=Level(peak=records.peak_established, mean=means["established"]),
         time_wait=TimeWaitLevel(

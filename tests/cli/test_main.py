@@ -23,6 +23,7 @@ from tests.conftest import ROOT
 
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 COMPARISONS = {"os-comparison", "tw-reuse-comparison"}  # scenarios with variants, run by their own test
+CLIENT_COMPARISONS = {"go-default-pool", "nginx-no-keepalive", "retry-storm"}  # variants of clients, own test
 SWEEPS = {"knee-sweep"}  # scenarios with a sweep: section, run by their own test
 PORTSIM = Path(sys.executable).parent / "portsim"
 
@@ -46,10 +47,11 @@ def test_scenarios_are_shipped() -> None:
 
 def test_every_scenario_is_run_by_a_test() -> None:
     with_variants = {p.stem for p in SCENARIOS if "variants" in yaml.safe_load(p.read_text())}
-    assert with_variants == COMPARISONS
+    assert with_variants == COMPARISONS | CLIENT_COMPARISONS
+    assert set(CLIENT_ANSWERS) == CLIENT_COMPARISONS
     with_sweeps = {p.stem for p in SCENARIOS if "sweep" in yaml.safe_load(p.read_text())}
     assert with_sweeps == SWEEPS
-    assert {p.stem for p in SCENARIOS} - COMPARISONS - SWEEPS == set(ANSWERS)
+    assert {p.stem for p in SCENARIOS} - COMPARISONS - CLIENT_COMPARISONS - SWEEPS == set(ANSWERS)
 
 
 ANSWERS: dict[str, Callable[[dict[str, Any]], bool]] = {
@@ -75,7 +77,9 @@ ANSWERS: dict[str, Callable[[dict[str, Any]], bool]] = {
 """What each shipped scenario's opening comment promises."""
 
 
-@pytest.mark.parametrize("path", [p for p in SCENARIOS if p.stem not in COMPARISONS | SWEEPS], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", [p for p in SCENARIOS if p.stem not in COMPARISONS | CLIENT_COMPARISONS | SWEEPS], ids=lambda p: p.stem
+)
 def test_every_shipped_scenario_answers_its_question_on_the_default_path(
     path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -108,6 +112,47 @@ def test_comparisons_answer_their_questions(name: str, failing: set[str], passin
     if name == "tw-reuse-comparison":
         assert table["reuse-loopback"]["time_wait_recycled"] > 0
         assert table["remote-backend"]["time_wait_recycled"] == 0
+
+
+CLIENT_ANSWERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], bool]] = {
+    "go-default-pool": lambda table, requests: (
+        table["default-pool"]["failures"] > 0
+        and 40 < table["default-pool"]["first_failure_time_s"] < 50
+        and table["sized-pool"]["failures"] == 0
+        and requests["sized-pool"]["api"]["new_connections"] < 300
+        and 0.2 < requests["default-pool"]["api"]["failure_probability"] < 0.35
+        and 2.8 < requests["default-pool"]["api"]["reuse_ratio"] < 3.4  # k + 1 = 3 requests per connection
+    ),
+    "nginx-no-keepalive": lambda table, requests: (
+        table["no-keepalive"]["failures"] == table["keepalive"]["failures"] == 0
+        and 38_000 < table["no-keepalive"]["time_wait_mean"] < 43_000
+        and table["keepalive"]["time_wait_mean"] < 0.02 * table["no-keepalive"]["time_wait_mean"]
+        and requests["no-keepalive"]["upstream"]["reuse_ratio"] == 1.0
+    ),
+    "retry-storm": lambda table, requests: (
+        table["retries"]["seconds_failing"] > 1.5 * table["no-retries"]["seconds_failing"] > 0
+        and table["backoff-jitter"]["seconds_failing"] >= table["no-retries"]["seconds_failing"]
+        and table["retries"]["failures"] > 5 * table["no-retries"]["failures"]
+        and requests["retries"]["client"]["retries"] > 0
+        and requests["retries"]["client"]["amplification"] > 1.5
+    ),
+}
+"""What each shipped client scenario's opening comment promises: (comparison.json, each variant's requests)."""
+
+
+@pytest.mark.parametrize("name", sorted(CLIENT_ANSWERS))
+def test_client_scenarios_answer_their_questions(name: str, tmp_path: Path) -> None:
+    """On the default path (plots on), every variant with the requests plot."""
+    out = tmp_path / name
+    assert main(["run", str(ROOT / "scenarios" / f"{name}.yaml"), "--out", str(out), "--quiet"]) == 0
+    table = json.loads((out / "comparison.json").read_text())
+    requests = {}
+    for variant in table:
+        summary = json.loads((out / variant / "summary.json").read_text())
+        requests[variant] = {w: f["requests"] for w, f in summary["workloads"].items() if "requests" in f}
+        plotted = {p.name for p in (out / variant / "plots").iterdir()}
+        assert plotted == {f"{p}.png" for p in plots.PLOTS} | ({"requests.png"} if requests[variant] else set())
+    assert CLIENT_ANSWERS[name](table, requests), (table, requests)
 
 
 def test_the_knee_sweep_shows_the_cliff_moving_with_time_wait(tmp_path: Path) -> None:
