@@ -250,6 +250,66 @@ def experiments(quick: bool) -> None:
     )
 
 
+def clients(quick: bool) -> None:
+    """Request workloads against a connection workload, per request and per connection, in this process."""
+    import sim
+
+    seconds = 400.0 if quick else 2000.0
+
+    def scenario(workload: dict[str, Any]) -> sim.Scenario:
+        return sim.Scenario.model_validate(
+            {
+                "name": "bench-clients",
+                "duration": seconds,
+                "seed": 1,
+                "host": {"preset": "linux", "port_range": [49152, 65535], "tw_reuse": 0},
+                "workloads": [{"name": "w", "destinations": [{"address": "10.0.0.1", "port": 443}], **workload}],
+            }
+        )
+
+    def cost(s: sim.Scenario) -> tuple[float, Any]:
+        started = time.perf_counter()
+        result = sim.simulate(s)
+        return time.perf_counter() - started, result.summary
+
+    connections = scenario(
+        {"arrivals": {"kind": "poisson", "rate": 268.0}, "duration": {"kind": "exponential", "mean": 1.0}}
+    )
+    per_request = scenario(
+        {
+            "requests": {
+                "arrivals": {"kind": "poisson", "rate": 268.0},
+                "latency": {"kind": "exponential", "mean": 1.0},
+            },
+            "pool": "none",
+        }
+    )
+    pooled = scenario(
+        {
+            "requests": {
+                "arrivals": {"kind": "poisson", "rate": 2680.0},
+                "latency": {"kind": "exponential", "mean": 0.05},
+            },
+            "pool": {"preset": "go", "max_idle_per_host": 9},  # 1 / (9 + 1): 90% of requests reuse a connection
+        }
+    )
+    wall, base = cost(connections)
+    per_connection = wall / base.attempts
+    print(
+        f"\nclients: request workloads against the connection workload at ~99% occupancy (268 new conn/s, "
+        f"{base.attempts:,} connections, {per_connection * 1e6:.2f} us each); target <= 2x per request"
+    )
+    for label, s in (("pool none, a connection per request", per_request), ("keep-alive, 9 idle per host", pooled)):
+        wall, summary = cost(s)
+        r = summary.workloads["w"].requests
+        print(
+            f"  {label:<38} {r.requests:>10,} requests, reuse {1 - 1 / r.reuse_ratio:.0%}, occupancy "
+            f"{summary.ports_in_use.mean / 16384:.0%}: {wall / r.requests * 1e6:.2f} us per request = "
+            f"{wall / r.requests / per_connection:.2f}x per connection",
+            flush=True,
+        )
+
+
 def _timed(fn: Any, arg: Any) -> float:
     started = time.perf_counter()
     fn(arg)
@@ -262,9 +322,13 @@ def main() -> None:
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--experiments", action="store_true", help="only the execution layer's measurements")
     parser.add_argument("--no-experiments", action="store_true", help="only the single-run table")
+    parser.add_argument("--clients", action="store_true", help="only the request workloads' measurements")
     args = parser.parse_args()
     if args.experiments:
         experiments(args.quick)
+        return
+    if args.clients:
+        clients(args.quick)
         return
     if args.child:
         case, rate, connections, destinations = args.child
@@ -310,6 +374,7 @@ def main() -> None:
             f"{scale['peak_rss_mb']:.0f} MB (target < 500 MB); wall time per connection {per_10 / per_1:.2f} x that "
             "at 1 million, measured before and after in the same process (target 0.8-1.2)"
         )
+    clients(args.quick)
     if not args.no_experiments:
         experiments(args.quick)
 

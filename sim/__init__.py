@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from .stats.erlang import erlang_b
 
 _EXPORTS = {
+    "CLIENT_PRESETS": "clients.presets",
+    "PoolSpec": "clients.spec",
+    "RetrySpec": "clients.spec",
     "ScenarioError": "config.errors",
     "Limits": "config.limits",
     "load_scenario": "config.load",
@@ -70,6 +73,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "CLIENT_PRESETS",
     "FIXES",
     "POLICIES",
     "PRESETS",
@@ -77,7 +81,9 @@ __all__ = [
     "Fix",
     "Limits",
     "Policy",
+    "PoolSpec",
     "PortModel",
+    "RetrySpec",
     "RunResult",
     "Scenario",
     "ScenarioError",
