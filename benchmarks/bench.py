@@ -14,13 +14,18 @@ the linux policy, all statistics. TIME_WAIT expires exactly, as in the baselines
 case, which runs the linux preset's default: expiries on the kernel's 2.048 s timer wheel.
 
     python benchmarks/bench.py                 # the table (about 5 minutes)
-    python benchmarks/bench.py --quick         # fewer connections, no 10-million run
+    python benchmarks/bench.py --quick         # fewer connections, no 10-million run (a 300,000-row trace)
+
+A last row replays a trace file of the reference load (10 million rows; 300,000 with --quick): the
+time per connection against the same load drawn from Poisson in the same process, the cost of
+checking the file when the scenario is validated, and the peak memory (flat: the file is streamed).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -133,8 +138,86 @@ def portsim(rate: float, connections: int, destinations: int = 1, seed: int = 1,
     }
 
 
+def write_trace(path: str, rate: float, connections: int, seed: int = 1) -> None:
+    """A trace of ``connections`` Poisson connections at ``rate``, each Exp(mean 1 s), to one destination."""
+    rng = np.random.default_rng(seed)
+    t = 0.0
+    with open(path, "w") as fh:
+        fh.write("start,duration,destination\n")
+        for done in range(0, connections, 100_000):  # in small batches: writing adds little to the peak
+            n = min(100_000, connections - done)
+            starts = t + np.cumsum(rng.exponential(1 / rate, n))
+            t = float(starts[-1])
+            fh.writelines(
+                f"{s:.6f},{d:.6f},10.0.0.1:443\n"
+                for s, d in zip(starts.tolist(), rng.exponential(1.0, n).tolist(), strict=True)
+            )
+
+
+def portsim_trace(rate: float, connections: int) -> dict[str, Any]:
+    """The reference load replayed from a trace file: validation (one read of the file) and the run (another)."""
+    import tempfile
+
+    import sim
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = f"{folder}/conns.csv"
+        write_trace(path, rate, connections)
+        size = os.path.getsize(path)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        started = time.perf_counter()
+        scenario = sim.Scenario.model_validate(
+            {
+                "name": "bench-trace",
+                "duration": connections / rate * 2,  # beyond the last row: every row is replayed
+                "host": {"preset": "linux", "port_range": [49152, 65535], "tw_reuse": 0, "time_wait_granularity": 0},
+                "workloads": [
+                    {
+                        "name": "w",
+                        "arrivals": {"kind": "trace", "file": path},
+                        "close": "client",
+                        "destinations": [{"address": "10.0.0.1", "port": 443}],
+                    }
+                ],
+            }
+        )
+        checked = time.perf_counter() - started
+        started = time.perf_counter()
+        result = sim.simulate(scenario)
+        wall = time.perf_counter() - started
+    s = result.summary
+    return {
+        "rows": connections,
+        "file_mb": size / 1e6,
+        "check_us_per_row": checked / connections * 1e6,
+        "connections_per_s": s.attempts / wall,
+        "attempts": s.attempts,
+        "blocking": s.blocking_probability,
+        "rss_before_mb": rss_before,
+    }
+
+
+def trace(quick: bool) -> None:
+    """The reference load replayed from a trace file, 10 million rows (300,000 with ``quick``), in a child."""
+    replay = run_child("trace", 300.0, 300_000 if quick else 10_000_000)
+    t, p = replay["trace"], replay["poisson"]
+    print(
+        f"trace replay, {t['rows']:,} rows ({t['file_mb']:,.0f} MB), 300/s: {t['connections_per_s']:,.0f} conn/s, "
+        f"{p['connections_per_s'] / t['connections_per_s']:.2f} x the time per connection of the same load from "
+        f"Poisson; checking the file {t['check_us_per_row']:.2f} us per row; peak RSS {replay['peak_rss_mb']:.0f} MB "
+        f"({t['rss_before_mb']:.0f} MB after the Poisson run and writing the file: the trace is streamed)",
+        flush=True,
+    )
+
+
 def child(case: str, rate: float, connections: int, destinations: int) -> dict[str, Any]:
     out: dict[str, Any] = {"case": case, "rate": rate, "connections": connections, "destinations": destinations}
+    if case == "trace":
+        # the same load from Poisson first (at most 1 million), then from a trace, in one process
+        out["poisson"] = portsim(rate, min(connections, 1_000_000))
+        out["trace"] = portsim_trace(rate, connections)
+        out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return out
     if case == "scale":
         # 1 million, then `connections`, then 1 million again, in one process: drift of the host's speed
         # during the long run shows up in both short runs
@@ -323,12 +406,16 @@ def main() -> None:
     parser.add_argument("--experiments", action="store_true", help="only the execution layer's measurements")
     parser.add_argument("--no-experiments", action="store_true", help="only the single-run table")
     parser.add_argument("--clients", action="store_true", help="only the request workloads' measurements")
+    parser.add_argument("--trace", action="store_true", help="only the trace replay's measurements")
     args = parser.parse_args()
     if args.experiments:
         experiments(args.quick)
         return
     if args.clients:
         clients(args.quick)
+        return
+    if args.trace:
+        trace(args.quick)
         return
     if args.child:
         case, rate, connections, destinations = args.child
@@ -375,6 +462,7 @@ def main() -> None:
             "at 1 million, measured before and after in the same process (target 0.8-1.2)"
         )
     clients(args.quick)
+    trace(args.quick)
     if not args.no_experiments:
         experiments(args.quick)
 

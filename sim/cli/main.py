@@ -30,6 +30,7 @@ from ..version import version
 from . import capacity as capacity_command
 from . import remedies as remedies_command
 from . import sweep as sweep_command
+from . import trace as trace_command
 from .options import (
     check_scenario_options,
     execution_options,
@@ -109,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep_command.add_parser(sub)
     capacity_command.add_parser(sub)
     remedies_command.add_parser(sub)
+    trace_command.add_parser(sub)
 
     plot = sub.add_parser("plot", help="redraw the plots of an existing results folder")
     plot.add_argument("folder", metavar="DIR")
@@ -359,6 +361,7 @@ COMMANDS = {
     "sweep": sweep_command.run,
     "capacity": capacity_command.run,
     "remedies": remedies_command.run,
+    "trace": trace_command.run,
 }
 
 

@@ -73,8 +73,8 @@ def absolute_files(raw: Any, folder: Path) -> None:
 def checked_trace(spec: Trace, destinations: Iterable[str]) -> Trace:
     """``spec`` with an absolute file and what the file holds, checked against the workload's ``destinations``.
 
-    The file is read (every row checked) unless ``spec.checked`` describes it already: same size and
-    modification time, or a file gone since it was checked (the run then says it is missing). Raises
+    The file is read (every row checked) unless ``spec.checked`` describes it already: the same file
+    with the same size and modification time, or gone since it was checked (the run then says so). Raises
     KeyedError at ``arrivals.file`` naming the trace file and line.
     """
     path = os.path.abspath(spec.file)
@@ -83,7 +83,11 @@ def checked_trace(spec: Trace, destinations: Iterable[str]) -> Trace:
         info = os.stat(path)
     except OSError:
         info = None
-    if facts is None or (info is not None and (info.st_size, info.st_mtime_ns) != (facts.size, facts.mtime_ns)):
+    if (
+        facts is None
+        or facts.file != path
+        or (info is not None and (info.st_size, info.st_mtime_ns) != (facts.size, facts.mtime_ns))
+    ):
         try:
             facts = scan(path)
         except TraceError as exc:

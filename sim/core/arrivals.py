@@ -315,7 +315,7 @@ class Trace(Arrivals):
     destination and optionally its close side.
 
     ``file`` is stored as an absolute path. ``checked`` is what reading the file found, filled in when
-    the scenario is validated (and again whenever the file's size or modification time changes).
+    the scenario is validated (and again whenever the file, its size or its modification time changes).
     ``speed`` divides every start time (2: the same connections in half the time); durations stay as
     they are. The model replays the rows itself (``sim.model.replay``); ``times`` gives their start times.
     """
@@ -350,8 +350,8 @@ class Trace(Arrivals):
         return Fixed(value=self.facts.mean_duration)
 
     def times(self, rng: np.random.Generator, start: float, stop: float) -> Iterator[float]:
-        for row in TraceReader(self.file).rows():
-            t = row.start / self.speed
+        for _, begin, _, _, _ in TraceReader(self.file).rows():
+            t = begin / self.speed
             if t >= stop:
                 return
             if t >= start:

@@ -19,7 +19,7 @@ import ipaddress
 import os
 import stat
 from collections.abc import Iterable, Iterator
-from typing import Annotated, BinaryIO, NamedTuple
+from typing import Annotated, BinaryIO
 
 from pydantic import Field
 
@@ -34,8 +34,8 @@ MAX_LINE = 1024
 """Bytes a line may have (a row needs about 100)."""
 MAX_DESTINATIONS = 1024
 """Distinct destinations a trace may name: the most a workload may list."""
-CHUNK = 1 << 20
-"""Bytes read at a time."""
+CHUNK = 1 << 18
+"""Bytes read at a time (memory holds about two chunks' lines)."""
 COLUMNS = ("start", "duration", "end", "destination", "close")
 DEFAULT_CLOSE = -1
 """The close side of a row that closes on the workload's side (no ``close`` column, or an empty cell)."""
@@ -48,26 +48,24 @@ class TraceError(ValueError):
     """A trace file that cannot be replayed: ``file:line: problem``."""
 
 
-class Row(NamedTuple):
-    """One connection of a trace."""
+Row = tuple[int, float, float, str, int]
+"""One connection of a trace: (line, start, duration, destination, close).
 
-    line: int
-    """The line of the file it is on (the header is line 1)."""
-    start: float
-    duration: float
-    destination: str
-    """``address:port`` in canonical form (as ``Destination.label``)."""
-    close: int
-    """Its close side, as an index into ``CLOSES``, or DEFAULT_CLOSE for the workload's."""
+``line``: the line of the file it is on (the header is line 1); ``destination``: ``address:port`` in
+canonical form (as ``Destination.label``); ``close``: its close side as an index into ``CLOSES``, or
+DEFAULT_CLOSE for the workload's. A plain tuple: millions are made.
+"""
 
 
 class TraceFacts(Spec):
     """What reading a trace file found: filled in when a scenario is validated, never written by hand.
 
-    ``size`` and ``mtime_ns`` tell whether the file changed since (then it is read again);
+    ``file``, ``size`` and ``mtime_ns`` tell whether the file changed since (then it is read again);
     ``sha256`` is its content, so that results of another content are never reused.
     """
 
+    file: Annotated[str, Field(min_length=1, max_length=4096)]
+    """The file these facts are of (absolute)."""
     size: Annotated[int, Field(ge=0, le=MAX_BYTES)]
     mtime_ns: int
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -135,23 +133,31 @@ class TraceReader:
         return TraceError(f"{self.name}:{line}: {problem}" if line else f"{self.name}: {problem}")
 
     def _open(self) -> BinaryIO:
+        """The file, open, once known to be a regular file within MAX_BYTES (checked before open(), which a FIFO
+        would block, and again after)."""
         try:
+            self._check(os.stat(self.path))
             fh = open(self.path, "rb")  # noqa: SIM115 (closed by rows())
         except FileNotFoundError:
             raise self.error(None, "no such file") from None
-        except IsADirectoryError:
-            raise self.error(None, "is a directory, not a trace file") from None
         except OSError as exc:
             raise self.error(None, f"cannot read: {exc.strerror or exc}") from None
-        info = os.fstat(fh.fileno())
-        if not stat.S_ISREG(info.st_mode):
+        try:
+            info = os.fstat(fh.fileno())
+            self._check(info)
+        except BaseException:
             fh.close()
-            raise self.error(None, "not a regular file")
-        if info.st_size > MAX_BYTES:
-            fh.close()
-            raise self.error(None, f"larger than {MAX_BYTES >> 30} GiB; not a trace portsim replays")
+            raise
         self.size, self.mtime_ns = info.st_size, info.st_mtime_ns
         return fh
+
+    def _check(self, info: os.stat_result) -> None:
+        if stat.S_ISDIR(info.st_mode):
+            raise self.error(None, "is a directory, not a trace file")
+        if not stat.S_ISREG(info.st_mode):
+            raise self.error(None, "not a regular file")
+        if info.st_size > MAX_BYTES:
+            raise self.error(None, f"larger than {MAX_BYTES >> 30} GiB; not a trace portsim replays")
 
     def _lines(self, fh: BinaryIO) -> Iterator[list[str]]:
         """The file's lines, a chunk's worth at a time, each within MAX_LINE; the hash updated as it goes."""
@@ -240,11 +246,14 @@ class TraceReader:
         previous = 0.0
         line = 1
         count = 0
+        max_line, max_rows, max_seconds = MAX_LINE, MAX_ROWS, MAX_SECONDS
         for lines in _chain([first[1:]], chunks):
             for text in lines:
                 line += 1
                 if not text or text == "\r":
                     continue
+                if len(text) > max_line:
+                    raise self.error(line, f"line longer than {max_line} bytes; not a trace row")
                 fields = text.split(",")
                 if len(fields) != width:
                     raise self.error(line, f"{len(fields)} fields; the header has {width}")
@@ -252,8 +261,8 @@ class TraceReader:
                     start = float(fields[i_start])
                 except ValueError:
                     raise self.error(line, f"start {fields[i_start][:30]!r} is not a number") from None
-                if not 0 <= start <= MAX_SECONDS:
-                    raise self.error(line, f"start ({start:g}) must be between 0 and {MAX_SECONDS:g} s")
+                if not 0 <= start <= max_seconds:
+                    raise self.error(line, _out_of_bounds("start", start))
                 if start < previous:
                     raise self.error(
                         line, f"rows out of order: start {start:g} is before the previous row's start {previous:g}"
@@ -264,15 +273,16 @@ class TraceReader:
                         duration = float(fields[i_duration])
                     except ValueError:
                         raise self.error(line, f"duration {fields[i_duration][:30]!r} is not a number") from None
-                    if not 0 <= duration <= MAX_SECONDS:
-                        raise self.error(line, f"duration ({duration:g}) must be between 0 and {MAX_SECONDS:g} s")
+                    if not 0 <= duration <= max_seconds:
+                        raise self.error(line, _out_of_bounds("duration", duration))
                 else:
                     try:
                         end = float(fields[i_end])
                     except ValueError:
                         raise self.error(line, f"end {fields[i_end][:30]!r} is not a number") from None
-                    if not start <= end <= MAX_SECONDS:
-                        raise self.error(line, f"end ({end:g}) must be between start ({start:g}) and {MAX_SECONDS:g} s")
+                    if not start <= end <= max_seconds:
+                        problem = f"end ({end:g}) is before start ({start:g})" if end < start else None
+                        raise self.error(line, problem or _out_of_bounds("end", end))
                     duration = end - start
                 written = fields[i_destination]
                 label = labels.get(written)
@@ -293,9 +303,16 @@ class TraceReader:
                 else:
                     code = DEFAULT_CLOSE
                 count += 1
-                if count > MAX_ROWS:
-                    raise self.error(line, f"more than {MAX_ROWS:,} rows; not a trace portsim replays")
-                yield Row(line, start, duration, label, code)
+                if count > max_rows:
+                    raise self.error(line, f"more than {max_rows:,} rows; not a trace portsim replays")
+                yield line, start, duration, label, code
+
+
+def _out_of_bounds(column: str, value: float) -> str:
+    """Why a time read from a row is refused."""
+    if value < 0:
+        return f"{column} ({value:g}) is negative"
+    return f"{column} ({value:g}) must be a number of seconds from 0 to {MAX_SECONDS:g}"
 
 
 def _chain(head: Iterable[list[str]], rest: Iterator[list[str]]) -> Iterator[list[str]]:
@@ -311,21 +328,22 @@ def scan(path: str) -> TraceFacts:
     total = 0.0
     seen: dict[str, int] = {}
     sides: set[int] = set()
-    for row in reader.rows():
+    for line, start, duration, destination, close in reader.rows():
         if count == 0:
-            first = row.start
+            first = start
         count += 1
-        last = row.start
-        total += row.duration
-        if row.destination not in seen:
+        last = start
+        total += duration
+        if destination not in seen:
             if len(seen) >= MAX_DESTINATIONS:
-                raise reader.error(row.line, f"more than {MAX_DESTINATIONS:,} distinct destinations")
-            seen[row.destination] = row.line
-        if row.close != DEFAULT_CLOSE:
-            sides.add(row.close)
+                raise reader.error(line, f"more than {MAX_DESTINATIONS:,} distinct destinations")
+            seen[destination] = line
+        if close != DEFAULT_CLOSE:
+            sides.add(close)
     if count == 0:
         raise reader.error(None, "has a header but no rows")
     return TraceFacts(
+        file=path,
         size=reader.size,
         mtime_ns=reader.mtime_ns,
         sha256=reader.sha256.hexdigest(),

@@ -92,7 +92,7 @@ def test_reprs_read_like_the_call() -> None:
 
 def test_registries_know_every_kind() -> None:
     assert set(DURATIONS) == {"fixed", "exponential", "lognormal", "uniform", "pareto"}
-    assert set(ARRIVALS) == {"poisson", "constant", "onoff", "profile", "diurnal"}
+    assert set(ARRIVALS) == {"poisson", "constant", "onoff", "profile", "diurnal", "trace"}
 
 
 def test_constant_arrivals_are_exact() -> None:
