@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from sim.clients.recorder import CLIENT_SERIES
 from sim.clients.retry import Backoff
@@ -21,6 +22,7 @@ from sim.model.model import PortModel
 from sim.model.records import RunRecords
 from sim.report.records import ClientFigures, Summary
 from sim.report.summary import summarize
+from tests.strategies import scenarios
 from tests.theory import t_interval
 
 DEST = [{"address": "10.0.0.5", "port": 443}]
@@ -137,6 +139,17 @@ def test_the_layered_path_gives_the_direct_path_results() -> None:
     direct, _ = run(scenario)
     layered, _ = run(scenario, layered=True)
     assert sum(direct.failures) > 0
+    same_port_records(direct, layered)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_the_layered_path_gives_the_direct_path_results_on_random_scenarios(raw: dict[str, Any]) -> None:
+    """Random scenarios (sources, bind modes, close sides, timer grids, tw_reuse, small ranges), every
+    workload sent through the client layer's dispatch: the same port records as the inlined attempts."""
+    scenario = validate(raw, source="<random>")
+    direct, _ = run(scenario)
+    layered, _ = run(scenario, layered=True)
     same_port_records(direct, layered)
 
 
