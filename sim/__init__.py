@@ -32,12 +32,14 @@ if TYPE_CHECKING:
     from .experiments.runner import run, run_variants, simulate
     from .experiments.sweep import sweep
     from .model.model import PortModel
+    from .model.portmap import PortMapSpec
     from .model.sockets import SocketHost
     from .output.capacity import load_capacity
     from .output.remedies import load_remedies
     from .output.results import RunResult, load_comparison, load_result
     from .output.sweep import load_sweep
     from .stats.erlang import erlang_b
+    from .teach.explore import explore
 
 _EXPORTS = {
     "CLIENT_PRESETS": "clients.presets",
@@ -65,11 +67,13 @@ _EXPORTS = {
     "run_variants": "experiments.runner",
     "simulate": "experiments.runner",
     "PortModel": "model.model",
+    "PortMapSpec": "model.portmap",
     "SocketHost": "model.sockets",
     "RunResult": "output.results",
     "load_comparison": "output.results",
     "load_result": "output.results",
     "erlang_b": "stats.erlang",
+    "explore": "teach.explore",
 }
 
 __all__ = [
@@ -82,6 +86,7 @@ __all__ = [
     "Limits",
     "Policy",
     "PoolSpec",
+    "PortMapSpec",
     "PortModel",
     "RetrySpec",
     "RunResult",
@@ -90,6 +95,7 @@ __all__ = [
     "SocketHost",
     "__version__",
     "erlang_b",
+    "explore",
     "find_capacity",
     "load_capacity",
     "load_comparison",

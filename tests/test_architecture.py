@@ -10,7 +10,20 @@ from pathlib import Path
 import pytest
 
 SIM = Path(__file__).resolve().parent.parent / "sim"
-LAYERS = ["core", "stats", "clients", "config", "model", "report", "output", "experiments", "kernel", "cli"]
+LAYERS = [
+    "core",
+    "stats",
+    "clients",
+    "config",
+    "machine",
+    "model",
+    "report",
+    "output",
+    "experiments",
+    "kernel",
+    "teach",
+    "cli",
+]
 """Subpackages from the bottom up: each may import only itself and those before it."""
 
 

@@ -71,6 +71,10 @@ def same(a: RunResult, b: RunResult) -> None:
         assert a.series[column].dtype == b.series[column].dtype, column
     for name in ("probe_counts", "reuse_counts", "reuse_edges", "occupancy_attempts", "occupancy_probes"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)  # shapes included
+    assert a.port_map_data is not None
+    assert b.port_map_data is not None
+    np.testing.assert_array_equal(a.port_map_data.still.flags, b.port_map_data.still.flags)
+    assert a.port_map_data.still.time == b.port_map_data.still.time
 
 
 @pytest.mark.parametrize("shard", range(SHARDS))

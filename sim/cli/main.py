@@ -28,6 +28,9 @@ from ..output.folders import ResultsError, check_replaceable, run_owns, staged_f
 from ..output.results import PlotError, output_bytes, write_comparison, write_into
 from ..version import version
 from . import capacity as capacity_command
+from . import host as host_command
+from . import port as port_command
+from . import port_map as port_map_options
 from . import remedies as remedies_command
 from . import sweep as sweep_command
 from . import trace as trace_command
@@ -78,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no summary on stdout")
+    port_map_options.add_options(run)
     execution_options(run, cache=False)
     limit_options(run)
 
@@ -111,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     capacity_command.add_parser(sub)
     remedies_command.add_parser(sub)
     trace_command.add_parser(sub)
+    port_command.add_parser(sub)
+    host_command.add_parser(sub)
 
     plot = sub.add_parser("plot", help="redraw the plots of an existing results folder")
     plot.add_argument("folder", metavar="DIR")
@@ -139,9 +145,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     executor = Executor(args.workers, args.scheduler)
     executor.check()
     check(runs, limits(args), args.scenario, CLI_HINTS)
+    port_map = port_map_options.spec(args, runs.values())
     check_replaceable(out, allowed=[v.name for v in scenario.variants])
     total = sum(r.duration * r.replications for r in runs.values())
-    needed = sum(output_bytes(r) for r in runs.values())
+    needed = sum(output_bytes(r, port_map_options.cells(port_map, r)) for r in runs.values())
     failed: list[str] = []
     forced = Limits(force=True)  # checked above, over every variant
     with staged_folder(
@@ -157,6 +164,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             )
         for name, variant in runs.items():
             _warn(variant, name if scenario.variants else None)
+        port_map_options.warn(port_map)
         show = not args.quiet and sys.stderr.isatty()
         progress, stop = progress_bar(total) if show else (None, lambda: None)
         try:
@@ -168,10 +176,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
                     limits=forced,
                     workers=executor.workers,
                     scheduler=executor.scheduler,
+                    port_map=port_map,
                 )
             else:
                 result = run_scenario(
-                    scenario, progress=progress, limits=forced, workers=executor.workers, scheduler=executor.scheduler
+                    scenario,
+                    progress=progress,
+                    limits=forced,
+                    workers=executor.workers,
+                    scheduler=executor.scheduler,
+                    port_map=port_map,
                 )
         finally:
             stop()
@@ -179,6 +193,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             write_comparison(results, tmp, not args.no_plots, failed)
         else:
             write_into(result, tmp, not args.no_plots, failed)
+    if port_map is not None and not args.no_plots:
+        port_map_options.note_video()
     if not args.quiet:
         print(comparison_text(results, out) if scenario.variants else summary_text(result, out))
     if failed:
@@ -312,6 +328,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         drawn += written
     for path in drawn:
         print(path)
+    if any(path.name == "port_map.gif" for path in drawn):
+        port_map_options.note_video()
     if failed:
         raise PlotError(f"{folder}: plot {failed[0]}")
     return EXIT_OK
@@ -362,6 +380,8 @@ COMMANDS = {
     "capacity": capacity_command.run,
     "remedies": remedies_command.run,
     "trace": trace_command.run,
+    "port": port_command.run,
+    "host": host_command.run,
 }
 
 

@@ -35,6 +35,7 @@ OUTPUT_ENTRIES = frozenset(
         "summary.json",
         "timeseries.csv",
         "histograms.json",
+        "port_map.npz",
         "plots",
         "validation.json",
         "validation.png",

@@ -220,6 +220,11 @@ class PortPool:
             total += float(np.sum(now - np.maximum(since, self.window_start)))
         return total
 
+    def flags(self, src: int, dst: int) -> bytearray:
+        """The flags of every slot for connect() from ``src`` to ``dst``, to read only (no view is created)."""
+        v = self._views[src][dst if self.sharing else 0]
+        return v if v is not None else self._base[src]
+
     def state(self, src: int, dst: int, slot: int) -> int:
         """The flags of one 4-tuple (0 when free or takeable)."""
         v = self._views[src][dst if self.sharing else 0]

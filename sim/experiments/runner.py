@@ -15,6 +15,7 @@ from ..config.limits import Limits, check
 from ..config.load import load_scenario
 from ..config.scenario import Scenario
 from ..model.model import PortModel, ProgressCallback
+from ..model.portmap import PortMapSpec
 from ..output.results import RunResult
 from ..report.replications import Combiner
 from ..report.summary import report
@@ -51,13 +52,31 @@ def simulate(
     seed: int | None = None,
     replication: int = 0,
     progress: ProgressCallback | None = None,
+    port_map: PortMapSpec | None = None,
 ) -> RunResult:
-    """Run one replication of ``scenario``."""
-    return RunResult.of(report(PortModel(scenario, seed, replication).run(progress)))
+    """Run one replication of ``scenario`` (recording the port map's frames with ``port_map``)."""
+    return RunResult.of(report(PortModel(scenario, seed, replication, port_map=port_map).run(progress)))
 
 
-def _replicate_all(runs: Mapping[str, Scenario], progress: Progress | None, executor: Executor) -> dict[str, RunResult]:
-    """Every replication of every scenario in ``runs`` as tasks on ``executor``; each scenario's combined result."""
+def port_map_spec(port_map: bool | PortMapSpec | None, runs: Iterable[Scenario] = ()) -> PortMapSpec | None:
+    """The frames to record: None for False, the defaults for True; checked against each of ``runs``."""
+    spec = PortMapSpec() if port_map is True else port_map or None
+    if spec is not None:
+        for scenario in runs:
+            spec.check(scenario)
+    return spec
+
+
+def _replicate_all(
+    runs: Mapping[str, Scenario],
+    progress: Progress | None,
+    executor: Executor,
+    port_map: PortMapSpec | None = None,
+) -> dict[str, RunResult]:
+    """Every replication of every scenario in ``runs`` as tasks on ``executor``; each scenario's combined result.
+
+    ``port_map``: record the frames of replication 0 of each.
+    """
     count = sum(scenario.replications for scenario in runs.values())
     if executor.scheduler is None and (executor.workers == 1 or count == 1):
         # in this process the bar follows simulated time within each replication
@@ -65,10 +84,14 @@ def _replicate_all(runs: Mapping[str, Scenario], progress: Progress | None, exec
         attempts_before = 0
         for i, (name, scenario) in enumerate(runs.items()):
             shifted = None if progress is None else _shifted(progress, attempts_before)
-            results[name] = _replicate(scenario, shifted, i / len(runs), 1 / len(runs))
+            results[name] = _replicate(scenario, shifted, i / len(runs), 1 / len(runs), port_map)
             attempts_before += int(results[name].summary.attempts * scenario.replications)
         return results
-    tasks = [Task(scenario, r) for scenario in runs.values() for r in range(scenario.replications)]
+    tasks = [
+        Task(scenario, r, port_map if r == 0 else None)
+        for scenario in runs.values()
+        for r in range(scenario.replications)
+    ]
     weights = [t.scenario.duration for t in tasks]
     total = sum(weights)
     state = {"done": 0.0, "attempts": 0}
@@ -89,7 +112,9 @@ def _replicate_all(runs: Mapping[str, Scenario], progress: Progress | None, exec
     return combined
 
 
-def _replicate(scenario: Scenario, progress: Progress | None, done: float, share: float) -> RunResult:
+def _replicate(
+    scenario: Scenario, progress: Progress | None, done: float, share: float, port_map: PortMapSpec | None = None
+) -> RunResult:
     n = scenario.replications
     combiner = Combiner()
     attempts_before = 0
@@ -97,7 +122,7 @@ def _replicate(scenario: Scenario, progress: Progress | None, done: float, share
         callback = None
         if progress is not None:
             callback = _scaled(progress, done + share * r / n, share / n, scenario.duration, attempts_before)
-        result = simulate(scenario, scenario.seed, r, callback)
+        result = simulate(scenario, scenario.seed, r, callback, port_map if r == 0 else None)
         combiner.add(result)
         attempts_before += int(result.summary.attempts)
     return RunResult.of(combiner.result())
@@ -112,6 +137,7 @@ def run(
     limits: Limits | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    port_map: bool | PortMapSpec | None = False,
 ) -> RunResult:
     """Run a scenario (a YAML path or a Scenario) and return its result.
 
@@ -119,7 +145,8 @@ def run(
     replications the summary holds each figure's mean and its 95% confidence interval (``ci95``).
     Replications run on ``workers`` local processes (default: the machine's cores) or a Dask
     ``scheduler``; the result is the same whatever runs them. A job estimated above ``limits``
-    (default ``Limits()``) raises ScenarioError.
+    (default ``Limits()``) raises ScenarioError. ``port_map=True`` (or a ``PortMapSpec``) records the
+    port map's frames for ``result.port_map()``; every run takes the first-failure still.
     """
     resolved = resolve(scenario, seed, replications, overrides)
     if resolved.variants:
@@ -129,7 +156,8 @@ def run(
             stacklevel=2,
         )
     check({resolved.name: resolved}, limits or Limits(), resolved.name)
-    return _replicate_all({resolved.name: resolved}, progress, Executor(workers, scheduler))[resolved.name]
+    spec = port_map_spec(port_map, [resolved])
+    return _replicate_all({resolved.name: resolved}, progress, Executor(workers, scheduler), spec)[resolved.name]
 
 
 def run_variants(
@@ -141,16 +169,19 @@ def run_variants(
     limits: Limits | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
+    port_map: bool | PortMapSpec | None = False,
 ) -> dict[str, RunResult]:
     """Run every variant of a scenario (``variants:`` in the file); results by variant name.
 
     A scenario without variants gives one result under its own name. Every replication of every
-    variant is a task for ``workers`` local processes or a Dask ``scheduler``, as in ``run``.
+    variant is a task for ``workers`` local processes or a Dask ``scheduler``, as in ``run``; ``port_map``
+    as in ``run``, for each variant.
     """
     resolved = resolve(scenario, seed, replications, overrides)
     variants = resolved.expand(overrides if isinstance(overrides, Mapping) else list(overrides))
     check(variants, limits or Limits(), resolved.name)
-    return _replicate_all(variants, progress, Executor(workers, scheduler))
+    spec = port_map_spec(port_map, variants.values())
+    return _replicate_all(variants, progress, Executor(workers, scheduler), spec)
 
 
 def _shifted(progress: Progress, attempts_before: int) -> Progress:

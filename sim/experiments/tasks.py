@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ..config.scenario import Scenario
 from ..model.model import PortModel
+from ..model.portmap import PortMapSpec
 from ..report.records import Summary
 from ..report.run import RunReport
 from ..report.summary import report
@@ -24,6 +25,8 @@ class Task:
 
     scenario: Scenario
     replication: int = 0
+    port_map: PortMapSpec | None = None
+    """Record the port map's frames (not part of the cache key: only runs ask for them, never cached)."""
 
     @property
     def cost(self) -> float:
@@ -44,7 +47,7 @@ class Task:
 
 def run_report(task: Task) -> RunReport:
     """Simulate a task; its whole report (time series and histograms included)."""
-    return report(PortModel(task.scenario, task.scenario.seed, task.replication).run())
+    return report(PortModel(task.scenario, task.scenario.seed, task.replication, port_map=task.port_map).run())
 
 
 def run_summary(task: Task) -> Summary:

@@ -24,6 +24,7 @@ from ..core.hooks import Connection
 from ..core.host import build_host
 from ..core.streams import component_rng, random_ints, weighted_choices
 from ..version import version
+from .portmap import PortMapRecorder, PortMapSpec
 from .recorder import FLUSH, SERIES, Recorder
 from .records import RunRecords
 from .replay import Replay
@@ -64,9 +65,11 @@ class PortModel:
         *,
         fast: bool = True,
         layered: bool = False,
+        port_map: PortMapSpec | None = None,
     ) -> None:
         """``fast=False`` runs the lifecycle's general path throughout (the fast path's reference);
-        ``layered=True`` sends every workload through the client layer (the direct path's reference)."""
+        ``layered=True`` sends every workload through the client layer (the direct path's reference);
+        ``port_map`` records the port map's frames (its first-failure still is taken in every run)."""
         self.scenario = scenario
         self.seed = scenario.seed if seed is None else seed
         self.replication = replication
@@ -99,6 +102,16 @@ class PortModel:
         arrive = self.attempt if self.clients is None else self._arrive
         self.env.process(traffic(self.env, streams, arrive, self._every_tick))
         self.env.process(self._sampler())
+        self.port_map = PortMapRecorder(
+            self.pool,
+            self.recorder,
+            [d.label for d in destinations],
+            host.low,
+            port_map,
+            port_map.check(scenario) if port_map is not None else 0,
+        )
+        if port_map is not None:
+            self.env.process(self.port_map.process(self.env, self.advance, scenario.duration))
         if scenario.warmup > 0:
             self.env.process(self._warmup())
 
@@ -206,6 +219,8 @@ class PortModel:
             slot, probes = self.policy.connect(view, src, dst, now)
         if slot < 0:
             recorder.failed(w, dst, probes, occupancy, now)
+            if self.port_map.still is None:  # on the failure path only: successful attempts never test it
+                self.port_map.failed(src, dst, now)
             return None
         interval, recycled = pool.take(src, dst, slot, bound, now)
         if recycled is not None:
@@ -262,6 +277,7 @@ class PortModel:
                 progress(self.env.now, sum(self.recorder.attempts))
         self.advance(duration)
         self._sample(duration)
+        self.port_map.finish(duration)
         self.recorder.flush()
         return self.records(time.perf_counter() - started)
 
@@ -304,4 +320,5 @@ class PortModel:
             occupancy_probes=rec.occupancy_probes.copy(),
             series=series,
             clients=None if clients is None else clients.recorder.records(self.scenario.duration),
+            port_map=self.port_map.records(),
         )

@@ -9,6 +9,7 @@ import numpy as np
 from ..clients.recorder import ClientRecords
 from ..config.scenario import Scenario
 from ..stats.histograms import IntHistogram, LogHistogram
+from .portmap import PortMap
 
 
 @dataclass
@@ -50,3 +51,5 @@ class RunRecords:
     series: dict[str, np.ndarray]
     clients: ClientRecords | None = None
     """The client layer's figures (requests, pools, retries), when the scenario has one."""
+    port_map: PortMap | None = None
+    """The pool's snapshots: the first-failure still, and frames when asked for."""

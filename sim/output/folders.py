@@ -29,6 +29,7 @@ RUN_ENTRIES = frozenset(
         "summary.json",
         "timeseries.csv",
         "histograms.json",
+        "port_map.npz",
         "plots",
         "comparison.json",
         "comparison.png",
@@ -42,9 +43,20 @@ CACHE_FOLDER = "cache"
 """The task cache inside a results folder (``experiments.cache``): written as tasks complete, kept across runs."""
 
 PLOT_FILES = frozenset(
-    {"occupancy.png", "failures.png", "reuse_intervals.png", "probes.png", "latency.png", "requests.png"}
+    {
+        "occupancy.png",
+        "failures.png",
+        "reuse_intervals.png",
+        "probes.png",
+        "latency.png",
+        "requests.png",
+        "port_map.png",
+        "port_map.gif",
+        "port_map.mp4",
+    }
 )
-"""The plots portsim may write in plots/ (``plots.PLOTS`` and ``OPTIONAL_PLOTS``; a test keeps them equal)."""
+"""The plots portsim may write in plots/ (``plots.PLOTS``, ``OPTIONAL_PLOTS`` and ``ANIMATION_FILES``; a test keeps
+them equal)."""
 STAGING_PREFIX = ".portsim-"
 LOCK_NAME = ".portsim-writer"
 """Held (flock) by the process writing a staging folder; a free lock means the writer is gone."""

@@ -6,7 +6,6 @@ in Jupyter a returned figure displays inline through its ``_repr_png_``.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,22 +16,15 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from ..model.recorder import OCCUPANCY_BINS
+from . import port_map_plot
+from .figure import DPI as DPI
+from .figure import PlotFigure as PlotFigure
 
 if TYPE_CHECKING:
     from ..report.run import RunReport
 
 
-class PlotFigure(Figure):
-    """A Figure that shows itself as PNG in Jupyter even when pyplot was never imported."""
-
-    def _repr_png_(self) -> bytes:
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png")
-        return buffer.getvalue()
-
-
 SIZE = (9.0, 4.8)
-DPI = 120
 MARGINS = {"left": 0.085, "right": 0.915, "top": 0.86, "bottom": 0.115}
 """Fixed margins for SIZE (a layout engine costs half the drawing time and gains nothing here)."""
 COLORS = {"established": "#2b7bba", "time_wait": "#f0a030", "ports": "#333333", "pool": "#c0392b"}
@@ -452,8 +444,16 @@ PLOTS = {
     "latency": latency,
 }
 """The plots of every run."""
-OPTIONAL_PLOTS = {"requests": (has_requests, requests)}
-"""Plots drawn only for the runs they apply to: (whether it applies, the plot)."""
+OPTIONAL_PLOTS = {
+    "requests": (has_requests, requests),
+    "port_map": (port_map_plot.has_still, port_map_plot.still),
+}
+"""Plots drawn only for the runs they apply to: (whether it applies, the plot). Every run has a
+port map still; only results folders written before it existed lack one."""
+ANIMATIONS = {"port_map": (port_map_plot.has_frames, port_map_plot.save_animation)}
+"""Animations written beside the plots when recorded: (whether it applies, write it into a folder)."""
+ANIMATION_FILES = port_map_plot.FILES
+"""The files the animations may write."""
 
 
 def plots_for(result: RunReport) -> dict[str, Callable[[RunReport], Figure]]:
@@ -464,7 +464,8 @@ def plots_for(result: RunReport) -> dict[str, Callable[[RunReport], Figure]]:
 
 
 def save_all(result: RunReport, folder: Path) -> tuple[list[Path], list[str]]:
-    """Write every plot as PNG into ``folder``: (paths written, one line for each plot that failed).
+    """Write every plot as PNG into ``folder``, and the animations recorded: (paths written, one line for each
+    plot that failed).
 
     A plot that fails does not stop the others.
     """
@@ -479,4 +480,10 @@ def save_all(result: RunReport, folder: Path) -> tuple[list[Path], list[str]]:
             failed.append(f"{path.name}: {type(exc).__name__}: {exc}")
         else:
             written.append(path)
+    for name, (applies, save) in ANIMATIONS.items():
+        if applies(result):
+            try:
+                written += save(result, folder)
+            except Exception as exc:  # an animation that fails costs neither the plots nor the data
+                failed.append(f"{name}: {type(exc).__name__}: {exc}")
     return written, failed

@@ -1,7 +1,7 @@
 """Run results: ``RunResult`` and its folder on disk.
 
 A results folder holds ``scenario.yaml`` (resolved, with seed and version: enough to repeat the run),
-``summary.json``, ``timeseries.csv``, ``histograms.json`` and ``plots/``. The data files are written
+``summary.json``, ``timeseries.csv``, ``histograms.json``, ``port_map.npz`` and ``plots/``. The data files are written
 first and the plots after them: a plot that fails leaves the data in place (``PlotError``).
 """
 
@@ -23,9 +23,12 @@ from ..report.comparison import compare
 from ..report.records import Summary
 from ..report.run import RunReport
 from .folders import ResultsError, run_owns, staged_folder
+from .port_map import load_port_map, write_port_map
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from .port_map_plot import PortMapAnimation
 
 ROW_BYTES = 120
 """Bytes one time-series row takes in timeseries.csv, at most."""
@@ -77,10 +80,26 @@ class RunResult(RunReport):
 
         return plots.probes(self)
 
+    def plot_port_map(self) -> Figure:
+        """The pool as a map of ports at the first failure (at the end of a run without any)."""
+        from . import port_map_plot
+
+        return port_map_plot.still(self)
+
+    def port_map(self) -> PortMapAnimation:
+        """The pool as a map of ports, animated over the run: a GIF shown inline in Jupyter.
+
+        The frames are recorded only when asked: ``sim.run(scenario, port_map=True)`` (or a ``PortMapSpec``).
+        """
+        from . import port_map_plot
+
+        return port_map_plot.animated(self)
+
     @property
     def output_bytes(self) -> float:
         """Bytes its results folder needs, at most."""
-        return output_bytes(self.scenario)
+        frames = 0 if self.port_map_data is None else self.port_map_data.frames.size
+        return output_bytes(self.scenario, frames)
 
     def save(self, out: str | Path, plots: bool = True) -> Path:
         """Write the results folder atomically; returns its path. Raises PlotError after writing the data."""
@@ -99,12 +118,15 @@ class RunResult(RunReport):
         return cls(**{name: getattr(report, name) for name in report.__dataclass_fields__})
 
 
-def output_bytes(scenario: Any) -> float:
-    """Bytes the results folder of ``scenario`` needs, at most (time series, histograms, plots)."""
+def output_bytes(scenario: Any, port_map_cells: int = 0) -> float:
+    """Bytes the results folder of ``scenario`` needs, at most (time series, histograms, plots).
+
+    ``port_map_cells``: frames x ports of a recorded port map (its file and its GIF take about as much).
+    """
     from .folders import FOLDER_BYTES
 
     rows = float(scenario.duration / scenario.step + 2)
-    return float(FOLDER_BYTES + rows * ROW_BYTES * scenario.replications)
+    return float(FOLDER_BYTES + rows * ROW_BYTES * scenario.replications + 2 * port_map_cells)
 
 
 def write_into(result: RunReport, folder: Path, plots: bool, failed: list[str]) -> None:
@@ -125,7 +147,7 @@ def _raise_plot_errors(target: Path, failed: list[str]) -> None:
 
 
 def write_files(result: RunReport, folder: Path) -> None:
-    """Write scenario.yaml, summary.json, timeseries.csv and histograms.json into ``folder``."""
+    """Write scenario.yaml, summary.json, timeseries.csv, histograms.json and port_map.npz into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     header = (
         f"# Resolved scenario written by portsim {result.summary.version or '?'}: presets applied, with the\n"
@@ -155,6 +177,8 @@ def write_files(result: RunReport, folder: Path) -> None:
         },
     }
     (folder / "histograms.json").write_text(json.dumps(histograms) + "\n", encoding="utf-8")
+    if result.port_map_data is not None:
+        write_port_map(result.port_map_data, folder)
 
 
 def load_comparison(folder: str | Path) -> dict[str, RunResult]:
@@ -195,15 +219,11 @@ def load_result(folder: str | Path) -> RunResult:
         probes = np.array(histograms["probes"]["counts"], dtype=np.int64)
         occupancy = histograms.get("occupancy", {})
         empty = [0] * OCCUPANCY_BINS
+        attempts, occupancy_probes = (np.array(occupancy.get(k, empty), dtype=np.int64) for k in ("attempts", "probes"))
+        current = folder / "port_map.npz"
+        port_map = load_port_map(folder)
         return RunResult(
-            scenario,
-            summary,
-            series,
-            probes,
-            reuse,
-            edges,
-            np.array(occupancy.get("attempts", empty), dtype=np.int64),
-            np.array(occupancy.get("probes", empty), dtype=np.int64),
+            scenario, summary, series, probes, reuse, edges, attempts, occupancy_probes, port_map_data=port_map
         )
     except (OSError, ValueError, KeyError, IndexError, ScenarioError) as exc:
         problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -94,6 +94,7 @@ class Combiner:
             reuse_edges=first.reuse_edges,
             occupancy_attempts=self.occupancy_attempts,
             occupancy_probes=self.occupancy_probes,
+            port_map_data=first.port_map_data,
         )
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config.scenario import Scenario
+from ..model.portmap import PortMap
 from ..model.recorder import OCCUPANCY_BINS
 from .records import Summary
 
@@ -32,6 +33,8 @@ class RunReport:
             count is for values below ``reuse_edges[0]``, the last for values at or above ``reuse_edges[-1]``).
         occupancy_attempts, occupancy_probes: attempts made, and ports they examined in all, when the
             pool they drew from was k% unusable (k = 0..100).
+        port_map_data: the pool's snapshots (replication 0's): the first-failure still and, when recorded,
+            the frames; None for a results folder written without them.
     """
 
     scenario: Scenario
@@ -42,6 +45,7 @@ class RunReport:
     reuse_edges: np.ndarray
     occupancy_attempts: np.ndarray = field(default_factory=_occupancy)
     occupancy_probes: np.ndarray = field(default_factory=_occupancy)
+    port_map_data: PortMap | None = None
 
     def __repr__(self) -> str:
         s = self.summary

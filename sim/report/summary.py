@@ -169,4 +169,5 @@ def report(records: RunRecords) -> RunReport:
         reuse_edges=records.reuse.edges.copy(),
         occupancy_attempts=records.occupancy_attempts,
         occupancy_probes=records.occupancy_probes,
+        port_map_data=records.port_map,
     )

@@ -25,6 +25,7 @@ SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 COMPARISONS = {"os-comparison", "tw-reuse-comparison"}  # scenarios with variants, run by their own test
 CLIENT_COMPARISONS = {"go-default-pool", "nginx-no-keepalive", "retry-storm"}  # variants of clients, own test
 SWEEPS = {"knee-sweep"}  # scenarios with a sweep: section, run by their own test
+EVERY_RUN_PLOTS = [*plots.PLOTS, "port_map"]  # with the port map's still, drawn for every run
 PORTSIM = Path(sys.executable).parent / "portsim"
 
 
@@ -89,7 +90,7 @@ def test_every_shipped_scenario_answers_its_question_on_the_default_path(
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == yaml.safe_load(path.read_text())["name"]
     assert ANSWERS[path.stem](summary), summary
-    assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(f"{name}.png" for name in plots.PLOTS)
+    assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(f"{name}.png" for name in EVERY_RUN_PLOTS)
     assert "blocking probability" in capsys.readouterr().out
 
 
@@ -151,7 +152,7 @@ def test_client_scenarios_answer_their_questions(name: str, tmp_path: Path) -> N
         summary = json.loads((out / variant / "summary.json").read_text())
         requests[variant] = {w: f["requests"] for w, f in summary["workloads"].items() if "requests" in f}
         plotted = {p.name for p in (out / variant / "plots").iterdir()}
-        assert plotted == {f"{p}.png" for p in plots.PLOTS} | ({"requests.png"} if requests[variant] else set())
+        assert plotted == {f"{p}.png" for p in EVERY_RUN_PLOTS} | ({"requests.png"} if requests[variant] else set())
     assert CLIENT_ANSWERS[name](table, requests), (table, requests)
 
 
@@ -178,7 +179,7 @@ def test_console_script_writes_the_default_folder_with_plots(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no warning here, and no progress bar when stderr is not a terminal
     out = tmp_path / "results" / "quickstart"
-    assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(f"{name}.png" for name in plots.PLOTS)
+    assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(f"{name}.png" for name in EVERY_RUN_PLOTS)
     resolved = yaml.safe_load((out / "scenario.yaml").read_text())
     assert (resolved["seed"], resolved["duration"], resolved["warmup"]) == (4, 200.0, 0.0)
     assert "results/quickstart/" in done.stdout
@@ -283,7 +284,7 @@ def test_plot_redraws_from_the_folder(tmp_path: Path, capsys: pytest.CaptureFixt
     )
     assert not (out / "plots").exists()
     assert main(["plot", str(out)]) == 0
-    assert len(list((out / "plots").glob("*.png"))) == len(plots.PLOTS)
+    assert len(list((out / "plots").glob("*.png"))) == len(EVERY_RUN_PLOTS)
 
 
 def long_run(tmp_path: Path) -> Path:
@@ -476,6 +477,7 @@ def test_a_failing_plot_keeps_the_data_and_names_the_plot(
         "failures.png",
         "latency.png",
         "occupancy.png",
+        "port_map.png",
         "reuse_intervals.png",
     ]
 

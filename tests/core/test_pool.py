@@ -184,6 +184,17 @@ def test_occupancy_counts_the_usable_ports_only() -> None:
     assert pool.local_occupancy(0) == 0.5
 
 
+def test_flags_read_a_view_without_creating_one() -> None:
+    """The port map reads the bytes toward a destination never asked for: the bound and reserved ports, nothing else."""
+    pool = PortPool(6, n_sources=1, n_destinations=3, sharing=True, reserved=[5])
+    pool.take(0, 0, 1, bound=False, now=0.0)
+    pool.take(0, 1, 2, bound=True, now=0.0)
+    assert list(pool.flags(0, 2)) == [0, 0, BOUND, 0, 0, RESERVED]
+    assert pool._views[0][2] is None  # still lazily created by the first connect() toward it
+    assert list(pool.flags(0, 0)) == [0, ESTABLISHED, BOUND, 0, 0, RESERVED]
+    assert pool.flags(0, 0) is pool.view(0, 0)  # the view itself, not a copy
+
+
 def test_reserved_offsets_must_lie_inside_the_range() -> None:
     """Offsets run from 0 to size - 1: the size itself is already outside."""
     with pytest.raises(ValueError, match="must lie within the range"):

@@ -96,3 +96,19 @@ def _measured(value: object) -> object:
     if isinstance(value, list):
         return [_measured(v) for v in value]
     return value
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_port_map_is_replication_zeros(loaded: Scenario, workers: int) -> None:
+    """Recorded in replication 0 only, in this process or on workers alike: the same frames as the single run."""
+    single = sim.run(loaded, seed=11, port_map=True)
+    many = sim.run(loaded, seed=11, replications=2, workers=workers, port_map=sim.PortMapSpec(fps=10, seconds=15))
+    assert single.port_map_data is not None
+    assert many.port_map_data is not None
+    assert many.port_map_data.frames.shape == (150, 16)
+    np.testing.assert_array_equal(single.port_map_data.frames, many.port_map_data.frames)
+    assert many.port_map_data.still.time == single.summary.first_failure_time_s
+    variants = sim.run_variants(loaded, port_map=True)
+    assert all(r.port_map_data is not None and r.port_map_data.animated for r in variants.values())
+    with pytest.raises(sim.ScenarioError, match="not a destination"):
+        sim.run(loaded, port_map=sim.PortMapSpec(destination="10.9.9.9:1"))

@@ -73,11 +73,13 @@ def test_plots_handle_an_idle_run(make_scenario: Callable[..., Scenario], tmp_pa
     assert idle.summary["attempts"] == 0
     written, failed = plots.save_all(idle, tmp_path)
     assert failed == []
-    assert [p.name for p in written] == [f"{n}.png" for n in plots.PLOTS]
+    assert [p.name for p in written] == [f"{n}.png" for n in plots.plots_for(idle)]
+    assert "port_map" in plots.plots_for(idle)  # every run has its still: here the end of the run
     assert all(p.stat().st_size > 10_000 for p in written)
 
 
 def test_the_folders_module_knows_every_plot_file() -> None:
     from sim.output.folders import PLOT_FILES
 
-    assert {f"{name}.png" for name in (*plots.PLOTS, *plots.OPTIONAL_PLOTS)} == PLOT_FILES
+    pictures = {f"{name}.png" for name in (*plots.PLOTS, *plots.OPTIONAL_PLOTS)}
+    assert pictures | set(plots.ANIMATION_FILES) == PLOT_FILES

@@ -28,11 +28,13 @@ def test_folder_holds_everything_named_in_the_readme(result: sim.RunResult, tmp_
     assert sorted(p.name for p in out.iterdir()) == [
         "histograms.json",
         "plots",
+        "port_map.npz",
         "scenario.yaml",
         "summary.json",
         "timeseries.csv",
     ]
-    assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(f"{name}.png" for name in plots.PLOTS)
+    every_run = [*plots.PLOTS, "port_map"]  # the port map's still: in every run's plots
+    assert sorted(p.name for p in (out / "plots").iterdir()) == sorted(f"{name}.png" for name in every_run)
     summary = json.loads((out / "summary.json").read_text())
     for key in (
         "attempts",
