@@ -66,7 +66,19 @@ def same_port_records(a: RunRecords, b: RunRecords) -> None:
         if field in ("wall_time_s", "clients", "series", "scenario"):
             continue
         x, y = getattr(a, field), getattr(b, field)
-        if isinstance(x, np.ndarray):
+        if field == "port_map":
+            assert (x is None) == (y is None), field
+            if x is not None:
+                p, q = x.still, y.still
+                assert (p.time, p.attempts, p.failures, p.source, p.destination) == (
+                    q.time,
+                    q.attempts,
+                    q.failures,
+                    q.source,
+                    q.destination,
+                ), field
+                assert np.array_equal(p.flags, q.flags), field
+        elif isinstance(x, np.ndarray):
             assert np.array_equal(x, y), field
         elif hasattr(x, "counts"):
             assert np.array_equal(x.counts, y.counts), field
