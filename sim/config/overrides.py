@@ -12,6 +12,9 @@ from .yamlio import read_yaml
 
 KeyPath = tuple[str | int, ...]
 
+NAMED_MAPPINGS = frozenset({"pool"})
+"""Keys whose value may be a preset's name standing for ``{preset: name}``."""
+
 
 def parse_assignment(text: str, label: str = "--set") -> tuple[str, Any]:
     """Split ``key.path=value``; the value is read as YAML (``300``, ``true``, ``[1, 2]``, ``linux``)."""
@@ -63,6 +66,9 @@ def set_path(raw: dict[str, Any], path: str, value: Any, label: str = "--set") -
             else:
                 if node.get(part) is None:
                     node[part] = {}
+                elif part in NAMED_MAPPINGS and isinstance(node[part], str):
+                    # ``pool: go`` is short for ``pool: {preset: go}``: a key below it overrides that preset
+                    node[part] = {"preset": node[part]}
                 node = node[part]
         else:
             raise ScenarioError(f"{label} {shown(path)}: {format_path(resolved)} is a value, not a mapping or list")

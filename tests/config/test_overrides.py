@@ -1,0 +1,30 @@
+"""``key.path=value`` overrides."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.config.errors import ScenarioError
+from sim.config.load import load_scenario
+from sim.config.overrides import set_path
+from tests.conftest import ROOT
+
+
+def test_a_key_below_a_named_pool_overrides_that_preset() -> None:
+    raw = {"workloads": [{"name": "api", "pool": "go"}]}
+    assert set_path(raw, "workloads.api.pool.max_idle_per_host", 100) == ("workloads", 0, "pool", "max_idle_per_host")
+    assert raw["workloads"][0]["pool"] == {"preset": "go", "max_idle_per_host": 100}
+
+
+def test_set_on_a_shipped_scenarios_named_pool() -> None:
+    path = ROOT / "scenarios" / "go-default-pool.yaml"
+    base = load_scenario(path)
+    changed = load_scenario(path, ["workloads.api.pool.max_idle_per_host=100"])
+    assert base.workloads[0].pool.max_idle_per_host == 2
+    assert changed.workloads[0].pool.max_idle_per_host == 100
+    assert changed.workloads[0].pool.idle_timeout == base.workloads[0].pool.idle_timeout  # the rest stays Go's
+
+
+def test_a_key_below_any_other_value_is_refused() -> None:
+    with pytest.raises(ScenarioError, match="is a value, not a mapping or list"):
+        set_path({"host": {"preset": "linux"}}, "host.preset.x", 1)
