@@ -19,7 +19,7 @@ from ..core.hooks import Connection
 from ..core.lifecycle import Lifecycle
 from ..core.transitions import Close
 from .pools import Pool, PooledConnection, Request
-from .recorder import CAUSES, ClientRecorder
+from .recorder import CAUSES, ClientRecorder, ClientRecords
 from .retry import Backoff
 from .spec import PoolSpec
 
@@ -271,6 +271,11 @@ class ClientLayer:
     def start_window(self, now: float) -> None:
         """Count from ``now`` on."""
         self.recorder.start_window(now, self.pools.keys())
+
+    def records(self, now: float) -> ClientRecords:
+        """The figures of the measured window ending at ``now``."""
+        waiting = {key: len(pool.waiters) for key, pool in self.pools.items() if pool.waiters}
+        return self.recorder.records(now, waiting)
 
 
 __all__ = ["CAUSES", "ClientLayer", "ClientWorkload", "Connect"]

@@ -22,6 +22,8 @@ CLIENT_SERIES = ("requests", "retries", "idle_connections")
 
 
 Pair = tuple[int, int]
+WHOLE = -1
+"""The destination index of a workload's own idle level (over all its destinations): ``(w, WHOLE)``."""
 
 
 class ClientRecorder:
@@ -93,7 +95,11 @@ class ClientRecorder:
         self._add(self.failed_by[cause], w, dst)
 
     def idle(self, w: int, dst: int, step: int, now: float) -> None:
-        """The idle connections of pool (w, dst) changed by ``step`` at ``now``."""
+        """The idle connections of pool (w, dst) changed by ``step`` at ``now`` (and so those of workload w)."""
+        self._level(w, dst, step, now)
+        self._level(w, WHOLE, step, now)
+
+    def _level(self, w: int, dst: int, step: int, now: float) -> None:
         key = (w, dst)
         level = self.idle_level.get(key, 0)
         since = self._idle_since.get(key, 0.0)
@@ -111,7 +117,9 @@ class ClientRecorder:
     def start_window(self, now: float, pools: Iterable[Pair]) -> None:
         """Count from ``now``: counters, waits and idle seconds from zero, idle peaks from the current level."""
         for key in pools:
-            self.idle(key[0], key[1], 0, now)
+            self._level(key[0], key[1], 0, now)
+        for w in self.workloads:
+            self._level(w, WHOLE, 0, now)
         self.window_start = now
         for table in (*self.counts.values(), *self.failed_by.values(), *self.closed_by.values()):
             table.clear()
@@ -140,8 +148,8 @@ class ClientRecorder:
         self.series["idle_connections"].append(idle_total)
         self._sampled = (self._all_requests, self._all_retries)
 
-    def records(self, now: float) -> ClientRecords:
-        """What the window counted, for the report."""
+    def records(self, now: float, waiting: dict[Pair, int]) -> ClientRecords:
+        """What the window counted, for the report; ``waiting``: requests still waiting for a connection."""
         for histogram in self.waits.values():
             histogram.flush()
         return ClientRecords(
@@ -154,6 +162,7 @@ class ClientRecorder:
             wait_max=dict(self.wait_max),
             idle_peak=dict(self.idle_peak),
             idle_mean=self.idle_means(now),
+            waiting=dict(waiting),
         )
 
 
@@ -169,4 +178,7 @@ class ClientRecords:
     waits: dict[Pair, LogHistogram]
     wait_max: dict[Pair, float]
     idle_peak: dict[Pair, int]
+    """Per pool, and per workload over its pools under ``(w, WHOLE)``."""
     idle_mean: dict[Pair, float]
+    waiting: dict[Pair, int]
+    """Requests still waiting for a connection from the pool when the run ended."""

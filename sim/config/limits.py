@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .errors import ScenarioError
 from .scenario import Scenario
+from .workload import Workload
 
 MAX_ATTEMPTS = 1e8
 """Connection attempts (and arrival-process steps) over a whole job: about half an hour on one core."""
@@ -22,6 +23,8 @@ BASELINE = 110 * (1 << 20)
 """The interpreter with numpy, SimPy, pydantic and matplotlib loaded and a figure drawn (measured: 105 MB)."""
 PER_CONNECTION = 400
 """Bytes a held connection costs: its tuple, its calendar entry and their floats."""
+PER_WAITING = 250
+"""Bytes a request waiting for a pool connection costs: its object, its place in line and its timeout entry."""
 PER_ROW = 7 * 32 + 7 * 8 * 3
 """Bytes one time-series row costs while sampling (Python floats) and as arrays (kept, stacked, written)."""
 
@@ -60,6 +63,7 @@ def memory(scenario: Scenario) -> float:
         extra = host.fin_timeout if w.close == "half" else extra
         offered += w.offered.mean_rate * (w.holding.expected + extra)
     held = min(offered * 2 + 100, float(sources_used * keys * size))
+    waiting = sum(_waiting(scenario, w) for w in scenario.workloads)
     table = 0.0
     policy = host.policy
     if host.policy_name == "linux":
@@ -67,7 +71,20 @@ def memory(scenario: Scenario) -> float:
         table = float(1 << int(bits)) * 40
     rows = scenario.duration / scenario.step + 2
     series = rows * PER_ROW * (1 + scenario.replications / 2)
-    return BASELINE + pool + recorder + held * PER_CONNECTION + table + series
+    return BASELINE + pool + recorder + held * PER_CONNECTION + waiting * PER_WAITING + table + series
+
+
+def _waiting(scenario: Scenario, w: Workload) -> float:
+    """Requests of ``w`` that may wait in line for a full pool at once: when its requests in flight come near
+    the pool's cap, the line may hold every arrival of the wait timeout (without one: of the whole run)."""
+    pool = w.pool
+    if pool is None or pool.max_per_host is None or pool.when_full != "wait":
+        return 0.0
+    rate = w.offered.mean_rate
+    if rate * w.holding.expected < 0.5 * pool.max_per_host * len(w.destinations):
+        return 0.0
+    span = scenario.active(w)
+    return rate * (span if pool.wait_timeout is None else min(pool.wait_timeout, span))
 
 
 def attempts(scenario: Scenario) -> float:

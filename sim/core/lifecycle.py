@@ -57,6 +57,8 @@ class Lifecycle:
         self._fin_waits = self.calendar.fin_waits
         self._promotions = self.calendar.promotions
         self._recycled = self.rules.recycled_ids
+        # connections counted with start() whose close is not scheduled yet, by id: measured while open
+        self._unscheduled: dict[int, Connection] = {}
 
     # ----------------------------------------------------------------- layers
 
@@ -110,9 +112,11 @@ class Lifecycle:
     def start(self, connection: Connection) -> None:
         """Count a connection ESTABLISHED from now whose close is not scheduled (see ``close_at``, ``close_now``)."""
         self.levels.opened(connection[1])
+        self._unscheduled[connection[4]] = connection
 
     def close_at(self, t: float, connection: Connection) -> None:
         """Schedule the close of a connection counted with ``start``."""
+        self._unscheduled.pop(connection[4], None)
         self.calendar.schedule_end(t, connection)
 
     def close_now(self, now: float, connection: Connection, close: Close | None = None) -> None:
@@ -121,6 +125,7 @@ class Lifecycle:
         ``close``: the side that closes first, if not the connection class's.
         """
         self.advance(now)
+        self._unscheduled.pop(connection[4], None)
         self.rules.end(now, connection, None if close is None else CLOSE_CODES[close])
         self.advance(now)
 
@@ -262,6 +267,7 @@ class Lifecycle:
         cal = self.calendar
         recycled = self._recycled
         established = sum(measured(conn[5], now) for _, _, conn in cal.ends)
+        established += sum(measured(conn[5], now) for conn in self._unscheduled.values())
         time_wait = sum(measured(since, now) for _, conn, since in cal.time_waits if conn[4] not in recycled)
         fin_wait2 = sum(measured(since, now) for _, _, since in cal.fin_waits)
         return established, time_wait, fin_wait2

@@ -319,6 +319,6 @@ class PortModel:
             occupancy_attempts=rec.occupancy_attempts.copy(),
             occupancy_probes=rec.occupancy_probes.copy(),
             series=series,
-            clients=None if clients is None else clients.recorder.records(self.scenario.duration),
+            clients=None if clients is None else clients.records(self.scenario.duration),
             port_map=self.port_map.records(),
         )

@@ -159,6 +159,8 @@ class RequestFigures(Record):
     """Seconds a request waited for a connection (zero when it got one at once)."""
     closed: dict[str, Number]
     """Connections the pool closed, by reason (request, surplus, idle, server_idle, worn)."""
+    waiting_at_end: Number = 0
+    """Requests still waiting for a connection from a full pool when the run ended (neither failed nor served)."""
 
 
 class ClientFigures(RequestFigures):

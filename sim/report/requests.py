@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..clients.recorder import CAUSES, CLOSES, ClientRecords, Pair
+from ..clients.recorder import CAUSES, CLOSES, WHOLE, ClientRecords, Pair
 from ..config.scenario import Scenario
 from ..model.records import RunRecords
 from ..stats.histograms import LogHistogram
@@ -32,7 +32,10 @@ def _merged(histograms: list[LogHistogram]) -> LogHistogram | None:
     return merged
 
 
-def _figures(rec: ClientRecords, pairs: list[Pair], span: float) -> RequestFigures:
+def _figures(rec: ClientRecords, pairs: list[Pair], span: float, idle: Pair | None = None) -> RequestFigures:
+    """The figures over ``pairs``; ``idle``: the key of their summed idle level (one pair: its own)."""
+    idle = pairs[0] if idle is None else idle
+
     def total(table: dict[Pair, int]) -> int:
         return sum(table.get(p, 0) for p in pairs)
 
@@ -54,16 +57,14 @@ def _figures(rec: ClientRecords, pairs: list[Pair], span: float) -> RequestFigur
         new_connections=new,
         new_connections_per_s=new / span if span > 0 else 0.0,
         reuse_ratio=started / new if new else None,
-        idle_connections=Level(
-            peak=max((rec.idle_peak.get(p, 0) for p in pairs), default=0),
-            mean=sum(rec.idle_mean.get(p, 0.0) for p in pairs),
-        ),
+        idle_connections=Level(peak=rec.idle_peak.get(idle, 0), mean=rec.idle_mean.get(idle, 0.0)),
         pool_wait_s=Spread(
             mean=waited / started if started else None,
             p99=_wait_quantile(started, waits, 0.99),
             max=max(maxima, default=0.0) if started else None,
         ),
         closed={reason: total(rec.closed_by[reason]) for reason in CLOSES},
+        waiting_at_end=total(rec.waiting),
     )
 
 
@@ -79,7 +80,7 @@ def request_figures(records: RunRecords) -> dict[int, ClientFigures]:
     for i in rec.workloads:
         w = scenario.workloads[i]
         pairs = {d.label: (i, index[d.endpoint]) for d in w.destinations}
-        whole = _figures(rec, list(pairs.values()), span)
+        whole = _figures(rec, list(pairs.values()), span, (i, WHOLE))
         result[i] = ClientFigures(
             **whole.model_dump(),
             pool="none" if w.pool is None else w.pool.preset,

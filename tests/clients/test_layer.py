@@ -192,6 +192,17 @@ def test_an_unlimited_pool_opens_exactly_as_many_connections_as_the_peak_concurr
     assert r.idle_connections.peak <= peak
 
 
+def test_pooled_connections_still_open_at_the_end_count_in_the_established_mean() -> None:
+    """A pool that never closes its connections: every port in use is an ESTABLISHED connection, so the
+    two time-weighted means agree (the open ones are measured up to the end, not left out)."""
+    scenario = requests_scenario({"max_idle_per_host": None}, rate=400.0, warmup=5.0)
+    records, summary = run(scenario)
+    assert records.peak_time_wait == 0
+    assert records.means["established"] > 30.0
+    assert records.means["established"] == pytest.approx(records.means["ports_in_use"], rel=1e-9)
+    assert summary.connections_established.mean == pytest.approx(records.means["established"], rel=1e-9)
+
+
 def test_go_default_pool_opens_a_third_of_the_request_rate_and_fills_time_wait() -> None:
     """With k idle slots per host and many requests in flight, idle connections perform a symmetric walk
     on 0..k (returns and new requests both arrive as Poisson at the request rate, M/G/inf departures), so
@@ -295,6 +306,7 @@ def test_requests_wait_in_line_for_a_full_pool_and_time_out() -> None:
     r = figures(summary)
     assert r.failures == 0
     assert r.new_connections == 1
+    assert (r.requests, r.waiting_at_end) == (10, 6)  # started at 0.1, 0.35, 0.6 and 0.85 s; the rest in line
     # served one at a time from 0.1 s, 0.25 s each: starts at 0.1, 0.35, 0.6, 0.85 s after waits of 0 to 0.45 s
     assert r.pool_wait_s.max == pytest.approx(0.45)
     assert r.pool_wait_s.mean == pytest.approx(0.225)
@@ -328,6 +340,18 @@ def test_surplus_connections_beyond_the_idle_cap_are_closed_by_the_client() -> N
     assert r.closed["surplus"] > 0
     assert r.idle_connections.peak == 1
     assert records.peak_time_wait >= r.closed["surplus"] > 0
+
+
+def test_a_workloads_idle_peak_is_the_peak_of_its_pools_sum() -> None:
+    two = [{"address": "10.0.0.5", "port": 443}, {"address": "10.0.0.6", "port": 443}]
+    s = requests_scenario(
+        {"max_idle_per_host": None}, arrivals=every(0.1), latency=fixed(0.01), workload={"destinations": two}
+    )
+    _, summary = run(s)
+    r = figures(summary)
+    assert [d.idle_connections.peak for d in r.destinations.values()] == [1, 1]
+    assert r.idle_connections.peak == 2
+    assert r.idle_connections.mean == pytest.approx(sum(d.idle_connections.mean for d in r.destinations.values()))
 
 
 def test_max_idle_total_caps_idle_connections_over_destinations() -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from sim.config.errors import ScenarioError
-from sim.config.limits import CLI_HINTS, MAX_ATTEMPTS, MAX_MEMORY, Limits, attempts, check, memory
+from sim.config.limits import CLI_HINTS, MAX_ATTEMPTS, MAX_MEMORY, PER_WAITING, Limits, attempts, check, memory
 from sim.config.scenario import MAX_REPLICATIONS, MAX_VARIANTS, MAX_WORKLOADS, Scenario
 from sim.config.workload import MAX_DESTINATIONS
 
@@ -52,6 +52,26 @@ def test_memory_grows_with_sources_times_destinations(make_scenario: Callable[..
     )
     assert memory(small) < 300 * (1 << 20)
     assert memory(spread) > 256 * 100 * 28232 * 9  # one byte and one float per port, address and destination
+
+
+def test_requests_waiting_for_a_full_pool_count_in_the_memory_estimate(
+    make_scenario: Callable[..., Scenario],
+) -> None:
+    def pooled(rate: float, **pool: object) -> Scenario:
+        requests = {"arrivals": {"kind": "poisson", "rate": rate}, "latency": {"kind": "exponential", "mean": 0.1}}
+        workload = {"name": "api", "requests": requests, "pool": pool, "destinations": DESTS[:1]}
+        return make_scenario(duration=1000.0, workloads=[workload])
+
+    light = pooled(5.0, max_per_host=2)  # 0.5 requests in flight for 2 connections: the line stays short
+    unbounded = pooled(20_000.0, max_per_host=2)  # 2,000 in flight: every arrival may end up waiting
+    timed = pooled(20_000.0, max_per_host=2, wait_timeout=1.0)
+    refusing = pooled(20_000.0, max_per_host=2, when_full="fail")
+    assert memory(light) == memory(pooled(5.0))
+    assert memory(refusing) == memory(pooled(20_000.0))
+    assert memory(unbounded) - memory(refusing) == pytest.approx(20_000.0 * 1000.0 * PER_WAITING)
+    assert memory(timed) - memory(refusing) == pytest.approx(20_000.0 * 1.0 * PER_WAITING)
+    with pytest.raises(ScenarioError, match="MiB of memory expected"):
+        check({"u": unbounded}, Limits(), "u.yaml", CLI_HINTS)
 
 
 def test_jobs_above_the_limits_are_refused_in_one_line(make_scenario: Callable[..., Scenario]) -> None:
