@@ -30,6 +30,7 @@ from .options import (
 )
 from .progress import task_bar
 from .results import write_results
+from .text import sig3
 
 
 def add_parser(sub: Any) -> None:
@@ -112,10 +113,12 @@ def sweep_text(data: dict[str, object], out: Path, plotted: bool = True) -> str:
     points = list(data["points"])  # type: ignore[call-overload]
     head = (["variant"] if data.get("variants") else []) + keys
     widths = [max(len(h), *(len(_cell(p["values"][h])) for p in points)) for h in head]
+    requests = any(_finite(p["mean"].get("request_failure_probability")) for p in points)
     lines = [
         f"{data['scenario']}: {len(points)} points, {data['replications']} replication(s) each, seed {data['seed']}",
         "  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))
-        + "  blocking   95% CI              Erlang B  attempts",
+        + "  blocking   95% CI              Erlang B  attempts"
+        + ("  req fail     new/s" if requests else ""),
     ]
     for p in points:
         mean, ci = p["mean"], p["ci95"]["blocking_probability"]
@@ -124,10 +127,23 @@ def sweep_text(data: dict[str, object], out: Path, plotted: bool = True) -> str:
         lines.append(
             f"{cells}  {_pct(mean['blocking_probability']):>8}   {interval:<18}  {_pct(mean['erlang_b']):>8}  "
             f"{_num(mean['attempts']):>8}"
+            + (
+                f"  {_pct(mean['request_failure_probability']):>8}  {_rate(mean['new_connections_per_s']):>8}"
+                if requests
+                else ""
+            )
         )
     files = "sweep.csv, sweep.json, sweep.png" if plotted else "sweep.csv, sweep.json"
     lines.append(f"results in {out}/ ({files})")
     return "\n".join(lines)
+
+
+def _rate(value: object) -> str:
+    return sig3(float(value)) if _finite(value) else "-"  # type: ignore[arg-type]
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def _cell(value: object) -> str:

@@ -38,6 +38,17 @@ class Arrivals(Spec):
         """The fields to change for ``factor`` times the mean rate (same pattern, scaled in time)."""
         raise NotImplementedError
 
+    @property
+    def max_factor(self) -> float:
+        """The largest ``factor`` that ``scaled`` may be given (its fields stay within their bounds)."""
+        rate = self.mean_rate
+        return MAX_RATE / rate if rate > 0 else math.inf
+
+    @property
+    def replays(self) -> bool:
+        """Whether every run makes the same attempts (a trace): replications differ in nothing that counts."""
+        return False
+
     def steps(self, span: float) -> float:
         """Expected sampler steps over ``span`` seconds (attempts, plus any period changes): the work it costs."""
         return self.mean_rate * span
@@ -113,6 +124,10 @@ class OnOff(Arrivals):
 
     def scaled(self, factor: float) -> dict[str, float]:
         return {"rate": self.rate * factor}
+
+    @property
+    def max_factor(self) -> float:
+        return MAX_RATE / self.rate
 
     def steps(self, span: float) -> float:
         return self.mean_rate * span + 2 * span / (self.mean_on + self.mean_off)
@@ -248,6 +263,10 @@ class Profile(Varying):
     def scaled(self, factor: float) -> dict[str, list[list[float]]]:
         return {"points": [[t, r * factor] for t, r in self.points]}
 
+    @property
+    def max_factor(self) -> float:
+        return MAX_RATE / max(r for _, r in self.points)
+
     def _rates(self, t: np.ndarray) -> np.ndarray:
         rates: np.ndarray = np.interp(t, [p[0] for p in self.points], [p[1] for p in self.points])
         return rates
@@ -302,12 +321,20 @@ class Diurnal(Varying):
     def scaled(self, factor: float) -> dict[str, float]:
         return {"mean": self.mean * factor, "amplitude": self.amplitude * factor}
 
+    @property
+    def max_factor(self) -> float:
+        return MAX_RATE / (self.mean + self.amplitude)
+
     def _rates(self, t: np.ndarray) -> np.ndarray:
         return self.mean + self.amplitude * np.sin(2 * np.pi * (t - self.phase) / self.period)
 
     def pieces(self, start: float, stop: float) -> Iterator[Piece]:
         if start < stop:
             yield start, stop, self.mean + self.amplitude, self._rates if self.amplitude else None
+
+
+MAX_SPEED = 1e6
+"""How many times faster than recorded a trace may be replayed."""
 
 
 class Trace(Arrivals):
@@ -322,7 +349,7 @@ class Trace(Arrivals):
 
     kind: Literal["trace"] = "trace"
     file: Annotated[str, Field(min_length=1, max_length=4096)]
-    speed: Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)] = 1.0
+    speed: Annotated[float, Field(gt=0, le=MAX_SPEED, allow_inf_nan=False)] = 1.0
     checked: TraceFacts | None = None
 
     @property
@@ -343,6 +370,14 @@ class Trace(Arrivals):
 
     def scaled(self, factor: float) -> dict[str, float]:
         return {"speed": self.speed * factor}
+
+    @property
+    def max_factor(self) -> float:
+        return MAX_SPEED / self.speed
+
+    @property
+    def replays(self) -> bool:
+        return True
 
     @property
     def holding(self) -> Fixed:

@@ -394,6 +394,9 @@ def find_capacity(
         hints,
     )
     ceiling = min(MAX_RATE, max_rate) if max_rate is not None else MAX_RATE
+    top = min(ceiling / search.base, *(base.workloads[i].offered.max_factor for i in chosen))
+    if all(w.offered.replays for w in base.workloads):
+        return _bisect(search, top, max_evaluations)
     erlang, erlang_note = erlang_scale(base, target, chosen, destination)
     start = erlang if from_erlang else None
     search.erlang_guided = start is not None
@@ -420,10 +423,12 @@ def find_capacity(
             if scale < MIN_SCALE:
                 note = f"blocking stays above the target even at {MIN_SCALE:g} times the scenario's load"
                 break
-            if scale * search.base > ceiling:
-                top = ceiling / search.base
+            if scale > top:
                 if top in search.loads:
-                    note = f"blocking stays at or below the target up to {ceiling:,.4g} conn/s, where the search stops"
+                    note = (
+                        f"blocking stays at or below the target up to {top * search.base:,.4g} conn/s, "
+                        "where the search stops"
+                    )
                     break
                 scale = top  # the ceiling itself, once: the answer may lie just below it
             search.evaluate(scale, range(step[1]))
@@ -442,16 +447,29 @@ def find_capacity(
             break
     else:
         note = f"stopped after {max_evaluations} loads without an interval within ±{tolerance:.0%}"
-    found = search.estimate()
+    return _report(search, erlang, erlang_note, converged, note)
+
+
+def _report(
+    search: _Search, erlang: float | None, erlang_note: str, converged: bool, note: str, exact: bool = False
+) -> CapacityReport:
+    """The search's answer. ``exact``: the loads' blocking has no noise, so the answer is the highest load
+    evaluated that meets the target, and its interval runs to the lowest that does not."""
+    base, target = search.scenario, search.target
+    found = search.estimate() if not exact else None
     rate = ci = scale_found = None
     if found is not None:
         scale_found = found[0]
         rate = scale_found * search.base
         ci = (found[1][0] * search.base, found[1][1] * search.base) if found[1] else None
+    low, high = search.sides()
+    if exact and low is not None and high is not None:
+        scale_found, rate = low.scale, low.scale * search.base
+        ci = (min(rate, high.scale * search.base), max(rate, high.scale * search.base))
     passed = [x.scale * search.base for x in search.loads.values() if x.mean() <= target]
     at_least = max(passed) if rate is None and passed else None
-    if converged:
-        note = f"95% interval within ±{tolerance:.0%} after {search.runs} simulation runs"
+    if converged and not exact:
+        note = f"95% interval within ±{search.tolerance:.0%} after {search.runs} simulation runs"
     elif not note:
         note = "no interval yet"
     return CapacityReport(
@@ -460,8 +478,8 @@ def find_capacity(
         seed=base.seed,
         version=version(),
         target=target,
-        destination=destination,
-        workloads=[base.workloads[i].name for i in chosen],
+        destination=search.destination,
+        workloads=[base.workloads[i].name for i in search.workloads],
         base_rate=search.base,
         rate=rate,
         ci95=ci,
@@ -475,6 +493,41 @@ def find_capacity(
         erlang_b_note=erlang_note,
         evaluations=[_evaluation(x, search.base) for x in sorted(search.loads.values(), key=lambda x: x.scale)],
     )
+
+
+def _bisect(search: _Search, top: float, max_evaluations: int) -> CapacityReport:
+    """The capacity where every run makes the same attempts (traces): one replication per load, bracketing by
+    doubling (halving), then bisecting in log(rate) until the bracket is within the tolerance."""
+    search.replications = 1
+    scale = min(1.0, top)
+    note = ""
+    for _ in range(max_evaluations):
+        search.evaluate(scale, [0])
+        low, high = search.sides()
+        if high is None:
+            if scale >= top:
+                fastest = top * search.base
+                note = f"blocking stays at or below the target up to {fastest:,.4g} conn/s, the fastest it can go"
+                break
+            scale = min(scale * 2, top)
+        elif low is None:
+            if scale <= MIN_SCALE:
+                note = f"blocking stays above the target even at {MIN_SCALE:g} times the scenario's load"
+                break
+            scale = max(scale / 2, MIN_SCALE)
+        elif abs(math.log(high.scale / low.scale)) <= math.log1p(search.tolerance):
+            note = (
+                "every run replays the same connections (a trace): one run per load, bisected to within "
+                f"±{search.tolerance:.0%} after {search.runs} runs; the rate is the highest that met the target"
+            )
+            return _report(search, None, "a trace: Erlang B does not apply", True, note, exact=True)
+        else:
+            scale = math.sqrt(low.scale * high.scale)
+        if search.progress is not None:
+            search.progress(search.runs, None)
+    else:
+        note = f"stopped after {max_evaluations} loads before the bracket was within ±{search.tolerance:.0%}"
+    return _report(search, None, "a trace: Erlang B does not apply", False, note, exact=True)
 
 
 def choose_workloads(scenario: Scenario, names: Iterable[str] | None) -> list[int]:

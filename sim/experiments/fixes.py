@@ -10,6 +10,8 @@ from typing import Any, ClassVar
 
 from ..config.host import MAX_SOURCE_ADDRESSES
 from ..config.scenario import Scenario
+from ..config.workload import Workload
+from ..core.arrivals import Trace
 
 WIDEST_RANGE = (1024, 65535)
 
@@ -43,6 +45,25 @@ def register_fix(cls: type[Fix]) -> type[Fix]:
 
 def _client_closers(scenario: Scenario) -> list[int]:
     return [i for i, w in enumerate(scenario.workloads) if w.close == "client"]
+
+
+def _own_closer(w: Workload) -> str:
+    """Why the workload's ``close`` key does not decide who closes its connections ("" when it does)."""
+    if w.pool is not None and w.pool.keep_alive:
+        return f"{w.name}'s pool closes its kept-alive connections itself (idle timeout, surplus, max_requests)"
+    if isinstance(w.arrivals, Trace) and w.arrivals.facts.sides:
+        return f"{w.name}'s trace says who closes each connection (its close column)"
+    return ""
+
+
+def _closers(scenario: Scenario, sides: tuple[str, ...]) -> list[int]:
+    """Workloads closing on one of ``sides`` whose ``close`` key decides it; NotApplicableError when none."""
+    closing = [i for i, w in enumerate(scenario.workloads) if w.close in sides]
+    reasons = [_own_closer(scenario.workloads[i]) for i in closing]
+    chosen = [i for i, reason in zip(closing, reasons, strict=True) if not reason]
+    if not chosen and any(reasons):
+        raise NotApplicableError("; ".join(r for r in reasons if r))
+    return chosen
 
 
 @register_fix
@@ -118,7 +139,7 @@ class ServerClosesFirst(Fix):
     source = "RFC 9293 section 3.6 (TIME-WAIT is held by the side that closes first)"
 
     def changes(self, scenario: Scenario) -> dict[str, Any]:
-        closers = _client_closers(scenario)
+        closers = _closers(scenario, ("client",))
         if not closers:
             raise NotApplicableError("no workload closes first from this host")
         return {f"workloads.{i}.close": "server" for i in closers}
@@ -131,7 +152,7 @@ class ResetClose(Fix):
     source = "socket(7), SO_LINGER with a zero timeout"
 
     def changes(self, scenario: Scenario) -> dict[str, Any]:
-        closing = [i for i, w in enumerate(scenario.workloads) if w.close in ("client", "half")]
+        closing = _closers(scenario, ("client", "half"))
         if not closing:
             raise NotApplicableError("no workload leaves TIME_WAIT or FIN_WAIT2 on this host")
         return {f"workloads.{i}.close": "reset" for i in closing}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,13 +18,15 @@ PALETTE = ("#2b7bba", "#e07b28", "#2ca25f", "#c0392b", "#7b4fa0", "#8c6d31", "#e
 MAX_LINES = 12
 """Lines per panel at most (more values of the second key are thinned evenly)."""
 MAX_PANELS = 12
+LEGEND_WIDTH = 26
+"""Characters per line of the legend's title (a long key wraps rather than running off the figure)."""
 
 
 def axis_label(key: str) -> str:
     """A key path with its unit."""
     last = key.rsplit(".", 1)[-1]
     if last in {"rate", "on_rate", "off_rate"}:
-        return f"{key} (connections/s)"
+        return f"{key} (requests/s)" if ".requests." in key else f"{key} (connections/s)"
     if last in {"time_wait", "mean", "value", "duration", "warmup", "fin_timeout", "on", "off", "start", "stop"}:
         return f"{key} (s)"
     return key
@@ -65,6 +68,7 @@ def sweep_figure(data: Mapping[str, Any]) -> Figure:
     numeric = _numeric(x_values)
     lines = _thin(list(dict.fromkeys(p["values"][line_key] for p in points)), MAX_LINES) if line_key else [None]
     axes: list[Axes] = []
+    requests = _has_requests(points)
     for i, panel in enumerate(panels):
         ax = fig.add_subplot(rows, columns, i + 1, sharey=axes[0] if axes else None)
         axes.append(ax)
@@ -79,7 +83,7 @@ def sweep_figure(data: Mapping[str, Any]) -> Figure:
         if panel_key is not None:
             ax.set_title(f"{panel_key} = {panel}", fontsize=9)
         ax.set_xlabel(axis_label(x_key), fontsize=9)
-        ax.set_ylabel("blocking probability", fontsize=9)
+        ax.set_ylabel("blocking, requests failed" if requests else "blocking probability", fontsize=9)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
@@ -91,7 +95,9 @@ def sweep_figure(data: Mapping[str, Any]) -> Figure:
     fig.text(
         0.5,
         1 - 0.62 / height,
-        f"{len(points)} points, {spread}; dashed: Erlang B where it applies; seed {data.get('seed')}",
+        f"{len(points)} points, {spread}; dashed: Erlang B where it applies"
+        + ("; dotted: requests failed for good" if requests else "")
+        + f"; seed {data.get('seed')}",
         ha="center",
         fontsize=9,
         color="#555555",
@@ -100,11 +106,14 @@ def sweep_figure(data: Mapping[str, Any]) -> Figure:
     if any(line.get_linestyle() == "--" for ax in axes for line in ax.get_lines()) and "Erlang B" not in labels:
         handles.append(Line2D([], [], color="#555555", linestyle="--", linewidth=1.0))
         labels.append("Erlang B")
+    if any(line.get_linestyle() == ":" for ax in axes for line in ax.get_lines()):
+        handles.append(Line2D([], [], color="#555555", linestyle=":", linewidth=1.5))
+        labels.append("requests failed")
     if line_key is not None:
         fig.legend(
             handles,
             labels,
-            title=axis_label(line_key),
+            title=textwrap.fill(axis_label(line_key), LEGEND_WIDTH, break_on_hyphens=False),
             fontsize=8,
             title_fontsize=8,
             loc="upper left",
@@ -140,6 +149,13 @@ def _draw_line(
     erlang = [_value(p["mean"]["erlang_b"]) for p in chosen]
     if any(math.isfinite(e) for e in erlang):
         ax.plot(xs, erlang, "--", color=color, linewidth=1.0, alpha=0.9)
+    failed = [_value(p["mean"].get("request_failure_probability")) for p in chosen]
+    if any(math.isfinite(f) for f in failed):
+        ax.plot(xs, failed, ":", color=color, linewidth=1.5)
+
+
+def _has_requests(points: Sequence[Mapping[str, Any]]) -> bool:
+    return any(math.isfinite(_value(p["mean"].get("request_failure_probability"))) for p in points)
 
 
 def _value(value: Any) -> float:

@@ -26,8 +26,14 @@ FIGURES = (
     "probes_p99",
     "offered_load",
     "erlang_b",
+    "requests",
+    "request_failure_probability",
+    "new_connections_per_s",
+    "reuse_ratio",
 )
-"""The figures of a row, in column order. ``erlang_b`` is empty where Erlang B does not apply."""
+"""The figures of a row, in column order. ``erlang_b`` is empty where Erlang B does not apply; the request
+figures (over the workloads that send requests or retry) are empty where none does, and ``offered_load``
+where a connection pool or retries make the connection rate differ from the arrival rate."""
 
 COUNTS = ("attempts", "established", "failures", "ports_in_use_peak", "time_wait_peak")
 """Figures that are whole numbers in a single run."""
@@ -43,6 +49,12 @@ def _number(value: Any) -> float:
 def figures(summary: Summary) -> dict[str, float]:
     """The headline figures of one run."""
     erlang = summary.erlang_b
+    layered = [w.requests for w in summary.workloads.values() if w.requests is not None]
+    requests = sum(float(r.requests) for r in layered)
+    failed = sum(float(r.failures) for r in layered)
+    new = sum(float(r.new_connections) for r in layered)
+    started = sum(float(r.reuse_ratio) * float(r.new_connections) for r in layered if r.reuse_ratio is not None)
+    rate_changed = any(r.pool != "none" or r.retries for r in layered)
     return {
         "attempts": _number(summary.attempts),
         "established": _number(summary.established),
@@ -55,8 +67,12 @@ def figures(summary: Summary) -> dict[str, float]:
         "time_wait_mean": _number(summary.time_wait.mean),
         "probes_mean": _number(summary.probes.mean),
         "probes_p99": _number(summary.probes.p99),
-        "offered_load": _number(erlang.offered_load),
+        "offered_load": math.nan if rate_changed else _number(erlang.offered_load),
         "erlang_b": _number(erlang.blocking_probability) if erlang.applicable else math.nan,
+        "requests": requests if layered else math.nan,
+        "request_failure_probability": failed / requests if requests else math.nan,
+        "new_connections_per_s": sum(float(r.new_connections_per_s) for r in layered) if layered else math.nan,
+        "reuse_ratio": started / new if new else math.nan,
     }
 
 
@@ -71,7 +87,7 @@ def mean_and_ci(values: Sequence[float]) -> tuple[float, float | None, float | N
     return mean, low, high
 
 
-PROBABILITIES = frozenset({"blocking_probability", "erlang_b"})
+PROBABILITIES = frozenset({"blocking_probability", "erlang_b", "request_failure_probability"})
 
 
 def aggregate(rows: Sequence[Mapping[str, float]]) -> tuple[dict[str, float], dict[str, list[float] | None]]:

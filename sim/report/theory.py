@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..config.scenario import Scenario
+from ..config.workload import Workload
 from ..stats.erlang import erlang_b, erlang_b_load
 from .records import Capacity, DestinationErlangB, ErlangB
 
@@ -125,6 +126,8 @@ def _reasons(scenario: Scenario) -> list[str]:
         reasons.append("arrivals are not all Poisson")
     if any(w.pooled for w in scenario.workloads):
         reasons.append("a connection pool keeps connections across requests, so they do not arrive as Poisson")
+    elif any(changes_rate(w) and w.pool is not None for w in scenario.workloads):
+        reasons.append("requests wait for a connection at the pool's max_per_host, so they do not connect as Poisson")
     if any(w.retry is not None and w.retry.max > 0 for w in scenario.workloads):
         reasons.append("retries add attempts when the pool is short of ports")
     if any(w.start > scenario.warmup or w.stop is not None for w in scenario.workloads):
@@ -223,6 +226,19 @@ LAYERED_REASON = (
 )
 
 
+TRACE_REASON = (
+    "a trace replays the connections it recorded, with their own durations, so no analytic capacity holds; "
+    "portsim capacity finds it by replaying the trace faster"
+)
+
+
+def changes_rate(w: Workload) -> bool:
+    """Whether the client layer makes the workload's connection rate differ from its arrival rate: a keep-alive
+    pool, a cap on connections that makes requests wait, or retries."""
+    capped = w.pool is not None and w.pool.max_per_host is not None
+    return w.pooled or capped or (w.retry is not None and w.retry.max > 0)
+
+
 def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, Capacity]:
     """How many new connections per second each pool sustains at a given blocking probability.
 
@@ -252,8 +268,10 @@ def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, Capacity]:
     reused = reused_destinations(scenario)
     buckets = buckets_bite(scenario)
     reason = COUPLED_REASON if coupled(scenario) else ""
-    if any(w.layered for w in scenario.workloads):
+    if any(changes_rate(w) for w in scenario.workloads):
         reason = LAYERED_REASON
+    if any(w.offered.replays for w in scenario.workloads):
+        reason = TRACE_REASON
     target = erlang_b_load(n, blocking)
     result: dict[str, Capacity] = {}
     for key, (rate, rate_hold, addresses) in weighted.items():

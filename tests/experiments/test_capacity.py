@@ -7,6 +7,7 @@ stated accuracy (within 2%), at fixed seeds.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -189,3 +190,55 @@ def test_a_search_that_cannot_narrow_stops_at_its_run_budget(make_scenario: Call
     assert 12 <= found.simulation_runs < 12 + 64
     assert not found.converged
     assert f"stopped after {found.simulation_runs} simulation runs" in found.note
+
+
+def _traced(tmp_path: Path, rows: int, ports: int = 16) -> Scenario:
+    """A trace of ``rows`` connections, one every 0.1 s, each 1 s: about 10 x speed in flight."""
+    path = tmp_path / "conns.csv"
+    path.write_text("start,duration,destination\n" + "".join(f"{i / 10:g},1,10.0.0.1:80\n" for i in range(rows)))
+    return validate(
+        {
+            "name": "traced",
+            "duration": rows / 10 + 2.0,
+            "seed": 3,
+            "host": {"preset": "iana", "port_range": [60000, 60000 + ports - 1], "policy": "random_start"},
+            "workloads": [
+                {
+                    "name": "w",
+                    "arrivals": {"kind": "trace", "file": str(path)},
+                    "close": "server",
+                    "destinations": [{"address": "10.0.0.1", "port": 80}],
+                }
+            ],
+        },
+        "<test>",
+    )
+
+
+def test_a_trace_is_bisected_with_one_run_per_load(tmp_path: Path) -> None:
+    """A trace replays the same connections in every replication: no interval from their spread, but the
+    bracket between the fastest replay that met the target and the slowest that did not."""
+    base = _traced(tmp_path, 400)
+    found = find_capacity(base, 0.01, replications=5, workers=1)
+    assert found.converged
+    assert found.replications == 1
+    assert found.rate is not None
+    assert found.ci95 is not None
+    low, high = found.ci95
+    assert low == found.rate
+    assert high / low - 1 <= 0.02
+    assert all(len(e.runs) == 1 for e in found.evaluations)
+    met = [e.rate for e in found.evaluations if e.blocking_probability is not None and e.blocking_probability <= 0.01]
+    missed = [e.rate for e in found.evaluations if e.blocking_probability is not None and e.blocking_probability > 0.01]
+    assert max(met) == low
+    assert min(missed) == high
+    # 16 ports and 1 s connections: at most 16 in flight, so the answer lies near 1.6 times the trace's pace
+    assert 1.3 * base.workloads[0].offered.mean_rate < found.rate < 1.8 * base.workloads[0].offered.mean_rate
+
+
+def test_a_trace_that_cannot_exhaust_the_pool_says_how_fast_it_was_replayed(tmp_path: Path) -> None:
+    base = _traced(tmp_path, 10)
+    found = find_capacity(base, 0.01, workers=1)
+    assert found.rate is None
+    assert found.at_least == pytest.approx(1e6 * base.workloads[0].offered.mean_rate)
+    assert "the fastest it can go" in found.note

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +56,35 @@ def test_when_a_fix_does_not_apply_it_says_why(
     scenario = make_scenario(**changes)
     with pytest.raises(NotApplicableError, match=reason):
         FIXES[name]().changes(scenario)
+
+
+def _pooled(make_scenario: Callable[..., Scenario], pool: dict[str, object]) -> Scenario:
+    requests = {"arrivals": {"kind": "poisson", "rate": 10.0}, "latency": {"kind": "exponential", "mean": 0.1}}
+    workload = {
+        "name": "api",
+        "requests": requests,
+        "pool": pool,
+        "destinations": [{"address": "10.0.0.5", "port": 443}],
+    }
+    return make_scenario(workloads=[workload])
+
+
+@pytest.mark.parametrize("name", ["server-closes-first", "rst-close"])
+def test_the_close_side_fixes_do_not_apply_where_the_pool_or_the_trace_decides(
+    make_scenario: Callable[..., Scenario], tmp_path: Path, name: str
+) -> None:
+    with pytest.raises(NotApplicableError, match="api's pool closes its kept-alive connections itself"):
+        FIXES[name]().changes(_pooled(make_scenario, {"preset": "go"}))
+    fresh = _pooled(make_scenario, {"keep_alive": False})  # a connection per request, closed on the workload's side
+    assert FIXES[name]().changes(fresh) == {"workloads.0.close": "server" if name == "server-closes-first" else "reset"}
+    sided = tmp_path / "sided.csv"
+    sided.write_text("start,duration,destination,close\n0,1,10.0.0.1:80,client\n1,1,10.0.0.1:80,\n")
+    plain = tmp_path / "plain.csv"
+    plain.write_text("start,duration,destination\n0,1,10.0.0.1:80\n1,1,10.0.0.1:80\n")
+    for path, applies in ((sided, False), (plain, True)):
+        traced = make_scenario(workload={"arrivals": {"kind": "trace", "file": str(path)}, "duration": None})
+        if applies:
+            assert FIXES[name]().changes(traced)
+        else:
+            with pytest.raises(NotApplicableError, match="trace says who closes each connection"):
+                FIXES[name]().changes(traced)

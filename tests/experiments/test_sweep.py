@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sim.config.errors import ScenarioError
 from sim.config.scenario import Scenario
 from sim.experiments.sweep import grid_points, points, sweep
 from sim.report.table import FIGURES, point_summaries
+from sim.report.theory import hold_time
 
 
 def test_the_grid_is_the_product_first_key_slowest(make_scenario: Callable[..., Scenario]) -> None:
@@ -112,3 +114,33 @@ def test_limits_cover_the_whole_grid(make_scenario: Callable[..., Scenario]) -> 
 
     with pytest.raises(ScenarioError, match="connection attempts expected"):
         sweep(make_scenario(), {"host.time_wait": [1.0, 2.0, 3.0]}, limits=Limits(attempts=200))
+
+
+def test_request_workloads_get_their_request_figures_and_no_offered_load(
+    make_scenario: Callable[..., Scenario],
+) -> None:
+    def requests(pool: object) -> Scenario:
+        w = {
+            "name": "api",
+            "requests": {"arrivals": {"kind": "poisson", "rate": 4.0}, "latency": {"kind": "fixed", "value": 0.5}},
+            "pool": pool,
+            "destinations": [{"address": "10.0.0.1", "port": 80}],
+        }
+        return make_scenario(duration=30.0, workloads=[w])
+
+    over = {"workloads.api.requests.arrivals.rate": [2.0, 40.0]}
+    pooled = sweep(requests({"max_per_host": 4, "when_full": "fail"}), over, workers=1)
+    for _, row in pooled.iterrows():
+        assert row["requests"] > 0
+        assert 0 <= row["request_failure_probability"] <= 1
+        assert row["new_connections_per_s"] * 30.0 <= row["attempts"]
+        assert row["reuse_ratio"] >= 1
+        assert math.isnan(row["offered_load"])  # a pool's connections do not arrive at the request rate
+    busy = pooled[pooled["workloads.api.requests.arrivals.rate"] == 40.0].iloc[0]
+    assert busy["request_failure_probability"] > 0.5 > busy["blocking_probability"]  # the pool refuses, not connect()
+    plain = sweep(requests("none"), over, workers=1)
+    hold = hold_time(requests("none"), 0)  # a connection per request: the latency, then its TIME_WAIT
+    assert plain["offered_load"].tolist() == pytest.approx([2.0 * hold, 40.0 * hold])
+    assert plain["reuse_ratio"].tolist() == [1.0, 1.0]
+    connections = sweep(make_scenario(duration=30.0), {"workloads.w.arrivals.rate": [2.0]}, workers=1)
+    assert connections[["requests", "request_failure_probability", "new_connections_per_s"]].isna().all(axis=None)

@@ -89,5 +89,6 @@ def test_a_categorical_axis_and_variants() -> None:
 
 def test_units_in_axis_labels() -> None:
     assert axis_label("workloads.api.arrivals.rate") == "workloads.api.arrivals.rate (connections/s)"
+    assert axis_label("workloads.api.requests.arrivals.rate") == "workloads.api.requests.arrivals.rate (requests/s)"
     assert axis_label("host.time_wait") == "host.time_wait (s)"
     assert axis_label("host.source_addresses") == "host.source_addresses"

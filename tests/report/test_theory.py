@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from sim.config.scenario import Scenario
-from sim.report.theory import capacity, hold_time, predict
+from sim.report.theory import LAYERED_REASON, TRACE_REASON, capacity, hold_time, predict
 from sim.stats.erlang import erlang_b, erlang_b_load
 
 TWO = [{"address": "10.0.0.1", "port": 80, "weight": 1}, {"address": "10.0.0.2", "port": 80, "weight": 3}]
@@ -149,3 +150,32 @@ def test_tw_reuse_disables_erlang_b_only_where_it_acts(make_scenario: Callable[.
     caps = capacity(scenario)
     assert caps["127.0.0.1:80"].ignores == "tw_reuse"
     assert caps["10.20.30.40:80"].ignores == ""
+
+
+def test_requests_without_a_pool_get_the_connection_workloads_capacity(
+    make_scenario: Callable[..., Scenario], tmp_path: Path
+) -> None:
+    """A connection per request (``pool: none``) arrives as the requests do, so Erlang B gives its capacity;
+    a keep-alive pool or a cap that makes requests wait changes the rate, and a trace has none to scale."""
+
+    def requests(pool: object) -> Scenario:
+        w = {
+            "name": "api",
+            "requests": {"arrivals": {"kind": "poisson", "rate": 5.0}, "latency": {"kind": "exponential", "mean": 1.0}},
+            "pool": pool,
+            "destinations": [{"address": "10.0.0.1", "port": 80}],
+        }
+        return make_scenario(workloads=[w])
+
+    plain = capacity(make_scenario(workload={"duration": {"kind": "exponential", "mean": 1.0}}))
+    none = capacity(requests("none"))
+    assert [c.sustainable_rate for c in none.values()] == [c.sustainable_rate for c in plain.values()]
+    assert all(c.sustainable_rate is not None for c in none.values())
+    assert predict(requests("none")).applicable
+    for pool in ("go", {"keep_alive": False, "max_per_host": 4}):
+        assert all(c.reason == LAYERED_REASON for c in capacity(requests(pool)).values())
+        assert not predict(requests(pool)).applicable
+    path = tmp_path / "t.csv"
+    path.write_text("start,duration,destination\n0,1,10.0.0.1:80\n1,1,10.0.0.1:80\n")
+    traced = make_scenario(workload={"arrivals": {"kind": "trace", "file": str(path)}, "duration": None})
+    assert all(c.reason == TRACE_REASON and c.sustainable_rate is None for c in capacity(traced).values())
