@@ -96,19 +96,20 @@ def capacity_text(reports: list[CapacityReport], out: Path) -> str:
         name = f"{r.variant}: " if r.variant else f"{r.scenario}: "
         toward = f" toward {r.destination}" if r.destination else ""
         if r.rate is None:
-            bound = f"at least {r.at_least:,.4g} conn/s; " if r.at_least is not None else ""
+            bound = f"at least {r.at_least:,.4g} {r.unit}; " if r.at_least is not None else ""
             lines.append(f"{name}no capacity found at {percent(r.target)} blocking{toward} ({bound}{r.note})")
             continue
-        interval = f" [{r.ci95[0]:,.4g}, {r.ci95[1]:,.4g}] (95% CI)" if r.ci95 else ""
+        interval = f" [{r.ci95[0]:,.4g}, {r.ci95[1]:,.4g}] ({r.interval})" if r.ci95 else ""
         lines.append(
-            f"{name}{r.rate:,.4g} conn/s{interval} of {', '.join(r.workloads)} at {percent(r.target)} blocking{toward}"
+            f"{name}{r.rate:,.4g} {r.unit}{interval} of {', '.join(r.workloads)} "
+            f"at {percent(r.target)} blocking{toward}"
         )
         scale = r.scale or 0.0
         lines.append(
-            f"  {scale:.3g} times the scenario's {r.base_rate:,.4g} conn/s; {r.simulation_runs} simulation runs"
+            f"  {scale:.3g} times the scenario's {r.base_rate:,.4g} {r.unit}; {r.simulation_runs} simulation runs"
         )
         if r.erlang_b_rate is not None:
-            lines.append(f"  inverse Erlang B: {r.erlang_b_rate:,.4g} conn/s")
+            lines.append(f"  inverse Erlang B: {r.erlang_b_rate:,.4g} {r.unit}")
         if not r.converged:
             lines.append(f"  warning: {r.note}")
     lines.append(f"results in {out}/ (capacity.json, capacity.png)")

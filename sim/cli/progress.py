@@ -87,11 +87,11 @@ def task_bar(label: str = "tasks") -> tuple[Callable[[int, int], None], Callable
 def status_line(command: str) -> tuple[Callable[[str, int, float | None], None], Callable[[], None]]:
     """A one-line status on stderr for searches whose number of runs is not known in advance.
 
-    The callback takes (what is searched, or "", simulation runs so far, current estimate in conn/s or None).
+    The callback takes (what is searched, or "", simulation runs so far, current estimate per second or None).
     """
 
     def update(where: str, runs: int, rate: float | None) -> None:
-        estimate = f"about {rate:,.4g} conn/s" if rate is not None else "bracketing"
+        estimate = f"about {rate:,.4g}/s" if rate is not None else "bracketing"
         label = f"{where}: " if where else ""
         print(f"\r\x1b[K{command}: {label}{runs} simulation runs, {estimate}", end="", file=sys.stderr)
 

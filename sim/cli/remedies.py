@@ -97,8 +97,8 @@ def remedies_text(report: RemediesReport, out: Path) -> str:
     toward = f" toward {report.destination}" if report.destination else ""
     lines = [
         f"{report.scenario}: capacity at {percent(report.target)} blocking{toward}, each fix on its own "
-        f"(current load {report.load:,.4g} conn/s of {', '.join(report.workloads)})",
-        f"{'fix':<22}{'capacity conn/s':>16}  {'95% CI':<22}{'gain':>7}  {'blocked now':>11}",
+        f"(current load {report.load:,.4g} {report.unit} of {', '.join(report.workloads)})",
+        f"{'fix':<22}{'capacity ' + report.unit:>16}  {'95% CI':<22}{'gain':>7}  {'blocked now':>11}",
     ]
     for r in report.remedies:
         if not r.applies:

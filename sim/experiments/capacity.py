@@ -109,8 +109,14 @@ def slowest_cycle(scenario: Scenario) -> float:
     return max(cycles)
 
 
+def rate_unit(scenario: Scenario, workloads: Sequence[int]) -> str:
+    """What the chosen workloads' rates count: requests, connections, or both (``arrivals/s``)."""
+    kinds = {scenario.workloads[i].requests is not None for i in workloads}
+    return "arrivals/s" if len(kinds) > 1 else "req/s" if kinds == {True} else "conn/s"
+
+
 def base_rate(scenario: Scenario, workloads: Sequence[int]) -> float:
-    """Mean connections per second of the chosen workloads."""
+    """Mean arrivals per second (connections, or requests) of the chosen workloads."""
     return sum(scenario.workloads[i].offered.mean_rate for i in workloads)
 
 
@@ -179,6 +185,7 @@ class _Search:
         self.loads: dict[float, _Load] = {}
         self.runs = 0
         self.base = base_rate(scenario, workloads)
+        self.unit = rate_unit(scenario, workloads)
 
     def evaluate(self, scale: float, replications: Iterable[int]) -> _Load:
         load = self.loads.setdefault(scale, _Load(scale))
@@ -426,7 +433,7 @@ def find_capacity(
             if scale > top:
                 if top in search.loads:
                     note = (
-                        f"blocking stays at or below the target up to {top * search.base:,.4g} conn/s, "
+                        f"blocking stays at or below the target up to {top * search.base:,.4g} {search.unit}, "
                         "where the search stops"
                     )
                     break
@@ -480,6 +487,8 @@ def _report(
         target=target,
         destination=search.destination,
         workloads=[base.workloads[i].name for i in search.workloads],
+        unit=search.unit,
+        interval="bracket" if exact else "95% CI",
         base_rate=search.base,
         rate=rate,
         ci95=ci,
@@ -507,7 +516,9 @@ def _bisect(search: _Search, top: float, max_evaluations: int) -> CapacityReport
         if high is None:
             if scale >= top:
                 fastest = top * search.base
-                note = f"blocking stays at or below the target up to {fastest:,.4g} conn/s, the fastest it can go"
+                note = (
+                    f"blocking stays at or below the target up to {fastest:,.4g} {search.unit}, the fastest it can go"
+                )
                 break
             scale = min(scale * 2, top)
         elif low is None:

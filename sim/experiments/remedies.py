@@ -14,7 +14,7 @@ from ..stats.intervals import mean_ci
 from ..version import version
 from .batch import summaries
 from .cache import TaskCache
-from .capacity import SearchProgress, base_rate, choose_workloads, find_capacity
+from .capacity import SearchProgress, base_rate, choose_workloads, find_capacity, rate_unit
 from .executor import Executor
 from .fixes import FIXES, NotApplicableError
 from .runner import resolve
@@ -114,6 +114,7 @@ def remedies(
         destination=destination,
         workloads=[base.workloads[i].name for i in chosen],
         load=base_rate(base, chosen),
+        unit=rate_unit(base, chosen),
         remedies=rank(results),
     )
 

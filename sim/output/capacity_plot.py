@@ -62,7 +62,7 @@ def capacity_figure(reports: Sequence[Mapping[str, Any]]) -> Figure:
             if report.get("ci95"):
                 ax.axvspan(report["ci95"][0], report["ci95"][1], color=color, alpha=0.15, linewidth=0)
             ax.annotate(
-                f"{rate:,.4g} conn/s",
+                f"{rate:,.4g} {report.get('unit', 'conn/s')}",
                 (rate, 1.0),
                 xycoords=("data", "axes fraction"),
                 textcoords="offset points",
@@ -89,7 +89,9 @@ def capacity_figure(reports: Sequence[Mapping[str, Any]]) -> Figure:
 
 def _rate_label(report: Mapping[str, Any]) -> str:
     workloads = ", ".join(report["workloads"])
-    return f"new connections per second of {workloads} (scaled together)"
+    unit = report.get("unit", "conn/s")
+    what = {"conn/s": "new connections", "req/s": "requests"}.get(unit, "arrivals (connections and requests)")
+    return f"{what} per second of {workloads} (scaled together)"
 
 
 def _subtitle(reports: Sequence[Mapping[str, Any]]) -> str:
@@ -101,9 +103,10 @@ def _subtitle(reports: Sequence[Mapping[str, Any]]) -> str:
             continue
         ci = r.get("ci95")
         interval = f" [{ci[0]:,.4g}, {ci[1]:,.4g}]" if ci else ""
-        parts.append(f"{name}{r['rate']:,.4g}{interval} conn/s in {r['simulation_runs']} runs")
+        parts.append(f"{name}{r['rate']:,.4g}{interval} {r.get('unit', 'conn/s')} in {r['simulation_runs']} runs")
     text = "; ".join(parts)
-    return text + f" (95% CI, seed {reports[0]['seed']})" if len(text) < 120 else text[:117] + "..."
+    shown = reports[0].get("interval", "95% CI")
+    return text + f" ({shown}, seed {reports[0]['seed']})" if len(text) < 120 else text[:117] + "..."
 
 
 def _curve(ax: Any, report: Mapping[str, Any], color: str) -> None:

@@ -38,7 +38,8 @@ def remedies_figure(data: Mapping[str, Any]) -> Figure:
             bar.set_hatch("//")  # a lower bound: the search stopped before blocking reached the target
             bar.set_alpha(0.6)
     load = float(data["load"])
-    ax.axvline(load, color="#c0392b", linewidth=1.2, linestyle="--", label=f"current load {load:,.4g} conn/s")
+    unit = data.get("unit", "conn/s")
+    ax.axvline(load, color="#c0392b", linewidth=1.2, linestyle="--", label=f"current load {load:,.4g} {unit}")
     top = max([*high, *rates, load]) or 1.0
     for y, r in enumerate(applied[::-1]):
         capacity = r["capacity"] or {}
@@ -55,7 +56,7 @@ def remedies_figure(data: Mapping[str, Any]) -> Figure:
             text += f"; {percent(blocking)} blocked now"
         ax.text(top * 1.02, y, text, va="center", fontsize=8, clip_on=False)
     ax.set_xlim(0, top * 1.02)
-    ax.set_xlabel(f"connections per second sustained at {percent(float(data['target']))} blocking", fontsize=9)
+    ax.set_xlabel(f"{unit} sustained at {percent(float(data['target']))} blocking", fontsize=9)
     ax.grid(True, axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right", frameon=True)
     fig.suptitle(f"Which fix buys the most: {data['scenario']}", fontsize=12, fontweight="bold")

@@ -40,8 +40,13 @@ class CapacityReport(Record):
     target: Number
     destination: str | None
     workloads: list[str]
+    unit: str = "conn/s"
+    """What the rates count: ``conn/s`` (connection workloads), ``req/s`` (request workloads) or ``arrivals/s``."""
+    interval: str = "95% CI"
+    """What ``ci95`` is: a 95% confidence interval, or (a trace) the ``bracket`` between loads that met the
+    target and did not."""
     base_rate: Number
-    """Connections per second of the scaled workloads as the scenario has them (scale 1)."""
+    """Arrivals per second (``unit``) of the scaled workloads as the scenario has them (scale 1)."""
     rate: Number | None
     """The capacity: connections per second of the scaled workloads at the target blocking."""
     ci95: tuple[Number, Number] | None

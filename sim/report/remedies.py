@@ -44,7 +44,9 @@ class RemediesReport(Record):
     destination: str | None
     workloads: list[str]
     load: Number
-    """Connections per second of the scaled workloads as the scenario has them."""
+    """Arrivals per second (``unit``) of the scaled workloads as the scenario has them."""
+    unit: str = "conn/s"
+    """What the rates count: ``conn/s``, ``req/s`` or ``arrivals/s`` (as in CapacityReport)."""
     remedies: list[Remedy]
     """``as-is`` first, then the fixes that apply by capacity (largest first), then those that do not."""
 

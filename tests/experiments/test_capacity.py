@@ -222,6 +222,7 @@ def test_a_trace_is_bisected_with_one_run_per_load(tmp_path: Path) -> None:
     found = find_capacity(base, 0.01, replications=5, workers=1)
     assert found.converged
     assert found.replications == 1
+    assert (found.unit, found.interval) == ("conn/s", "bracket")
     assert found.rate is not None
     assert found.ci95 is not None
     low, high = found.ci95
@@ -242,3 +243,16 @@ def test_a_trace_that_cannot_exhaust_the_pool_says_how_fast_it_was_replayed(tmp_
     assert found.rate is None
     assert found.at_least == pytest.approx(1e6 * base.workloads[0].offered.mean_rate)
     assert "the fastest it can go" in found.note
+
+
+def test_request_workloads_are_searched_in_requests_per_second(make_scenario: Callable[..., Scenario]) -> None:
+    w = {
+        "name": "api",
+        "requests": {"arrivals": {"kind": "poisson", "rate": 4.0}, "latency": {"kind": "exponential", "mean": 1.0}},
+        "pool": "none",
+        "close": "server",
+        "destinations": [{"address": "10.0.0.1", "port": 80}],
+    }
+    found = find_capacity(make_scenario(duration=100.0, warmup=10.0, workloads=[w]), 0.05, workers=1, max_runs=40)
+    assert (found.unit, found.interval) == ("req/s", "95% CI")
+    assert found.erlang_b_rate is not None  # a connection per request: Erlang B gives the first guess
