@@ -66,6 +66,30 @@ class PoolSpec(Spec):
         base = PoolSpec.model_validate(CLIENT_PRESETS[self.preset].fields()).model_dump(mode="json")
         return {key: value for key, value in data.items() if key == "preset" or value != base[key]}
 
+    def contradictions(self) -> list[str]:
+        """Keys that are set but can change nothing, given the others (valid, but probably not meant)."""
+        notes = []
+        if not self.keep_alive:
+            unused = [
+                key
+                for key in ("max_idle_per_host", "max_idle_total", "idle_timeout", "server_idle_timeout")
+                if getattr(self, key) is not None and getattr(self, key) != 0
+            ]
+            unused += [key for key in ("max_requests", "max_lifetime") if getattr(self, key) is not None]
+            if unused:
+                notes.append(f"keep_alive is false, so {', '.join(unused)} change nothing (no connection is kept)")
+        if self.max_per_host is None and (self.wait_timeout is not None or self.when_full == "fail"):
+            key = "wait_timeout" if self.wait_timeout is not None else "when_full: fail"
+            notes.append(f"{key} changes nothing without max_per_host (the pool is never full)")
+        elif self.when_full == "fail" and self.wait_timeout is not None:
+            notes.append("wait_timeout changes nothing with when_full: fail (requests do not wait)")
+        idle, most = self.max_idle_per_host, self.max_per_host
+        if self.keep_alive and most is not None and idle is not None and idle > most:
+            notes.append(f"max_idle_per_host ({idle}) is above max_per_host ({most}): at most max_per_host can be idle")
+        if self.keep_alive and self.max_idle_per_host == 0 and self.max_idle_total != 0:
+            notes.append("max_idle_per_host is 0: no connection is kept, as with keep_alive: false")
+        return notes
+
     @property
     def idle_close(self) -> tuple[float | None, bool]:
         """Seconds after which an idle connection closes, and whether the server closes it (no TIME_WAIT here)."""

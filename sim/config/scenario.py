@@ -237,6 +237,9 @@ class Scenario(Spec):
             )
         if host.tw_reuse and host.sharing == "none":
             notes.append("host.tw_reuse has no effect with sharing: none")
+        for w in self.workloads:
+            if w.pool is not None:
+                notes.extend(f"workloads.{w.name}.pool: {note}" for note in w.pool.contradictions())
         window = self.duration - self.warmup
         holds = [w.holding.expected + host.time_wait for w in self.workloads if w.close == "client"]
         if holds and window < 3 * max(holds):

@@ -15,7 +15,7 @@ from ..config.errors import ScenarioError
 from ..config.workload import Workload
 from ..core.arrivals import Trace
 from ..core.lifecycle import Lifecycle
-from ..core.trace import DEFAULT_CLOSE, TraceError, TraceReader, shown_path
+from ..core.trace import DEFAULT_CLOSE, TraceError, TraceReader
 from ..core.transitions import CLOSE_CODES, CLOSES
 
 
@@ -29,13 +29,16 @@ class Replay:
         close: int,
         sides: dict[int, int] | None = None,
         last_id: Callable[[], int] | None = None,
+        key: str = "arrivals.file",
     ) -> None:
         """``destinations``: each destination's index by ``address:port``; ``close``: the workload's close code.
 
         ``sides`` (with ``last_id``, the id of the connection that opened last): where to record each
-        connection's close side, for a trace with a ``close`` column; None otherwise.
+        connection's close side, for a trace with a ``close`` column; None otherwise. ``key``: the
+        scenario key naming the file, for messages.
         """
         self.spec = spec
+        self.key = key
         self.destinations_by_label = dict(destinations)
         self.codes = [CLOSE_CODES[name] for name in CLOSES] + [close]
         """Close code by a row's side; the last, at DEFAULT_CLOSE (-1), is the workload's."""
@@ -69,12 +72,14 @@ class Replay:
             return None
         labels = {d.label: index[d.endpoint] for d in workload.destinations}
         sides = lifecycle.close_per_connection(c) if spec.facts.sides else None
-        return cls(spec, labels, CLOSE_CODES[workload.close], sides, last_id)
+        return cls(
+            spec, labels, CLOSE_CODES[workload.close], sides, last_id, f"workloads.{workload.name}.arrivals.file"
+        )
 
     def _check_unchanged(self) -> None:
         """Refuse a file that is gone or changed since the scenario was validated (its results would not be its)."""
         facts = self.spec.facts
-        name = shown_path(self.spec.file)
+        name = f"{self.key}: {self.spec.file}"
         try:
             info = os.stat(self.spec.file)
         except OSError as exc:

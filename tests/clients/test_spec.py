@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -142,3 +143,25 @@ def test_erlang_b_and_the_analytic_capacity_step_aside_for_pools_and_retries() -
     assert all(c.sustainable_rate is None for c in capacity(pooled).values())
     retried = scenario(retry={"max": 2})
     assert "retries" in predict(retried).note
+
+
+@pytest.mark.parametrize(
+    ("pool", "expected"),
+    [
+        ({"keep_alive": False, "idle_timeout": 30}, "keep_alive is false, so idle_timeout change nothing"),
+        ({"max_per_host": None, "wait_timeout": 1}, "wait_timeout changes nothing without max_per_host"),
+        ({"when_full": "fail"}, "when_full: fail changes nothing without max_per_host"),
+        ({"max_per_host": 4, "when_full": "fail", "wait_timeout": 1}, "wait_timeout changes nothing with when_full"),
+        ({"max_per_host": 4, "max_idle_per_host": 10}, r"max_idle_per_host \(10\) is above max_per_host \(4\)"),
+        ({"max_idle_per_host": 0}, "max_idle_per_host is 0: no connection is kept"),
+    ],
+)
+def test_pool_keys_that_change_nothing_are_warned_about(pool: dict[str, Any], expected: str) -> None:
+    notes = [n for n in scenario(pool=pool).warnings() if n.startswith("workloads.api.pool: ")]
+    assert len(notes) == 1
+    assert re.search(expected, notes[0])
+
+
+@pytest.mark.parametrize("name", sorted(CLIENT_PRESETS))
+def test_no_preset_contradicts_itself(name: str) -> None:
+    assert not [n for n in scenario(pool=name).warnings() if "pool" in n]
