@@ -120,12 +120,15 @@ VARYING_RATES = frozenset({"profile", "diurnal"})
 
 
 def _offered_rate(ax: Axes, result: RunReport) -> Axes:
-    """A second y axis with the connection attempts in each time-series step divided by the step."""
-    t, attempts = _series_mean(result, "attempts")
+    """A second y axis with the arrivals in each time-series step divided by the step: requests where every
+    workload sends requests (its connect() attempts are what the pool makes of them), else connect() attempts."""
+    requests = all(w.requests is not None for w in result.scenario.workloads) and "requests" in result.series
+    t, arrivals = _series_mean(result, "requests" if requests else "attempts")
+    label = "offered rate (requests/s)" if requests else "offered rate (attempts/s)"
     rate = ax.twinx()
     if t.size > 1:  # row 0 is the state at t = 0, with no step behind it
-        rate.stairs(attempts[1:] / np.diff(t), t, color="#16a085", lw=0.8, label="offered rate (attempts/s)")
-    rate.set_ylabel("offered rate (attempts/s)")
+        rate.stairs(arrivals[1:] / np.diff(t), t, color="#16a085", lw=0.8, label=label)
+    rate.set_ylabel(label)
     rate.set_ylim(bottom=0)
     return rate
 
@@ -333,6 +336,10 @@ def latency(result: RunReport) -> Figure:
     return fig
 
 
+MIN_BLOCKING_AXIS = 0.01
+"""The comparison's blocking axis reaches at least this high."""
+
+
 def comparison(results: Mapping[str, RunReport]) -> Figure:
     """Blocking probability and pool use of each variant of a scenario, side by side."""
     fig = PlotFigure(figsize=(11, 4.8), dpi=DPI, layout="constrained")
@@ -360,6 +367,9 @@ def comparison(results: Mapping[str, RunReport]) -> Figure:
                 label="Erlang B" if i == 0 else None,
             )
         left.text(i, blocking[i], f"{blocking[i]:.3g}", ha="center", va="bottom", fontsize=8)
+    predicted = [r.summary.erlang_b.blocking_probability or 0.0 for r in results.values()]
+    # at least 1% tall: an axis scaled to Erlang B's 1e-250 or to all zeros reads as noise
+    left.set_ylim(0, max(*blocking, *predicted, MIN_BLOCKING_AXIS) * 1.15)
     left.set_xticks(x, names, rotation=20, ha="right")
     left.set_ylabel("blocking probability (failed / attempted connects)")
     left.set_title("How many connects fail", fontsize=10)

@@ -68,6 +68,25 @@ def test_occupancy_shows_a_varying_offered_rate_on_a_second_axis(
     assert "ESTABLISHED" in labels
 
 
+def test_the_offered_rate_of_request_workloads_counts_requests(make_scenario: Callable[..., Scenario]) -> None:
+    w = {
+        "name": "api",
+        "requests": {
+            "arrivals": {"kind": "diurnal", "mean": 40, "amplitude": 30, "period": 10},
+            "latency": {"kind": "fixed", "value": 0.05},
+        },
+        "pool": "go",
+        "destinations": [{"address": "10.0.0.1", "port": 80}],
+    }
+    pooled = sim.run(make_scenario(workloads=[w]))
+    _, rate = pooled.plot_occupancy().axes
+    assert rate.get_ylabel() == "offered rate (requests/s)"
+    (steps,) = rate.patches
+    t, requests = pooled.series["time_s"], pooled.series["requests"]
+    assert steps.get_data().values.tolist() == pytest.approx((requests[1:] / np.diff(t)).tolist())
+    assert requests.sum() > 2 * pooled.series["attempts"].sum()  # the pool connects far less often
+
+
 def test_plots_handle_an_idle_run(make_scenario: Callable[..., Scenario], tmp_path: Path) -> None:
     idle = sim.run(make_scenario(duration=1.0, workload={"arrivals": {"kind": "constant", "interval": 5.0}}))
     assert idle.summary["attempts"] == 0
@@ -83,3 +102,11 @@ def test_the_folders_module_knows_every_plot_file() -> None:
 
     pictures = {f"{name}.png" for name in (*plots.PLOTS, *plots.OPTIONAL_PLOTS)}
     assert pictures | set(plots.ANIMATION_FILES) == PLOT_FILES
+
+
+def test_the_comparison_axis_stays_readable_when_nothing_fails(make_scenario: Callable[..., Scenario]) -> None:
+    calm = make_scenario(host={"port_range": [50000, 50999]}, workload={"close": "server"})
+    results = {"a": sim.run(calm), "b": sim.run(calm.with_changes({"workloads.w.arrivals.rate": 1.0}))}
+    assert all(r.summary["failures"] == 0 for r in results.values())
+    left = plots.comparison(results).axes[0]
+    assert left.get_ylim() == pytest.approx((0.0, plots.MIN_BLOCKING_AXIS * 1.15))
