@@ -82,7 +82,7 @@ def summary_text(result: RunReport, out: Path) -> str:
         + ")",
         f"  attempts             {s.attempts:,.0f}",
         f"  failures             {s.failures:,.0f}"
-        + (f"  (first at {first:.2f} s; failing in {s.seconds_failing:,.0f} s)" if first is not None else ""),
+        + (f"  (first at {first:.2f} s; failing during {s.seconds_failing:,.0f} s)" if first is not None else ""),
         f"  blocking probability {fmt(s.blocking_probability)}{interval(s, 'blocking_probability')}   "
         f"{erlang(s.erlang_b)}",
         f"  ports in use         peak {s.ports_in_use.peak:,.0f} of {s.pool.total_ports:,}, "

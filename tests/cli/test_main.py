@@ -185,6 +185,15 @@ def test_console_script_writes_the_default_folder_with_plots(tmp_path: Path) -> 
     assert "results/quickstart/" in done.stdout
 
 
+def test_the_readme_shows_what_make_run_prints(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("`make run` prints this and writes `results/quickstart/`:\n\n```\n", 1)[1].split("```", 1)[0]
+    done = portsim("run", str(ROOT / "scenarios" / "quickstart.yaml"), "--no-plots", "--out", "q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.replace("results              q/", "results              results/quickstart/")
+    assert printed.splitlines()[-9:] == shown.splitlines()
+
+
 def test_python_dash_m_sim() -> None:
     done = subprocess.run([sys.executable, "-m", "sim", "presets"], capture_output=True, text=True, check=False)
     assert done.returncode == 0
