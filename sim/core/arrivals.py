@@ -38,6 +38,10 @@ class Arrivals(Spec):
         """The fields to change for ``factor`` times the mean rate (same pattern, scaled in time)."""
         raise NotImplementedError
 
+    def mean_rate_over(self, start: float, stop: float) -> float:
+        """The mean rate over [start, stop] (the long-run mean where it does not change in time)."""
+        return self.mean_rate
+
     @property
     def max_factor(self) -> float:
         """The largest ``factor`` that ``scaled`` may be given (its fields stay within their bounds)."""
@@ -267,6 +271,14 @@ class Profile(Varying):
     def max_factor(self) -> float:
         return MAX_RATE / max(r for _, r in self.points)
 
+    def mean_rate_over(self, start: float, stop: float) -> float:
+        if stop <= start:
+            return float(np.interp(start, [p[0] for p in self.points], [p[1] for p in self.points]))
+        times = [p[0] for p in self.points]
+        knots = np.array([start, *(t for t in times if start < t < stop), stop])
+        rates = np.interp(knots, times, [p[1] for p in self.points])
+        return float(np.sum((rates[1:] + rates[:-1]) / 2 * np.diff(knots)) / (stop - start))
+
     def _rates(self, t: np.ndarray) -> np.ndarray:
         rates: np.ndarray = np.interp(t, [p[0] for p in self.points], [p[1] for p in self.points])
         return rates
@@ -324,6 +336,13 @@ class Diurnal(Varying):
     @property
     def max_factor(self) -> float:
         return MAX_RATE / (self.mean + self.amplitude)
+
+    def mean_rate_over(self, start: float, stop: float) -> float:
+        w = 2 * math.pi / self.period
+        if stop <= start:
+            return self.mean + self.amplitude * math.sin(w * (start - self.phase))
+        swing = math.cos(w * (start - self.phase)) - math.cos(w * (stop - self.phase))
+        return self.mean + self.amplitude * swing / (w * (stop - start))
 
     def _rates(self, t: np.ndarray) -> np.ndarray:
         return self.mean + self.amplitude * np.sin(2 * np.pi * (t - self.phase) / self.period)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config.workload import Workload
 from ..model.records import RunRecords
 from ..stats.histograms import IntHistogram
 from .records import (
@@ -62,6 +63,15 @@ def seconds_failing(series: dict[str, np.ndarray], since: float) -> float:
     return float(steps[counted].sum())
 
 
+def offered_rate(w: Workload, start: float, stop: float) -> float:
+    """Arrivals per second the workload offers over the measured window [start, stop], counting the parts
+    of it before its own start or after its stop as zero."""
+    if stop <= start:
+        return w.offered.mean_rate
+    a, b = max(start, w.start), min(stop, w.stop if w.stop is not None else stop)
+    return w.offered.mean_rate_over(a, b) * (b - a) / (stop - start) if b > a else 0.0
+
+
 def summarize(records: RunRecords) -> Summary:
     """The summary.json figures of one replication (see the README)."""
     scenario = records.scenario
@@ -80,7 +90,7 @@ def summarize(records: RunRecords) -> Summary:
             blocking_probability=_ratio(records.failures[i], records.attempts[i]),
             first_failure_time_s=records.first_failure[i],
             errno=errno,
-            offered_rate=w.offered.mean_rate,
+            offered_rate=offered_rate(w, records.measured_from_s, records.sim_time_s),
             requests=requests.get(i),
         )
     destinations: dict[str, DestinationFigures] = {}

@@ -15,6 +15,7 @@ import pytest
 from pydantic import ValidationError
 from scipy import stats as scipy_stats
 
+import sim
 from sim.cli.main import main
 from sim.config.errors import ScenarioError
 from sim.config.load import load_scenario
@@ -444,3 +445,30 @@ def test_erlang_b_does_not_apply_to_rate_profiles(make_scenario: Callable[..., S
     prediction = predict(s)
     assert not prediction.applicable
     assert "arrivals are not all Poisson" in prediction.note
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        Profile(points=[[0, 2], [10, 20], [20, 2]]),
+        Profile(points=[[5, 10], [6, 0], [40, 30]]),
+        Diurnal(mean=10, amplitude=8, period=7, phase=1.5),
+    ],
+    ids=lambda s: s.kind,
+)
+@pytest.mark.parametrize(("start", "stop"), [(0.0, 30.0), (3.0, 12.5), (25.0, 60.0)])
+def test_the_mean_rate_over_a_window_is_the_integral_of_the_rate(spec: Varying, start: float, stop: float) -> None:
+    t = np.linspace(start, stop, 400_001)
+    rates = spec._rates(t) if isinstance(spec, Diurnal) else np.interp(t, *zip(*spec.points, strict=True))
+    assert spec.mean_rate_over(start, stop) == pytest.approx(np.trapezoid(rates, t) / (stop - start), rel=1e-6)
+
+
+def test_the_summary_offers_the_rate_of_the_measured_window(make_scenario: Callable[..., Scenario]) -> None:
+    """A profile's mean over [0, last point] is 11/s, but the summary gives what the measured window offers,
+    counting nothing after the workload stops."""
+    profile = {"kind": "profile", "points": [[0, 2], [10, 20], [20, 2]]}
+    scenario = make_scenario(duration=30.0, warmup=5.0, workload={"arrivals": profile, "stop": 25.0})
+    assert scenario.workloads[0].offered.mean_rate == pytest.approx(11.0)
+    summary = sim.run(scenario).summary
+    # [5, 10]: from 11 to 20/s (77.5); [10, 20]: 110; [20, 25]: 2/s (10); [25, 30]: stopped
+    assert summary["workloads"]["w"]["offered_rate"] == pytest.approx((77.5 + 110 + 10) / 25)
