@@ -14,9 +14,8 @@ from ..experiments.capacity import find_capacity
 from ..experiments.executor import Executor
 from ..experiments.runner import resolve
 from ..output.capacity import write_capacity
-from ..output.capacity_plot import percent
 from ..output.folders import CACHE_FOLDER, CAPACITY_ENTRIES, check_replaceable
-from ..report.capacity import CapacityReport
+from ..report.capacity import CapacityReport, percent
 from .options import (
     check_scenario_options,
     execution_options,

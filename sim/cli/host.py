@@ -90,11 +90,13 @@ def run(args: argparse.Namespace) -> int:
         interval = args.sample if args.sample is not None else SAMPLE_S
         if sys.stderr.isatty():
             print(f"portsim host: sampling this host's sockets for {interval:g} s ...", file=sys.stderr)
-        time.sleep(interval)
+        time.sleep(max(0.0, first.time + interval - time.monotonic()))
         second = take_snapshot(settings.root)
         report = host_report(settings, second, args.top)
         scenario = _write_scenario(out, settings, report, first, second, args.top)
         if scenario is None:
+            if not args.json:
+                print(host_text(report))
             return EXIT_NOTHING
     if args.json:
         data = report.to_json()

@@ -14,9 +14,9 @@ from ..experiments.executor import Executor
 from ..experiments.fixes import FIXES
 from ..experiments.remedies import remedies
 from ..experiments.runner import resolve
-from ..output.capacity_plot import percent
 from ..output.folders import CACHE_FOLDER, REMEDIES_ENTRIES, check_replaceable
 from ..output.remedies import write_remedies
+from ..report.capacity import percent
 from ..report.remedies import RemediesReport
 from .options import (
     check_scenario_options,

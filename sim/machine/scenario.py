@@ -35,10 +35,12 @@ def scenario_text(
     """The scenario file (YAML with comments), validated; NothingToModelError when no workload has a rate."""
     workloads = [e for e in estimates if e.rate > 0]
     if not workloads:
+        held = (
+            f"; {len(estimates)} destination(s) held only long-lived connections" if estimates else "; none had sockets"
+        )
         raise NothingToModelError(
-            f"no destination had new connections or TIME_WAIT sockets in {interval:g} s "
-            f"({len(estimates)} held only long-lived connections): nothing to estimate a workload from "
-            "(try a longer --sample)"
+            f"no destination had new connections or TIME_WAIT sockets in {interval:.3g} s{held}: "
+            "nothing to estimate a workload from (try a longer --sample)"
         )
     time_wait = settings.time_wait.value if settings.time_wait.value is not None else PRESETS[preset].time_wait
     longest = max(e.mean_duration for e in workloads)

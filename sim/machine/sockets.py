@@ -114,19 +114,25 @@ def take_snapshot(root: bool) -> Snapshot:
     limits: list[str] = []
     try:
         raw: list[Any] = list(psutil.net_connections(kind="tcp"))
+        taken = time.monotonic()
     except psutil.AccessDenied:
         raw = _own_processes_sockets()
+        taken = time.monotonic()
         limits.append(
             "not root: only the sockets of this user's processes are listed (no other users', no TIME_WAIT); "
             "root sees them all"
         )
     except OSError as exc:
         return Snapshot(time.monotonic(), (), (f"cannot list sockets: {exc.strerror or exc}",))
-    sockets = tuple(_socket(c, _names(c.pid for c in raw)) for c in raw)
+    names = _names(c.pid for c in raw)
+    sockets = tuple(_socket(c, names) for c in raw)
     hidden = sum(1 for s in sockets if s.pid is None and s.state in OWNED_STATES)
     if hidden and not root:
-        limits.append(f"not root: {hidden} socket(s) show no process: other users' processes are visible to root only")
-    return Snapshot(time.monotonic(), sockets, tuple(limits))
+        limits.append(
+            f"not root: {hidden} of this machine's {len(sockets)} sockets show no process: "
+            "other users' processes are visible to root only"
+        )
+    return Snapshot(taken, sockets, tuple(limits))
 
 
 def _own_processes_sockets() -> list[Any]:

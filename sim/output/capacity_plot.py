@@ -10,17 +10,13 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from ..report.capacity import percent
 from .plots import DPI, PlotFigure
 from .sweep_plot import PALETTE
 
 
 def _logit(p: float) -> float:
     return math.log(p / (1 - p))
-
-
-def percent(p: float) -> str:
-    """0.01 as 1%, 0.001 as 0.1%."""
-    return f"{p * 100:.3g}%"
 
 
 def _corrected(evaluation: Mapping[str, Any]) -> float:

@@ -7,7 +7,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from .capacity_plot import percent
+from ..report.capacity import percent
 from .plots import DPI, PlotFigure
 
 BAR = "#2b7bba"

@@ -70,3 +70,8 @@ class CapacityReport(Record):
         if data.get("variant") is None:
             data.pop("variant", None)
         return data
+
+
+def percent(p: float) -> str:
+    """0.01 as 1%, 0.001 as 0.1%."""
+    return f"{p * 100:.3g}%"

@@ -45,7 +45,7 @@ def test_without_root_hidden_owners_are_said_in_one_line(monkeypatch: pytest.Mon
     ]
     monkeypatch.setattr(psutil, "net_connections", lambda kind: conns)
     (line,) = take_snapshot(root=False).limits
-    assert "not root: 2 socket(s) show no process" in line
+    assert "not root: 2 of this machine's 3 sockets show no process" in line
     assert take_snapshot(root=True).limits == ()
 
 
@@ -89,3 +89,23 @@ def test_a_snapshot_sees_the_test_s_own_sockets_with_their_process() -> None:
     accepted = [s for s in sockets if s["local"] == server and s["state"] == "ESTABLISHED"]
     assert len(accepted) == 3
     assert json.loads(got["stdout"])["limits"] == []
+
+
+def test_each_process_is_looked_up_once_however_many_sockets_it_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host near exhaustion holds tens of thousands of sockets in a few processes: one lookup per process."""
+    conns = [conn("ESTABLISHED", ("10.0.0.2", 33000 + i), ("10.0.0.5", 443), 100 + i % 3) for i in range(3000)]
+    looked_up: list[int] = []
+
+    class Process:
+        def __init__(self, pid: int) -> None:
+            looked_up.append(pid)
+            self.pid = pid
+
+        def name(self) -> str:
+            return f"p{self.pid}"
+
+    monkeypatch.setattr(psutil, "net_connections", lambda kind: conns)
+    monkeypatch.setattr(psutil, "Process", Process)
+    snapshot = take_snapshot(root=True)
+    assert sorted(looked_up) == [100, 101, 102]
+    assert {s.process for s in snapshot.sockets} == {"p100", "p101", "p102"}
