@@ -21,12 +21,13 @@
 
 # %%
 import socket
-from pathlib import Path
 
 import matplotlib.pyplot as plt
-import psutil
 
 import sim
+from sim.machine.port import describe_port
+from sim.machine.settings import read_settings
+from sim.machine.sockets import take_snapshot
 from sim.teach import check, check_that
 
 # %% [markdown]
@@ -81,16 +82,9 @@ for name, preset in sim.PRESETS.items():
 # The same on one line from 0 to 65535. The dotted line is port 60316.
 
 # %%
-def this_machine_range() -> tuple[int, int] | None:
-    """This machine's ephemeral range (Linux: /proc; elsewhere unknown here)."""
-    path = Path("/proc/sys/net/ipv4/ip_local_port_range")
-    if path.exists():
-        low, high = map(int, path.read_text().split())
-        return low, high
-    return None
-
-
-mine = this_machine_range()
+settings = read_settings()  # this machine's kernel settings (Linux: /proc/sys; BSD and macOS: sysctl)
+snapshot = take_snapshot(settings.root)  # this machine's TCP sockets now, as `ss -tan` lists them
+mine = settings.port_range.value  # None where the system does not say
 rows = [(name, preset.port_range) for name, preset in sim.PRESETS.items() if name in ("iana", "linux", "windows", "macos", "freebsd", "netbsd")]
 if mine:
     rows.append(("this machine", mine))
@@ -125,8 +119,8 @@ plt.show()
 #
 # > **On the command line: `portsim port 60316`** prints a port's tier and registered service, which
 # > presets' ranges and whether this machine's range contain it, and what uses it here right now (process,
-# > PID, addresses, state); README, "This machine's ports". The cells below do the same by hand with
-# > [psutil](https://psutil.readthedocs.io/), to show where the answers come from.
+# > PID, addresses, state); README, "This machine's ports". The cells below ask the same functions from
+# > Python (`sim.machine`, which reads the sockets through [psutil](https://psutil.readthedocs.io/)).
 
 # %%
 def tier_of(port: int) -> str:
@@ -135,28 +129,29 @@ def tier_of(port: int) -> str:
 
 
 PORT = 60316
-print(f"{PORT}: {tier_of(PORT)} tier")
-print("inside the range of:", ", ".join(n for n, p in sim.PRESETS.items() if p.port_range[0] <= PORT <= p.port_range[1]))
-print("this machine's range:", mine if mine else "unknown (not Linux)")
+report = describe_port(PORT, settings, snapshot)
+print(f"{PORT}: {tier_of(PORT)} tier (portsim says: {report.tier.name}), registered service: {report.service or 'none'}")
+print("inside the range of:", ", ".join(report.presets))
+print("this machine's range:", mine if mine else "unknown", "- contains it:", report.in_machine_range)
+print("used here right now:", len(report.local), "socket(s)")
 
 # %% [markdown]
 # ## This machine's own connections
 #
-# `psutil.net_connections()` lists the machine's sockets, as `ss -tan` does (without root you see every
-# socket on Linux, but the process of only your own). Our demo connection from above is among them.
+# The snapshot above lists the machine's sockets, as `ss -tan` does (without root you see every socket on
+# Linux, but the process of only your own; `snapshot.limits` says what it could not see). Our demo
+# connection from above is among them: we take a fresh snapshot and look for its local port.
 
 # %%
-try:
-    connections = psutil.net_connections(kind="tcp")
-except psutil.AccessDenied:  # macOS needs root for other users' sockets
-    connections = psutil.Process().net_connections(kind="tcp")
-
+snapshot = take_snapshot(settings.root)
 ours = client.getsockname()[1]
-for c in connections:
-    if c.laddr and c.laddr.port == ours:
-        print(f"{c.laddr.ip}:{c.laddr.port} -> {c.raddr.ip}:{c.raddr.port}  {c.status}  pid {c.pid}")
+for s in snapshot.sockets:
+    if s.local.port == ours:
+        print(f"{s.local} -> {s.remote}  {s.state}  pid {s.pid} ({s.process})")
+for line in snapshot.limits:
+    print("not visible:", line)
 
-local_ports = [c.laddr.port for c in connections if c.laddr and c.raddr]  # connected sockets only
+local_ports = [s.local.port for s in snapshot.sockets if s.remote is not None]  # connected sockets only
 by_tier = {name: sum(tier_of(p) == name for p in local_ports) for name, *_ in TIERS}
 print(f"{len(local_ports)} connected TCP sockets here; local port by tier: {by_tier}")
 

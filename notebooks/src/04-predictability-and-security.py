@@ -114,7 +114,8 @@ plt.show()
 #
 # - **macOS, NetBSD**: one global sequence. Whoever sees one of your ports knows your next one to
 #   *anybody*: every guess is right.
-# - **FreeBSD, Windows**: a random start for every connection. No guess does better than blind luck
+# - **FreeBSD, Windows**: a random start for every connection (FreeBSD documents it; Windows' algorithm is
+#   undocumented, and portsim models it so). No guess does better than blind luck
 #   (1 in 16,384 to 55,536: too small to see).
 # - **Linux 4.6 and 5.12**: a sequence *per destination* from a secret offset (RFC 6056 algorithms 3 and
 #   4). The server you talk to sees your ports to it rise by a fixed step, but your port to another server
