@@ -63,13 +63,15 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port-map-destination",
         metavar="ADDR:PORT",
-        help="draw the ports' state toward this destination (default: the scenario's first)",
+        help="draw the ports' state toward this destination, in the animation and the still (default: the "
+        "scenario's first in the animation, the failing one in the still)",
     )
     parser.add_argument(
         "--port-map-source",
         type=_source,
         metavar="N",
-        help="draw the ports of this source address, counted from 0 (default 0)",
+        help="draw the ports of this source address, counted from 0, in the animation and the still (default 0; "
+        "the still: the failing one)",
     )
 
 

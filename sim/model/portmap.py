@@ -3,7 +3,8 @@
 A ``PortMapRecorder`` reads the pool's flag bytes (``core.pool``) toward one destination from one
 source address, in port order, after the model has brought every layer up to the snapshot's time. It
 takes one *still* in every run, when the first connect() (or bind()) fails, from the failing source
-toward the failing destination (at the end of the run when nothing fails), and, when asked with a
+toward the failing destination, or of the pair a ``PortMapSpec`` chose (at the end of the run when
+nothing fails), and, when asked with a
 ``PortMapSpec``, *frames* at evenly spaced times from 0 to the end of the run, taken by a SimPy
 process of its own. Nothing is added to a successful attempt's path: the still is taken on the failure
 path, once, and a run without frames has no process. The recorder only reads: a run gives the same
@@ -193,7 +194,11 @@ class PortMapRecorder:
         )
 
     def failed(self, src: int, dst: int, now: float) -> None:
-        """The first failure of the run, from ``src`` toward ``dst`` at ``now``: take the still (call once)."""
+        """The first failure of the run, from ``src`` toward ``dst`` at ``now``: take the still (call once), of
+        that pair, or of the pair the spec chose."""
+        spec = self.spec
+        if spec is not None and (spec.destination is not None or spec.source != 0):
+            src, dst = self.source, self.destination
         self.still = self._snapshot(src, dst, now)
         self.at_failure = True
 

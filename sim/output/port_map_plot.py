@@ -50,7 +50,7 @@ CATEGORIES = (
     ("FIN_WAIT2", "#8e44ad"),
     ("bound (bind() toward another destination)", "#c0392b"),
     ("reserved", "#333333"),
-    ("in use toward other destinations only", "#9ec9e2"),
+    ("in use toward other destinations only", "#a6d96a"),
 )
 """Cell states, in the order of their codes, with their colours."""
 FREE, ESTABLISHED_CELL, TIME_WAIT_CELL, FIN_WAIT2_CELL, BOUND_CELL, RESERVED_CELL, OTHER_CELL = range(7)
@@ -65,7 +65,9 @@ ANIMATION_DPI = 100
 MAP_PIXELS = 512
 """Width of the map in pixels at ANIMATION_DPI: 4 per cell for 128 columns, 2 for 256."""
 MARGINS = (90, 30, 150, 90)
-"""Pixels around the map at ANIMATION_DPI: left, right, top (titles), bottom (axis label, legend)."""
+"""Pixels around the map at ANIMATION_DPI: left, right, top (titles), bottom (axis label, legend) at least."""
+LEGEND_ROW = 15
+"""Pixels per row of the legend (two entries a row), below the axis label."""
 FILES = ("port_map.gif", "port_map.mp4")
 """What ``save_animation`` may write in plots/."""
 
@@ -139,7 +141,7 @@ def _about(result: RunReport, source: int, destination: str) -> str:
 
 
 def _counts(attempts: int, failures: int) -> str:
-    return f"{attempts:,} attempts, {failures:,} failure{'' if failures == 1 else 's'}"
+    return f"{attempts:,} attempts, {failures:,} failure{'' if failures == 1 else 's'} since the start"
 
 
 def _clock(interval: float) -> Callable[[float], str]:
@@ -165,7 +167,9 @@ class _Map:
         rows, width = states.shape
         left, top, self.cell = frame_layout(width)
         map_w, map_h = self.cell * width, self.cell * rows
-        fig_w, fig_h = left + map_w + MARGINS[1], top + map_h + MARGINS[3]
+        shown_states = [i for i in range(len(CATEGORIES)) if i in ALWAYS_SHOWN or i in shown]
+        legend_rows = -(-len(shown_states) // 2)
+        fig_w, fig_h = left + map_w + MARGINS[1], top + map_h + max(MARGINS[3], 50 + LEGEND_ROW * legend_rows)
         fig_w, fig_h = fig_w + fig_w % 2, fig_h + fig_h % 2  # even: video writers take the frames as they are
         scale = ANIMATION_DPI
         fig = PlotFigure(figsize=(fig_w / scale, fig_h / scale), dpi=dpi)
@@ -187,7 +191,6 @@ class _Map:
         ax.set_xticks(xticks, [str(x) for x in xticks], fontsize=8)
         ax.set_ylabel("first port of the row")
         ax.set_xlabel("port - first port of its row (offset)")
-        shown_states = [i for i in range(len(CATEGORIES)) if i in ALWAYS_SHOWN or i in shown]
         fig.legend(
             [Patch(facecolor=CATEGORIES[i][1], edgecolor="#999999", lw=0.5) for i in shown_states],
             [labels[i] for i in shown_states],
@@ -265,9 +268,11 @@ def still(result: RunReport) -> Figure:
     labels = [f"{name}: {counts[i]:,}" for i, (name, _) in enumerate(CATEGORIES)]
     drawn = _Map(result, states, DPI, shown, labels)
     drawn.about.set_text(_about(result, snap.source, snap.destination))
-    when = "first failure" if port_map.at_failure else "end of the run (no connect() failed)"
-    drawn.headline.set_text(f"{when} at {snap.time:,.2f} s: {_counts(snap.attempts, snap.failures)}")
-    drawn.counts.set_text("the pool as the failing connect() (or bind()) saw it" if port_map.at_failure else "")
+    if port_map.at_failure:
+        drawn.headline.set_text(f"the first connect() (or bind()) failure, at {snap.time:,.2f} s")
+    else:
+        drawn.headline.set_text(f"the end of the run, at {snap.time:,.2f} s: no connect() failed")
+    drawn.counts.set_text(_counts(snap.attempts, snap.failures))
     return drawn.fig
 
 

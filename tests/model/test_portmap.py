@@ -119,6 +119,39 @@ def test_a_bind_failure_shows_every_port_carrying_a_socket(make_scenario: Callab
     assert ((flags & BOUND) != 0).any()
 
 
+def test_a_chosen_destination_gets_the_still_at_the_first_failure(make_scenario: Callable[..., Scenario]) -> None:
+    """The bound workload fails toward 10.0.0.1; asked for 10.0.0.2, the still shows that pool at the same
+    instant, where the plain connections' own ports are taken and the bound ones are unusable."""
+    scenario = make_scenario(
+        host={"port_range": [50000, 50015], "time_wait": 30.0},
+        workloads=[
+            {
+                "name": "plain",
+                "arrivals": {"kind": "poisson", "rate": 2.0},
+                "duration": {"kind": "exponential", "mean": 1.0},
+                "destinations": [{"address": "10.0.0.2", "port": 80}],
+            },
+            {
+                "name": "bound",
+                "arrivals": {"kind": "poisson", "rate": 2.0},
+                "duration": {"kind": "exponential", "mean": 1.0},
+                "bind": True,
+                "destinations": [{"address": "10.0.0.1", "port": 80}],
+            },
+        ],
+    )
+    failing = PortModel(scenario).run().port_map
+    chosen = PortModel(scenario, port_map=PortMapSpec(fps=1, seconds=1, destination="10.0.0.2:80")).run().port_map
+    assert failing is not None
+    assert chosen is not None
+    assert chosen.at_failure
+    assert chosen.still.time == failing.still.time
+    assert (chosen.still.destination, failing.still.destination) == ("10.0.0.2:80", "10.0.0.1:80")
+    assert chosen.still.flags.tolist() != failing.still.flags.tolist()
+    assert ((chosen.still.flags & BOUND) != 0).any()
+    assert not (chosen.still.flags == OTHER).any()  # seen from 10.0.0.2, its own connections are not "other"
+
+
 def test_snapshots_mark_ports_held_toward_other_destinations() -> None:
     pool = PortPool(6, n_sources=1, n_destinations=2, sharing=True, reserved=[5])
     pool.take(0, 1, 1, bound=False, now=0.0)  # toward the other destination only

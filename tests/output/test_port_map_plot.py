@@ -91,7 +91,8 @@ def test_the_still_names_the_moment_and_counts_the_states(recorded: sim.RunResul
     assert fig.get_suptitle() == "Port map: tiny"
     failure = recorded.summary.first_failure_time_s
     assert failure is not None
-    assert any(t.startswith(f"first failure at {failure:,.2f} s: ") and "1 failure" in t for t in texts)
+    assert f"the first connect() (or bind()) failure, at {failure:,.2f} s" in texts
+    assert any(t.endswith(", 1 failure since the start") for t in texts)
     assert any("ports 50000-50015 toward 10.0.0.1:80 from source address 0" in t for t in texts)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "free: 0" in labels  # a full pool: the failing connect() found nothing
@@ -109,7 +110,7 @@ def test_a_run_without_failures_says_so(make_scenario: Callable[..., Scenario]) 
     quiet = sim.run(make_scenario(workload={"arrivals": {"kind": "poisson", "rate": 0.5}}))
     assert quiet.summary.failures == 0
     texts = [t.get_text() for t in quiet.plot_port_map().texts]
-    assert any(t.startswith("end of the run (no connect() failed) at 20.00 s") for t in texts)
+    assert "the end of the run, at 20.00 s: no connect() failed" in texts
 
 
 def frame_states(image: Image.Image, width: int, rows: int) -> np.ndarray:
