@@ -17,7 +17,9 @@ def _number(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text}: must be a finite number above 0")
+    if value <= 0:
         raise argparse.ArgumentTypeError(f"{text}: must be above 0")
     return value
 

@@ -54,7 +54,7 @@ class PortMapSpec:
         if not 0 < self.fps <= MAX_FPS:
             raise ScenarioError(f"port map fps {echo(self.fps)}: must be above 0 and at most {MAX_FPS:g}")
         if not 0 < self.seconds < float("inf"):
-            raise ScenarioError(f"port map seconds {echo(self.seconds)}: must be above 0")
+            raise ScenarioError(f"port map seconds {echo(self.seconds)}: must be a finite number above 0")
         if self.source < 0:
             raise ScenarioError(f"port map source {self.source}: must be 0 (the first address) or more")
 

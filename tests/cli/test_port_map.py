@@ -112,7 +112,8 @@ def test_too_many_frames_are_capped_with_a_warning(
         (["--port-map-fps", "60"], "argument --port-map-fps: 60: at most 50"),
         (["--port-map-fps", "ten"], "argument --port-map-fps: 'ten' is not a number"),
         (["--port-map-seconds", "0"], "argument --port-map-seconds: 0: must be above 0"),
-        (["--port-map-seconds", "nan"], "argument --port-map-seconds: nan: must be above 0"),
+        (["--port-map-seconds", "nan"], "argument --port-map-seconds: nan: must be a finite number above 0"),
+        (["--port-map-seconds", "inf"], "argument --port-map-seconds: inf: must be a finite number above 0"),
         (["--port-map-source", "-1"], "argument --port-map-source: -1: must be 0"),
         (
             ["--port-map-destination", "10.0.0.9:80"],
