@@ -260,7 +260,7 @@ def test_the_frame_count_is_capped() -> None:
         ({"fps": 0}, "port map fps 0: must be above 0 and at most 50"),
         ({"fps": 60}, "port map fps 60: must be above 0 and at most 50"),
         ({"seconds": 0}, "port map seconds 0: must be a finite number above 0"),
-        ({"seconds": float("inf")}, "port map seconds inf: must be a finite number above 0"),
+        ({"seconds": float("inf")}, "port map seconds Infinity: must be a finite number above 0"),
         ({"source": -1}, "port map source -1: must be 0"),
     ],
 )
