@@ -3,7 +3,8 @@
     import sim
     sim.explore("../scenarios/quickstart.yaml")
 
-The widgets set the first workload's rate, duration law and mean, close side and bind mode, and the host's
+The widgets set the first workload's rate, duration law and mean (a request workload's: its requests' rate and
+latency), close side and bind mode, and the host's
 preset, port range, policy, TIME_WAIT, source addresses and tcp_tw_reuse. Each change becomes ``--set``
 overrides of the scenario file, read through the same validated path as ``portsim run --set``, so a value
 the scenario cannot take shows the same one-line ``portsim: error:`` message (the last figure stays).
@@ -30,6 +31,7 @@ from ..config.errors import ScenarioError, one_line
 from ..config.load import load_scenario
 from ..config.presets import PRESETS
 from ..config.scenario import Scenario
+from ..config.workload import Workload
 from ..core.durations import DURATIONS
 from ..core.policies import POLICIES
 from ..core.transitions import CLOSES
@@ -74,9 +76,9 @@ def settings_of(scenario: Scenario) -> Settings:
     """The widgets' values for a scenario as written (its first workload and its resolved host)."""
     w = scenario.workloads[0]
     host = scenario.host.resolved
-    duration = w.duration
+    duration = _duration(w)
     return Settings(
-        rate=float(getattr(w.arrivals, "rate", w.offered.mean_rate)),
+        rate=float(getattr(w.offered, "rate", w.offered.mean_rate)),
         law=duration.kind if duration is not None else "exponential",
         mean=float(w.holding.expected),
         close=w.close,
@@ -88,6 +90,15 @@ def settings_of(scenario: Scenario) -> Settings:
         source_addresses=host.source_addresses,
         tw_reuse=host.tw_reuse,
     )
+
+
+def _duration(w: Workload) -> Any:
+    """The workload's duration law as written: its connections' (``duration``) or its requests' (``latency``)."""
+    return w.duration if w.requests is None else w.requests.latency
+
+
+def _duration_key(w: Workload) -> str:
+    return "duration" if w.requests is None else "requests.latency"
 
 
 def yaml_value(value: Any) -> str:
@@ -132,10 +143,11 @@ def assignments(scenario: Scenario, initial: Settings, current: Settings) -> lis
     for key in ("time_wait", "source_addresses", "tw_reuse"):
         if key in changed:
             put(f"host.{key}", getattr(current, key))
+    w = scenario.workloads[0]
     if "rate" in changed:
-        put("workloads.0.arrivals.rate", current.rate)
+        put(f"workloads.0.{w.arrivals_key}.rate", current.rate)
     if {"law", "mean"} & changed:
-        put("workloads.0.duration", duration_spec(current.law, current.mean, scenario.workloads[0].duration))
+        put(f"workloads.0.{_duration_key(w)}", duration_spec(current.law, current.mean, _duration(w)))
     for key in ("close", "bind"):
         if key in changed:
             put(f"workloads.0.{key}", getattr(current, key))
@@ -209,9 +221,14 @@ class Explorer:
         self.status = widgets.HTML()
         w = self.scenario.workloads[0]
         more = f" (the first of {len(self.scenario.workloads)})" if len(self.scenario.workloads) > 1 else ""
+        variants = (
+            f" The scenario as written, without its {len(self.scenario.variants)} variants' own changes."
+            if self.scenario.variants
+            else ""
+        )
         title = widgets.HTML(
             f"<b>{html.escape(self.scenario.name)}</b>: workload <code>{html.escape(w.name)}</code>{more} "
-            f"and the host's pool. Each change reruns a short copy of the scenario."
+            f"and the host's pool. Each change reruns a short copy of the scenario.{variants}"
         )
         grid = widgets.GridBox(
             list(self.controls.values()),
@@ -243,30 +260,30 @@ class Explorer:
                 min=exponent - 3,
                 max=exponent + 1.5,
                 step=0.01,
-                description="rate (conn/s)",
+                description="rate (req/s)" if w.requests is not None else "rate (conn/s)",
                 readout_format=".4g",
                 style=style,
                 layout=wide,
-                disabled=getattr(w.arrivals, "rate", None) is None,
+                disabled=getattr(w.offered, "rate", None) is None,
             ),
             "law": widgets.Dropdown(
                 options=list(DURATIONS),
                 value=s.law,
-                description="duration law",
+                description="latency law" if w.requests is not None else "duration law",
                 style=style,
                 layout=wide,
-                disabled=w.duration is None,
+                disabled=_duration(w) is None,
             ),
             "mean": widgets.FloatSlider(
                 value=s.mean,
                 min=0.0,
                 max=mean_max,
                 step=grid_step(s.mean, mean_max / 500),
-                description="mean duration (s)",
+                description="mean latency (s)" if w.requests is not None else "mean duration (s)",
                 readout_format=".3g",
                 style=style,
                 layout=wide,
-                disabled=w.duration is None,
+                disabled=_duration(w) is None,
             ),
             "close": widgets.Dropdown(
                 options=list(CLOSES), value=s.close, description="close side", style=style, layout=wide
@@ -408,7 +425,8 @@ class Explorer:
             return
         if generation != self._generation:
             return
-        key = tuple(o for o in overrides if not o.startswith("workloads.0.arrivals.rate="))
+        rate_key = f"workloads.0.{self.scenario.workloads[0].arrivals_key}.rate="
+        key = tuple(o for o in overrides if not o.startswith(rate_key))
         if key != self._history_key:
             self._history, self._history_key = [], key
         curve = self._curve(result)

@@ -53,7 +53,7 @@ def erlang_b_many(servers: int, loads: np.ndarray) -> np.ndarray:
 
 
 def total_rate(report: RunReport) -> float:
-    """The connections per second offered by all workloads together."""
+    """The arrivals per second (connections, and requests of request workloads) offered by all workloads."""
     return float(sum(w.offered.mean_rate for w in report.scenario.workloads))
 
 
@@ -169,7 +169,10 @@ def _blocking(ax: Axes, report: RunReport, curve: Curve | None, history: Sequenc
         ax.plot([rate], [simulated], "o", ms=8, color=POOL, label=f"simulated: {simulated:.4g}")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title("Blocking against the offered rate", fontsize=10)
-    ax.set_xlabel("offered connections per second")
+    requests = any(w.requests is not None for w in report.scenario.workloads)
+    ax.set_xlabel(
+        "offered arrivals (connections, requests) per second" if requests else "offered connections per second"
+    )
     ax.set_ylabel("blocking probability")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="upper left", framealpha=0.9)

@@ -229,6 +229,31 @@ def test_assignments_are_what_changed() -> None:
     assert loaded.workloads[0].holding.expected == initial.mean  # the law changes, its mean stays
 
 
+def test_a_request_workload_is_driven_by_its_request_rate_and_latency() -> None:
+    """go-default-pool: the rate and latency sliders set the requests, and the title says the variants are left out."""
+    ex = explore(ROOT / "scenarios" / "go-default-pool.yaml", delay=0.05)
+    try:
+        assert ex.wait(60)
+        rate, law, mean = ex.controls["rate"], ex.controls["law"], ex.controls["mean"]
+        assert [rate.disabled, law.disabled, mean.disabled] == [False, False, False]
+        assert (rate.description, mean.description) == ("rate (req/s)", "mean latency (s)")
+        assert ex.initial.rate == 2000
+        assert ex.initial.mean == pytest.approx(0.05)
+        assert "without its 2 variants' own changes" in ex.widget.children[0].value
+        rate.value = 500.0
+        assert ex.wait(60)
+        assert ex.view is not None
+        assert ex.view.overrides == ("workloads.0.requests.arrivals.rate=500",)
+        assert ex.view.result.scenario.workloads[0].offered.mean_rate == 500
+        assert ex.error == ""
+    finally:
+        ex.wait(60)
+    scenario = sim.load_scenario(ROOT / "scenarios" / "go-default-pool.yaml")
+    initial = settings_of(scenario)
+    changed = Settings(**{**initial.__dict__, "law": "fixed"})
+    assert assignments(scenario, initial, changed) == ['workloads.0.requests.latency={"kind": "fixed", "value": 0.05}']
+
+
 def test_values_are_written_as_set_reads_them() -> None:
     assert [yaml_value(v) for v in ("linux-5.12", "no", 60.0, 0.5, False, [1, 2])] == [
         "linux-5.12",
