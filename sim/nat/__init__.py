@@ -1,0 +1,1 @@
+"""Translators in front of hosts (issue 10, in progress): the port searches of each NAT kind."""
