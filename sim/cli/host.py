@@ -4,12 +4,10 @@ holding the most ports; ``--scenario FILE`` writes a scenario of it, estimated f
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import socket
 import sys
-import tempfile
 import textwrap
 import time
 from datetime import UTC, datetime
@@ -17,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config.errors import ScenarioError, shown
+from .files import write_atomic
 
 if TYPE_CHECKING:
     from ..machine.host import HostReport
@@ -154,34 +153,13 @@ def _write_scenario(
     except NothingToModelError as exc:
         print(f"portsim: error: host --scenario: {exc}", file=sys.stderr)
         return None
-    _write(out, text)
+    write_atomic(out, [text])
     return {
         "file": str(out),
         "sample_s": second.time - first.time,
         "workloads": [e.to_json() for e in estimates if e.rate > 0],
         "left_out": [e.to_json() for e in estimates if e.rate == 0],
     }
-
-
-def _write(out: Path, text: str) -> None:
-    """Write next to its place, then move it there: an interrupted run leaves no half file."""
-    folder = out.parent if str(out.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".yaml", dir=folder)
-    except OSError as exc:
-        raise ScenarioError(f"{shown(str(out))}: cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, out)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise ScenarioError(f"{shown(str(out))}: cannot write: {exc.strerror or exc}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def host_text(report: HostReport) -> str:

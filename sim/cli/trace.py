@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
+import itertools
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from ..config.errors import ScenarioError, shown
 from ..config.snapshots import EPHEMERAL, Conversion, convert
+from .files import write_atomic
 
 
 def _seconds(text: str) -> float:
@@ -75,31 +75,11 @@ def run(args: argparse.Namespace) -> int:
             f"({result.accepted} accepted on a listening port, {result.outside} from ports outside "
             f"{args.ephemeral[0]}-{args.ephemeral[1]})"
         )
-    _write(out, result)
+    header = ["start,duration,destination,close\n"]
+    rows = (f"{row.start:.6f},{row.duration:.6f},{row.destination},{row.close}\n" for row in result.rows)
+    write_atomic(out, itertools.chain(header, rows), encoding="ascii")
     print(summary(result, str(out), args.ephemeral))
     return 0
-
-
-def _write(out: Path, result: Conversion) -> None:
-    """Write the trace next to its place, then move it there: an interrupted run leaves no half file."""
-    folder = out.parent if str(out.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=folder)
-    except OSError as exc:
-        raise ScenarioError(f"{shown(str(out))}: cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write("start,duration,destination,close\n")
-            fh.writelines(f"{row.start:.6f},{row.duration:.6f},{row.destination},{row.close}\n" for row in result.rows)
-        os.replace(tmp, out)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise ScenarioError(f"{shown(str(out))}: cannot write: {exc.strerror or exc}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def summary(result: Conversion, out: str, ephemeral: tuple[int, int]) -> str:
