@@ -299,6 +299,12 @@ def test_plot_redraws_from_the_folder(tmp_path: Path, capsys: pytest.CaptureFixt
     assert len(list((out / "plots").glob("*.png"))) == len(EVERY_RUN_PLOTS)
 
 
+def interruptible() -> None:
+    """In the child: Ctrl-C stops it, as in a terminal (a shell's background job starts with SIGINT ignored,
+    and Python keeps it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def long_run(tmp_path: Path) -> Path:
     scenario = tmp_path / "long.yaml"
     text = (ROOT / "scenarios" / "quickstart.yaml").read_text().replace("duration: 600", "duration: 100000")
@@ -315,6 +321,7 @@ def test_ctrl_c_keeps_the_previous_results(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     time.sleep(2.5)
     proc.send_signal(signal.SIGINT)
@@ -334,6 +341,7 @@ def test_progress_bar_on_a_terminal(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=follower,
         env={**os.environ, "COLUMNS": "120", "TERM": "xterm"},
+        preexec_fn=interruptible,
     )
     os.close(follower)
     seen = b""
