@@ -86,9 +86,9 @@ def test_a_run_without_failures_keeps_its_last_instant(make_scenario: Callable[.
     assert port_map.still.attempts == result.summary.attempts == 19
 
 
-def test_a_bind_failure_shows_every_port_carrying_a_socket(make_scenario: Callable[..., Scenario]) -> None:
-    """bind() needs a port with no socket at all: at its failure no cell is free, some only toward the other backend."""
-    scenario = make_scenario(
+def plain_and_bound(make_scenario: Callable[..., Scenario]) -> Scenario:
+    """16 ports shared by plain connections to 10.0.0.2 and bind()-before-connect ones to 10.0.0.1 (which fail)."""
+    return make_scenario(
         host={"port_range": [50000, 50015], "time_wait": 30.0},
         workloads=[
             {
@@ -106,6 +106,11 @@ def test_a_bind_failure_shows_every_port_carrying_a_socket(make_scenario: Callab
             },
         ],
     )
+
+
+def test_a_bind_failure_shows_every_port_carrying_a_socket(make_scenario: Callable[..., Scenario]) -> None:
+    """bind() needs a port with no socket at all: at its failure no cell is free, some only toward the other backend."""
+    scenario = plain_and_bound(make_scenario)
     result = simulate(scenario)
     port_map = result.port_map_data
     assert port_map is not None
@@ -122,24 +127,7 @@ def test_a_bind_failure_shows_every_port_carrying_a_socket(make_scenario: Callab
 def test_a_chosen_destination_gets_the_still_at_the_first_failure(make_scenario: Callable[..., Scenario]) -> None:
     """The bound workload fails toward 10.0.0.1; asked for 10.0.0.2, the still shows that pool at the same
     instant, where the plain connections' own ports are taken and the bound ones are unusable."""
-    scenario = make_scenario(
-        host={"port_range": [50000, 50015], "time_wait": 30.0},
-        workloads=[
-            {
-                "name": "plain",
-                "arrivals": {"kind": "poisson", "rate": 2.0},
-                "duration": {"kind": "exponential", "mean": 1.0},
-                "destinations": [{"address": "10.0.0.2", "port": 80}],
-            },
-            {
-                "name": "bound",
-                "arrivals": {"kind": "poisson", "rate": 2.0},
-                "duration": {"kind": "exponential", "mean": 1.0},
-                "bind": True,
-                "destinations": [{"address": "10.0.0.1", "port": 80}],
-            },
-        ],
-    )
+    scenario = plain_and_bound(make_scenario)
     failing = PortModel(scenario).run().port_map
     chosen = PortModel(scenario, port_map=PortMapSpec(fps=1, seconds=1, destination="10.0.0.2:80")).run().port_map
     assert failing is not None
