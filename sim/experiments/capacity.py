@@ -70,6 +70,20 @@ class _Load:
         return sum(values) / len(values) if values else math.nan
 
 
+def _surely(runs: Sequence[tuple[int, float, float]], target: float) -> int:
+    """-1 when the pooled blocking of ``runs`` is below ``target`` with 95% confidence (Clopper-Pearson), +1 when
+    above, 0 otherwise (or without attempts)."""
+    attempts = sum(a for _, a, _ in runs)
+    failures = sum(f for _, _, f in runs)
+    if attempts <= 0:
+        return 0
+    from scipy import stats
+
+    upper = 1.0 if failures >= attempts else float(stats.beta.ppf(0.975, failures + 1, attempts - failures))
+    lower = 0.0 if failures <= 0 else float(stats.beta.ppf(0.025, failures, attempts - failures + 1))
+    return -1 if upper < target else 1 if lower > target else 0
+
+
 def _logit_and_weight(runs: Sequence[tuple[int, float, float]]) -> tuple[float, float] | None:
     """logit of the blocking of ``runs`` pooled (half a count away from 0 and 1) and its binomial information."""
     attempts = sum(a for _, a, _ in runs)
@@ -207,6 +221,15 @@ class _Search:
         self.runs += len(wanted)
         return load
 
+    def contradicted(self, scale: float) -> bool:
+        """Whether an evaluated load contradicts ``scale`` as the answer: one above it whose blocking is surely
+        (95%, pooled replications) below the target, or one below it whose blocking is surely above."""
+        for load in self.loads.values():
+            side = _surely(load.runs, self.target)
+            if (side < 0 and load.scale > scale) or (side > 0 and load.scale < scale):
+                return True
+        return False
+
     def sides(self) -> tuple[_Load | None, _Load | None]:
         """The highest load at or below the target and the lowest above it."""
         below = [x for x in self.loads.values() if x.mean() <= self.target]
@@ -304,6 +327,8 @@ class _Search:
         centre = self.fit(self.window())
         if centre is None or not math.isfinite(centre):
             return math.exp((a + b) / 2), self.replications
+        if self.contradicted(math.exp(centre)):
+            return math.exp((a + b) / 2), self.replications  # blocking jumps here: bisect the bracket
         margin = 0.05 * (b - a)
         x = min(max(centre, a + margin), b - margin) if b - a > LOCAL else centre
         nearest = min(abs(math.log(load.scale) - x) for load in self.loads.values())
@@ -449,6 +474,11 @@ def find_capacity(
         centre, (lo, hi) = found[0], found[1]
         precise = max(hi / centre, centre / lo) - 1 <= tolerance
         local = abs(math.log(high.scale / low.scale)) <= LOCAL
+        if search.contradicted(centre):
+            if abs(math.log(high.scale / low.scale)) <= math.log1p(tolerance):
+                converged = True  # blocking jumps within the bracket: the bracket is the answer
+                break
+            continue
         if precise and local:
             converged = True
             break
@@ -464,18 +494,26 @@ def _report(
     evaluated that meets the target, and its interval runs to the lowest that does not."""
     base, target = search.scenario, search.target
     found = search.estimate() if not exact else None
+    low, high = search.sides()
+    if found is not None and low is not None and high is not None and search.contradicted(found[0]):
+        # no smooth curve fits where blocking jumps (a pool that fills at once): answer with the bracket
+        found, exact = None, True
+        note = (
+            f"blocking jumps from {low.mean():.3g} to {high.mean():.3g} between these loads, where no smooth curve "
+            "fits: the rate is the highest load that met the target, the interval the bracket to the lowest that did "
+            f"not ({search.runs} simulation runs)"
+        )
     rate = ci = scale_found = None
     if found is not None:
         scale_found = found[0]
         rate = scale_found * search.base
         ci = (found[1][0] * search.base, found[1][1] * search.base) if found[1] else None
-    low, high = search.sides()
     if exact and low is not None and high is not None:
         scale_found, rate = low.scale, low.scale * search.base
         ci = (min(rate, high.scale * search.base), max(rate, high.scale * search.base))
     passed = [x.scale * search.base for x in search.loads.values() if x.mean() <= target]
     at_least = max(passed) if rate is None and passed else None
-    if converged and not exact:
+    if converged and not exact and found is not None:
         note = f"95% interval within ±{search.tolerance:.0%} after {search.runs} simulation runs"
     elif not note:
         note = "no interval yet"

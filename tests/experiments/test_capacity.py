@@ -256,3 +256,33 @@ def test_request_workloads_are_searched_in_requests_per_second(make_scenario: Ca
     found = find_capacity(make_scenario(duration=100.0, warmup=10.0, workloads=[w]), 0.05, workers=1, max_runs=40)
     assert (found.unit, found.interval) == ("req/s", "95% CI")
     assert found.erlang_b_rate is not None  # a connection per request: Erlang B gives the first guess
+
+
+def test_an_answer_is_never_below_a_load_that_never_failed() -> None:
+    """Go's pool on 1,000 ports with no warm-up: blocking starts only once TIME_WAIT has filled the range, so it
+    jumps from none (in every replication) to tens of percent, where no smooth curve fits. The answer may not
+    lie below a load none of whose runs failed, nor above one whose every run failed more than the target."""
+    raw = {
+        "name": "jump",
+        "duration": 60,
+        "warmup": 0,
+        "seed": 7,
+        "host": {"preset": "linux", "port_range": [40000, 40999]},
+        "workloads": [
+            {
+                "name": "api",
+                "requests": {
+                    "arrivals": {"kind": "poisson", "rate": 55},
+                    "latency": {"kind": "lognormal", "mean": 0.05, "sigma": 0.8},
+                },
+                "pool": "go",
+                "retry": {"max": 1, "backoff": "fixed", "base": 0.2},
+                "destinations": [{"address": "10.0.0.5", "port": 443}],
+            }
+        ],
+    }
+    found = find_capacity(validate(raw, "<test>"), 0.05, workers=1)
+    assert found.rate is not None
+    never = [e.rate for e in found.evaluations if all(r.failures == 0 for r in e.runs)]
+    always = [e.rate for e in found.evaluations if all((r.blocking_probability or 0) > 0.05 for r in e.runs)]
+    assert max(never) <= found.rate < min(always)
