@@ -10,7 +10,7 @@ from typing import Any
 
 from ..config.limits import CLI_HINTS
 from ..experiments.cache import TaskCache
-from ..experiments.capacity import find_capacity
+from ..experiments.capacity import MAX_REPLICATIONS, MIN_REPLICATIONS, find_capacity
 from ..experiments.executor import Executor
 from ..experiments.runner import resolve
 from ..output.capacity import write_capacity
@@ -34,7 +34,9 @@ def add_parser(sub: Any) -> None:
     parser = sub.add_parser(
         "capacity", help="find, by simulation, the largest load at which blocking stays at or below a target"
     )
-    scenario_options(parser, "replications per load (default 3)")
+    scenario_options(
+        parser, f"replications per load ({MIN_REPLICATIONS} to {MAX_REPLICATIONS}, default {MIN_REPLICATIONS})"
+    )
     search_options(parser)
     parser.add_argument("--variant", action="append", default=[], metavar="NAME", help="only this variant (repeatable)")
     parser.add_argument("--no-plots", action="store_true", help="skip capacity.png")
@@ -45,7 +47,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``portsim capacity``; returns the exit status."""
-    check_scenario_options(args, (2, 64))
+    check_scenario_options(args, (MIN_REPLICATIONS, MAX_REPLICATIONS))
     base = resolve(args.scenario, args.seed, None, args.overrides)
     names = list(dict.fromkeys(args.variant)) or [v.name for v in base.variants]
     scenarios = {name: base.variant(name, args.overrides) for name in names} if names else {base.name: base}

@@ -10,6 +10,7 @@ from typing import Any
 from ..config.errors import ScenarioError
 from ..config.limits import CLI_HINTS
 from ..experiments.cache import TaskCache
+from ..experiments.capacity import MAX_REPLICATIONS, MIN_REPLICATIONS
 from ..experiments.executor import Executor
 from ..experiments.fixes import FIXES
 from ..experiments.remedies import remedies
@@ -37,7 +38,9 @@ def add_parser(sub: Any) -> None:
         "remedies",
         help="rank the standard fixes (wider range, tw_reuse, more addresses, ...) by the capacity each gives",
     )
-    scenario_options(parser, "replications per load (default 3)")
+    scenario_options(
+        parser, f"replications per load ({MIN_REPLICATIONS} to {MAX_REPLICATIONS}, default {MIN_REPLICATIONS})"
+    )
     search_options(parser)
     parser.add_argument(
         "--fix", action="append", default=None, metavar="NAME", help=f"only this fix (repeatable): {', '.join(FIXES)}"
@@ -51,7 +54,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``portsim remedies``; returns the exit status."""
-    check_scenario_options(args, (2, 64))
+    check_scenario_options(args, (MIN_REPLICATIONS, MAX_REPLICATIONS))
     base = resolve(args.scenario, args.seed, None, args.overrides)
     if args.variant:
         base = base.variant(args.variant, args.overrides)

@@ -69,15 +69,19 @@ class PoolSpec(Spec):
     def contradictions(self) -> list[str]:
         """Keys that are set but can change nothing, given the others (valid, but probably not meant)."""
         notes = []
+        written = self.given()  # a preset's own values are not the user's contradiction
         if not self.keep_alive:
-            unused = [
+            unused: list[str] = [
                 key
                 for key in ("max_idle_per_host", "max_idle_total", "idle_timeout", "server_idle_timeout")
-                if getattr(self, key) is not None and getattr(self, key) != 0
+                if getattr(self, key) is not None and getattr(self, key) != 0 and key in written
             ]
-            unused += [key for key in ("max_requests", "max_lifetime") if getattr(self, key) is not None]
+            unused += [
+                key for key in ("max_requests", "max_lifetime") if getattr(self, key) is not None and key in written
+            ]
             if unused:
-                notes.append(f"keep_alive is false, so {', '.join(unused)} change nothing (no connection is kept)")
+                verb = "changes" if len(unused) == 1 else "change"
+                notes.append(f"keep_alive is false, so {', '.join(unused)} {verb} nothing (no connection is kept)")
         if self.max_per_host is None and (self.wait_timeout is not None or self.when_full == "fail"):
             key = "wait_timeout" if self.wait_timeout is not None else "when_full: fail"
             notes.append(f"{key} changes nothing without max_per_host (the pool is never full)")

@@ -241,7 +241,8 @@ class Scenario(Spec):
             if w.pool is not None:
                 notes.extend(f"workloads.{w.name}.pool: {note}" for note in w.pool.contradictions())
         window = self.duration - self.warmup
-        holds = [w.holding.expected + host.time_wait for w in self.workloads if w.close == "client"]
+        # a keep-alive pool's connections close when the pool decides, not after each request's hold
+        holds = [w.holding.expected + host.time_wait for w in self.workloads if w.close == "client" and not w.pooled]
         if holds and window < 3 * max(holds):
             notes.append(
                 f"the measured window (duration - warmup = {window:g} s) is shorter than three TIME_WAIT cycles: "

@@ -409,6 +409,11 @@ def find_capacity(
         if destination not in labels:
             shown = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
             raise ScenarioError(f"destination {echo(destination)}: not in the scenario (destinations: {shown})")
+    if replications is not None and not MIN_REPLICATIONS <= replications <= MAX_REPLICATIONS:
+        raise ScenarioError(
+            f"replications {replications}: {MIN_REPLICATIONS} to {MAX_REPLICATIONS} per load "
+            "(the interval is a jackknife over them)"
+        )
     reps = max(MIN_REPLICATIONS, replications if replications is not None else base.replications)
     if reps > MAX_REPLICATIONS:
         raise ScenarioError(f"replications {reps}: at most {MAX_REPLICATIONS} per load")

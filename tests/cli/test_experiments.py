@@ -130,7 +130,7 @@ def test_capacity_writes_json_and_plot(tmp_path: Path, capsys: pytest.CaptureFix
         (["--target", "x"], "not a number"),
         (["--workload", "nope"], 'workload "nope": not in the scenario'),
         (["--destination", "10.9.9.9:1"], "not in the scenario"),
-        (["--replications", "1"], "between 2 and 64"),
+        (["--replications", "2"], "between 3 and 64"),
     ],
 )
 def test_bad_capacity_input_is_one_line_exit_2(

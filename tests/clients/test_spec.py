@@ -148,7 +148,8 @@ def test_erlang_b_and_the_analytic_capacity_step_aside_for_pools_and_retries() -
 @pytest.mark.parametrize(
     ("pool", "expected"),
     [
-        ({"keep_alive": False, "idle_timeout": 30}, "keep_alive is false, so idle_timeout change nothing"),
+        ({"keep_alive": False, "idle_timeout": 30}, "keep_alive is false, so idle_timeout changes nothing"),
+        ({"preset": "go", "keep_alive": False, "idle_timeout": 30}, "so idle_timeout changes nothing"),
         ({"max_per_host": None, "wait_timeout": 1}, "wait_timeout changes nothing without max_per_host"),
         ({"when_full": "fail"}, "when_full: fail changes nothing without max_per_host"),
         ({"max_per_host": 4, "when_full": "fail", "wait_timeout": 1}, "wait_timeout changes nothing with when_full"),
@@ -165,3 +166,16 @@ def test_pool_keys_that_change_nothing_are_warned_about(pool: dict[str, Any], ex
 @pytest.mark.parametrize("name", sorted(CLIENT_PRESETS))
 def test_no_preset_contradicts_itself(name: str) -> None:
     assert not [n for n in scenario(pool=name).warnings() if "pool" in n]
+
+
+def test_a_presets_own_values_are_not_warned_about() -> None:
+    """keep_alive false on Go's preset leaves its idle keys unused, but the user did not write them."""
+    assert not [n for n in scenario(pool={"preset": "go", "keep_alive": False}).warnings() if "pool" in n]
+
+
+def test_keep_alive_pools_do_not_ask_for_three_time_wait_cycles() -> None:
+    """A keep-alive pool's connections close when the pool decides, not after each request: no settling warning."""
+    pooled = scenario(pool="go")
+    assert pooled.duration == 10.0
+    assert not [n for n in pooled.warnings() if "TIME_WAIT cycles" in n]
+    assert [n for n in scenario(pool="none").warnings() if "TIME_WAIT cycles" in n]

@@ -146,7 +146,8 @@ def test_the_same_seed_gives_the_same_answer_on_any_number_of_workers(make_scena
         ({"workloads": ["nope"]}, "not in the scenario"),
         ({"workloads": []}, "no workload chosen"),
         ({"destination": "10.9.9.9:80"}, "not in the scenario"),
-        ({"replications": 65}, "at most 64"),
+        ({"replications": 65}, "3 to 64 per load"),
+        ({"replications": 2}, "3 to 64 per load"),
     ],
 )
 def test_bad_arguments(make_scenario: Callable[..., Scenario], kwargs: dict[str, Any], problem: str) -> None:
