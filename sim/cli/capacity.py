@@ -15,7 +15,7 @@ from ..experiments.executor import Executor
 from ..experiments.runner import resolve
 from ..output.capacity import write_capacity
 from ..output.folders import CACHE_FOLDER, CAPACITY_ENTRIES, check_replaceable
-from ..report.capacity import CapacityReport, percent
+from ..report.capacity import CapacityReport, percent, rate_text
 from .options import (
     check_scenario_options,
     execution_options,
@@ -97,20 +97,20 @@ def capacity_text(reports: list[CapacityReport], out: Path) -> str:
         name = f"{r.variant}: " if r.variant else f"{r.scenario}: "
         toward = f" toward {r.destination}" if r.destination else ""
         if r.rate is None:
-            bound = f"at least {r.at_least:,.4g} {r.unit}; " if r.at_least is not None else ""
+            bound = f"at least {rate_text(r.at_least)} {r.unit}; " if r.at_least is not None else ""
             lines.append(f"{name}no capacity found at {percent(r.target)} blocking{toward} ({bound}{r.note})")
             continue
-        interval = f" [{r.ci95[0]:,.4g}, {r.ci95[1]:,.4g}] ({r.interval})" if r.ci95 else ""
+        interval = f" [{rate_text(r.ci95[0])}, {rate_text(r.ci95[1])}] ({r.interval})" if r.ci95 else ""
         lines.append(
-            f"{name}{r.rate:,.4g} {r.unit}{interval} of {', '.join(r.workloads)} "
+            f"{name}{rate_text(r.rate)} {r.unit}{interval} of {', '.join(r.workloads)} "
             f"at {percent(r.target)} blocking{toward}"
         )
         scale = r.scale or 0.0
         lines.append(
-            f"  {scale:.3g} times the scenario's {r.base_rate:,.4g} {r.unit}; {r.simulation_runs} simulation runs"
+            f"  {scale:.3g} times the scenario's {rate_text(r.base_rate)} {r.unit}; {r.simulation_runs} simulation runs"
         )
         if r.erlang_b_rate is not None:
-            lines.append(f"  inverse Erlang B: {r.erlang_b_rate:,.4g} {r.unit}")
+            lines.append(f"  inverse Erlang B: {rate_text(r.erlang_b_rate)} {r.unit}")
         if not r.converged:
             lines.append(f"  warning: {r.note}")
     lines.append(f"results in {out}/ (capacity.json, capacity.png)")

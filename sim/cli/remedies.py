@@ -17,7 +17,7 @@ from ..experiments.remedies import remedies
 from ..experiments.runner import resolve
 from ..output.folders import CACHE_FOLDER, REMEDIES_ENTRIES, check_replaceable
 from ..output.remedies import write_remedies
-from ..report.capacity import percent
+from ..report.capacity import percent, rate_text
 from ..report.remedies import RemediesReport
 from .options import (
     check_scenario_options,
@@ -95,13 +95,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interval_head(report: RemediesReport) -> str:
+    kinds = {r.capacity.interval for r in report.remedies if r.capacity is not None}
+    return "bracket" if kinds == {"bracket"} else "95% CI" if kinds <= {"95% CI"} else "95% CI or bracket"
+
+
 def remedies_text(report: RemediesReport, out: Path) -> str:
     """The ranking as a table."""
     toward = f" toward {report.destination}" if report.destination else ""
     lines = [
         f"{report.scenario}: capacity at {percent(report.target)} blocking{toward}, each fix on its own "
-        f"(current load {report.load:,.4g} {report.unit} of {', '.join(report.workloads)})",
-        f"{'fix':<22}{'capacity ' + report.unit:>16}  {'95% CI':<22}{'gain':>7}  {'blocked now':>11}",
+        f"(current load {rate_text(report.load)} {report.unit} of {', '.join(report.workloads)})",
+        f"{'fix':<22}{'capacity ' + report.unit:>16}  {_interval_head(report):<22}{'gain':>7}  {'blocked now':>11}",
     ]
     for r in report.remedies:
         if not r.applies:
@@ -110,10 +115,10 @@ def remedies_text(report: RemediesReport, out: Path) -> str:
         cap = r.capacity
         rate = "not found"
         if cap is not None and cap.rate is not None:
-            rate = f"{cap.rate:,.4g}"
+            rate = f"{rate_text(cap.rate)}"
         elif cap is not None and cap.at_least is not None:
-            rate = f"≥ {cap.at_least:,.4g}"
-        interval = f"[{cap.ci95[0]:,.4g}, {cap.ci95[1]:,.4g}]" if cap is not None and cap.ci95 else "-"
+            rate = f"≥ {rate_text(cap.at_least)}"
+        interval = f"[{rate_text(cap.ci95[0])}, {rate_text(cap.ci95[1])}]" if cap is not None and cap.ci95 else "-"
         gain = f"×{r.gain:.2f}" if r.gain is not None else "-"
         if cap is not None and cap.rate is None and r.gain is not None:
             gain = f"≥×{r.gain:.1f}"

@@ -126,7 +126,7 @@ def request_lines(name: str, r: ClientFigures) -> list[str]:
         f"{r.failures:,.0f} failed"
         + (f" ({causes})" if causes else "")
         + (f", {r.waiting_at_end:,.0f} still waiting for a connection at the end" if r.waiting_at_end else ""),
-        f"    connections        {sig3(r.new_connections_per_s)} new/s, {fmt(r.reuse_ratio)} requests each, "
+        f"    connections        {sig3(r.new_connections_per_s)} new/s, {fmt(r.reuse_ratio)} requests per connection, "
         f"idle mean {r.idle_connections.mean:,.1f} (peak {r.idle_connections.peak:,.0f}), "
         f"pool wait mean {fmt(r.pool_wait_s.mean)} s, p99 {fmt(r.pool_wait_s.p99)} s",
     ]

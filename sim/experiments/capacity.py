@@ -25,7 +25,7 @@ from ..config.errors import ScenarioError, echo
 from ..config.limits import Limits, check
 from ..config.scenario import Scenario
 from ..core.spec import MAX_RATE
-from ..report.capacity import CapacityEvaluation, CapacityReport, CapacityRun
+from ..report.capacity import CapacityEvaluation, CapacityReport, CapacityRun, rate_text
 from ..report.records import Summary
 from ..report.theory import hold_time, predict
 from ..stats.intervals import mean_ci
@@ -463,7 +463,7 @@ def find_capacity(
             if scale > top:
                 if top in search.loads:
                     note = (
-                        f"blocking stays at or below the target up to {top * search.base:,.4g} {search.unit}, "
+                        f"blocking stays at or below the target up to {rate_text(top * search.base)} {search.unit}, "
                         "where the search stops"
                     )
                     break
@@ -559,9 +559,8 @@ def _bisect(search: _Search, top: float, max_evaluations: int) -> CapacityReport
         if high is None:
             if scale >= top:
                 fastest = top * search.base
-                note = (
-                    f"blocking stays at or below the target up to {fastest:,.4g} {search.unit}, the fastest it can go"
-                )
+                reach = f"{rate_text(fastest)} {search.unit}"
+                note = f"blocking stays at or below the target up to {reach}, the fastest it can go"
                 break
             scale = min(scale * 2, top)
         elif low is None:

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from ..report.capacity import percent
+from ..report.capacity import percent, rate_text
 from .plots import DPI, PlotFigure
 from .sweep_plot import PALETTE
 
@@ -58,7 +58,7 @@ def capacity_figure(reports: Sequence[Mapping[str, Any]]) -> Figure:
             if report.get("ci95"):
                 ax.axvspan(report["ci95"][0], report["ci95"][1], color=color, alpha=0.15, linewidth=0)
             ax.annotate(
-                f"{rate:,.4g} {report.get('unit', 'conn/s')}",
+                f"{rate_text(rate)} {report.get('unit', 'conn/s')}",
                 (rate, 1.0),
                 xycoords=("data", "axes fraction"),
                 textcoords="offset points",
@@ -98,8 +98,8 @@ def _subtitle(reports: Sequence[Mapping[str, Any]]) -> str:
             parts.append(f"{name}not found ({r['note']})")
             continue
         ci = r.get("ci95")
-        interval = f" [{ci[0]:,.4g}, {ci[1]:,.4g}]" if ci else ""
-        parts.append(f"{name}{r['rate']:,.4g}{interval} {r.get('unit', 'conn/s')} in {r['simulation_runs']} runs")
+        interval = f" [{rate_text(ci[0])}, {rate_text(ci[1])}]" if ci else ""
+        parts.append(f"{name}{rate_text(r['rate'])}{interval} {r.get('unit', 'conn/s')} in {r['simulation_runs']} runs")
     text = "; ".join(parts)
     shown = reports[0].get("interval", "95% CI")
     return text + f" ({shown}, seed {reports[0]['seed']})" if len(text) < 120 else text[:117] + "..."

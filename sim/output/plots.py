@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from ..model.recorder import OCCUPANCY_BINS
+from ..report.capacity import rate_text
 from . import port_map_plot
 from .figure import DPI as DPI
 from .figure import PlotFigure as PlotFigure
@@ -409,6 +410,7 @@ def requests(result: RunReport, bins: int = 200) -> Figure:
         ("failures", "connect() failures per second", "#c0392b", 1.0),
     )
     widths = np.ones(1)
+    highest = 0.0
     for column, label, color, width in lines:
         _, values = _series_mean(result, column)
         if column == "retries" and not values.any():
@@ -416,14 +418,15 @@ def requests(result: RunReport, bins: int = 200) -> Figure:
         edges, binned = _coarsen(t, values, bins)
         widths = np.diff(edges)
         top.stairs(binned / widths, edges, color=color, lw=width, label=label)
+        highest = max(highest, float((binned / widths).max(initial=0.0)))
     for ax in (top, bottom):
         _shade_warmup(ax, result)
         ax.grid(True, alpha=0.3)
     top.set_ylabel("per second")
-    top.set_ylim(bottom=0)
+    top.set_ylim(0, highest * 1.35 or 1.0)  # headroom: the legend and the pool note sit above the lines
     top.legend(loc="upper right", fontsize=8)
     pools = [
-        f"{name}: {w.requests.pool}, {w.requests.reuse_ratio or 0:.3g} requests per connection"
+        f"{name}: {w.requests.pool}, {rate_text(w.requests.reuse_ratio or 0)} requests per connection"
         for name, w in result.summary.workloads.items()
         if w.requests is not None
     ]
@@ -442,7 +445,6 @@ def requests(result: RunReport, bins: int = 200) -> Figure:
     bottom.set_xlabel("simulated time (s)")
     bottom.set_ylim(bottom=0)
     bottom.set_xlim(t[0], t[-1])
-    bottom.legend(loc="upper right", fontsize=8)
     return fig
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from ..report.capacity import percent
+from ..report.capacity import percent, rate_text
 from .plots import DPI, PlotFigure
 
 BAR = "#2b7bba"
@@ -39,15 +39,15 @@ def remedies_figure(data: Mapping[str, Any]) -> Figure:
             bar.set_alpha(0.6)
     load = float(data["load"])
     unit = data.get("unit", "conn/s")
-    ax.axvline(load, color="#c0392b", linewidth=1.2, linestyle="--", label=f"current load {load:,.4g} {unit}")
+    ax.axvline(load, color="#c0392b", linewidth=1.2, linestyle="--", label=f"current load {rate_text(load)} {unit}")
     top = max([*high, *rates, load]) or 1.0
     for y, r in enumerate(applied[::-1]):
         capacity = r["capacity"] or {}
         blocking = (r.get("blocking_at_load") or {}).get("mean")
         if capacity.get("rate") is not None:
-            text = f"{capacity['rate']:,.4g}"
+            text = f"{rate_text(capacity['rate'])}"
         elif capacity.get("at_least") is not None:
-            text = f"≥ {capacity['at_least']:,.4g} (search stopped there)"
+            text = f"≥ {rate_text(capacity['at_least'])} (search stopped there)"
         else:
             text = "not found"
         if r.get("gain") is not None and r["name"] != "as-is" and capacity.get("rate") is not None:
@@ -58,7 +58,16 @@ def remedies_figure(data: Mapping[str, Any]) -> Figure:
     ax.set_xlim(0, top * 1.02)
     ax.set_xlabel(f"{unit} sustained at {percent(float(data['target']))} blocking", fontsize=9)
     ax.grid(True, axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right", frameon=True)
+    ax.text(
+        load,
+        1.0,
+        f" current load {rate_text(load)} {unit}",
+        transform=ax.get_xaxis_transform(),
+        va="bottom",
+        ha="left",
+        fontsize=8,
+        color="#c0392b",
+    )
     fig.suptitle(f"Which fix buys the most: {data['scenario']}", fontsize=12, fontweight="bold")
     fig.text(
         0.5,

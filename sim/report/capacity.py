@@ -75,3 +75,9 @@ class CapacityReport(Record):
 def percent(p: float) -> str:
     """0.01 as 1%, 0.001 as 0.1%."""
     return f"{p * 100:.3g}%"
+
+
+def rate_text(rate: float) -> str:
+    """A rate for people: 4 significant figures with thousands separators, whole numbers from 10,000 up
+    (never 1.999e+08)."""
+    return f"{rate:,.0f}" if abs(rate) >= 10_000 else f"{rate:,.4g}"
