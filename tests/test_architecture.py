@@ -14,6 +14,7 @@ LAYERS = [
     "core",
     "stats",
     "clients",
+    "nat",
     "config",
     "machine",
     "model",
