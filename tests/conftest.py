@@ -13,6 +13,7 @@ from sim.config.scenario import Scenario, validate
 from sim.model.model import PortModel
 from sim.output.results import RunResult
 from sim.report.summary import report
+from tests.machine.netns import namespace_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,3 +60,11 @@ def make_scenario() -> Callable[..., Scenario]:
 def simulate(scenario: Scenario, seed: int | None = None, replication: int = 0, *, fast: bool = True) -> RunResult:
     """One replication through the model and the report (``fast=False``: the lifecycle's general path only)."""
     return RunResult.of(report(PortModel(scenario, seed, replication, fast=fast).run()))
+
+
+@pytest.fixture(scope="module")
+def namespace() -> None:
+    """Skip, saying why, where a private network namespace cannot be made here (tests/machine/netns.py)."""
+    problem = namespace_problem()
+    if problem is not None:
+        pytest.skip(problem)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sim.cli.main import main
-from tests.machine.netns import namespace_problem, run_in_namespace
+from tests.machine.netns import run_in_namespace
 
 
 @pytest.fixture(autouse=True)
@@ -67,13 +67,6 @@ def test_bad_options_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str],
     err = capsys.readouterr().err
     assert problem in err
     assert err.count("\n") == 1
-
-
-@pytest.fixture(scope="module")
-def namespace() -> None:
-    problem = namespace_problem()
-    if problem is not None:
-        pytest.skip(problem)
 
 
 @pytest.mark.kernel

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sim.cli.main import main
-from tests.machine.netns import NOBODY, namespace_problem, other_user_problem, run_in_namespace
+from tests.machine.netns import NOBODY, other_user_problem, run_in_namespace
 
 
 def port_json(capsys: pytest.CaptureFixture[str], *ports: str) -> list[dict[str, Any]]:
@@ -66,13 +66,6 @@ def test_bad_ports_are_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], a
     assert err.startswith("portsim: error: ")
     assert problem in err
     assert err.count("\n") == 1
-
-
-@pytest.fixture(scope="module")
-def namespace() -> None:
-    problem = namespace_problem()
-    if problem is not None:
-        pytest.skip(problem)
 
 
 @pytest.mark.kernel

@@ -12,7 +12,7 @@ import pytest
 
 from sim.machine.sockets import Endpoint, Snapshot, take_snapshot
 from tests.machine.fakes import sock
-from tests.machine.netns import namespace_problem, run_in_namespace
+from tests.machine.netns import run_in_namespace
 
 
 def conn(status: str, local: tuple[str, int], remote: tuple[str, int] | None, pid: int | None) -> Any:
@@ -70,10 +70,8 @@ def test_macos_without_root_lists_this_user_s_processes(monkeypatch: pytest.Monk
 
 
 @pytest.mark.kernel
+@pytest.mark.usefixtures("namespace")
 def test_a_snapshot_sees_the_test_s_own_sockets_with_their_process() -> None:
-    problem = namespace_problem()
-    if problem is not None:
-        pytest.skip(problem)
     got = run_in_namespace([], snapshot=True, open=3, time_wait=2)
     sockets = json.loads(got["stdout"])["sockets"]
     pid, server = got["pid"], f"127.0.0.1:{got['server_port']}"
