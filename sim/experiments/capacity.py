@@ -431,9 +431,10 @@ def find_capacity(
         hints,
     )
     ceiling = min(MAX_RATE, max_rate) if max_rate is not None else MAX_RATE
-    top = min(ceiling / search.base, *(base.workloads[i].offered.max_factor for i in chosen))
+    fastest = min(base.workloads[i].offered.max_factor for i in chosen)
+    top = min(ceiling / search.base, fastest)
     if all(w.offered.replays for w in base.workloads):
-        return _bisect(search, top, max_evaluations)
+        return _bisect(search, top, fastest, max_evaluations)
     erlang, erlang_note = erlang_scale(base, target, chosen, destination)
     start = erlang if from_erlang else None
     search.erlang_guided = start is not None
@@ -462,10 +463,7 @@ def find_capacity(
                 break
             if scale > top:
                 if top in search.loads:
-                    note = (
-                        f"blocking stays at or below the target up to {rate_text(top * search.base)} {search.unit}, "
-                        "where the search stops"
-                    )
+                    note = _ceiling_note(search, top, fastest)
                     break
                 scale = top  # the ceiling itself, once: the answer may lie just below it
             search.evaluate(scale, range(step[1]))
@@ -547,7 +545,13 @@ def _report(
     )
 
 
-def _bisect(search: _Search, top: float, max_evaluations: int) -> CapacityReport:
+def _ceiling_note(search: _Search, top: float, fastest: float) -> str:
+    """Why the search stopped at ``top``: the arrivals cannot be scaled past ``fastest``, or its ceiling."""
+    why = "the fastest it can go" if top >= fastest else "where the search stops"
+    return f"blocking stays at or below the target up to {rate_text(top * search.base)} {search.unit}, {why}"
+
+
+def _bisect(search: _Search, top: float, fastest: float, max_evaluations: int) -> CapacityReport:
     """The capacity where every run makes the same attempts (traces): one replication per load, bracketing by
     doubling (halving), then bisecting in log(rate) until the bracket is within the tolerance."""
     search.replications = 1
@@ -558,9 +562,7 @@ def _bisect(search: _Search, top: float, max_evaluations: int) -> CapacityReport
         low, high = search.sides()
         if high is None:
             if scale >= top:
-                fastest = top * search.base
-                reach = f"{rate_text(fastest)} {search.unit}"
-                note = f"blocking stays at or below the target up to {reach}, the fastest it can go"
+                note = _ceiling_note(search, top, fastest)
                 break
             scale = min(scale * 2, top)
         elif low is None:

@@ -244,6 +244,9 @@ def test_a_trace_that_cannot_exhaust_the_pool_says_how_fast_it_was_replayed(tmp_
     assert found.rate is None
     assert found.at_least == pytest.approx(1e6 * base.workloads[0].offered.mean_rate)
     assert "the fastest it can go" in found.note
+    capped = find_capacity(base, 0.01, workers=1, max_rate=50.0)  # as remedies caps its searches
+    assert capped.at_least == pytest.approx(50.0)
+    assert capped.note.endswith("where the search stops")
 
 
 def test_request_workloads_are_searched_in_requests_per_second(make_scenario: Callable[..., Scenario]) -> None:
