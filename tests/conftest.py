@@ -7,10 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from sim.config.scenario import Scenario, validate
 from sim.model.model import PortModel
+from sim.model.portmap import PortMap
 from sim.output.results import RunResult
 from sim.report.summary import report
 from tests.machine.netns import namespace_problem
@@ -68,3 +70,27 @@ def namespace() -> None:
     problem = namespace_problem()
     if problem is not None:
         pytest.skip(problem)
+
+
+def assert_same_port_map(a: PortMap, b: PortMap) -> None:
+    """Two recorded port maps equal in every field: the still, the frames and their counts."""
+    assert (a.low, a.at_failure, a.source, a.destination, a.fps) == (
+        b.low,
+        b.at_failure,
+        b.source,
+        b.destination,
+        b.fps,
+    )
+    sa, sb = a.still, b.still
+    assert (sa.time, sa.attempts, sa.failures, sa.source, sa.destination) == (
+        sb.time,
+        sb.attempts,
+        sb.failures,
+        sb.source,
+        sb.destination,
+    )
+    for name in ("times", "frames", "attempts", "failures"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+        assert getattr(a, name).dtype == getattr(b, name).dtype, name
+    np.testing.assert_array_equal(sa.flags, sb.flags)
+    assert sa.flags.dtype == sb.flags.dtype == np.uint8

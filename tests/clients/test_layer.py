@@ -22,6 +22,7 @@ from sim.model.model import PortModel
 from sim.model.records import RunRecords
 from sim.report.records import ClientFigures, Summary
 from sim.report.summary import summarize
+from tests.conftest import assert_same_port_map
 from tests.strategies import scenarios
 from tests.theory import t_interval
 
@@ -69,15 +70,7 @@ def same_port_records(a: RunRecords, b: RunRecords) -> None:
         if field == "port_map":
             assert (x is None) == (y is None), field
             if x is not None:
-                p, q = x.still, y.still
-                assert (p.time, p.attempts, p.failures, p.source, p.destination) == (
-                    q.time,
-                    q.attempts,
-                    q.failures,
-                    q.source,
-                    q.destination,
-                ), field
-                assert np.array_equal(p.flags, q.flags), field
+                assert_same_port_map(x, y)
         elif isinstance(x, np.ndarray):
             assert np.array_equal(x, y), field
         elif hasattr(x, "counts"):

@@ -10,39 +10,16 @@ import pytest
 
 import sim
 from sim.config.scenario import Scenario
-from sim.model.portmap import PortMap
 from sim.output import plots
 from sim.output.folders import ResultsError
 from sim.output.port_map import FILE, load_port_map, write_port_map
+from tests.conftest import assert_same_port_map
 
 
 @pytest.fixture
 def recorded(make_scenario: Callable[..., Scenario]) -> sim.RunResult:
     scenario = make_scenario(workload={"arrivals": {"kind": "poisson", "rate": 10.0}})
     return sim.run(scenario, port_map=sim.PortMapSpec(fps=4, seconds=3))
-
-
-def assert_same(a: PortMap, b: PortMap) -> None:
-    assert (a.low, a.at_failure, a.source, a.destination, a.fps) == (
-        b.low,
-        b.at_failure,
-        b.source,
-        b.destination,
-        b.fps,
-    )
-    sa, sb = a.still, b.still
-    assert (sa.time, sa.attempts, sa.failures, sa.source, sa.destination) == (
-        sb.time,
-        sb.attempts,
-        sb.failures,
-        sb.source,
-        sb.destination,
-    )
-    for name in ("times", "frames", "attempts", "failures"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-        assert getattr(a, name).dtype == getattr(b, name).dtype, name
-    np.testing.assert_array_equal(sa.flags, sb.flags)
-    assert sa.flags.dtype == sb.flags.dtype == np.uint8
 
 
 def test_the_port_map_is_read_back_as_written(recorded: sim.RunResult, tmp_path: Path) -> None:
@@ -54,7 +31,7 @@ def test_the_port_map_is_read_back_as_written(recorded: sim.RunResult, tmp_path:
     assert written == tmp_path / FILE
     loaded = load_port_map(tmp_path)
     assert loaded is not None
-    assert_same(port_map, loaded)
+    assert_same_port_map(port_map, loaded)
 
 
 def test_a_saved_result_carries_its_port_map(recorded: sim.RunResult, tmp_path: Path) -> None:
@@ -62,7 +39,7 @@ def test_a_saved_result_carries_its_port_map(recorded: sim.RunResult, tmp_path: 
     loaded = sim.load_result(out)
     assert loaded.port_map_data is not None
     assert recorded.port_map_data is not None
-    assert_same(recorded.port_map_data, loaded.port_map_data)
+    assert_same_port_map(recorded.port_map_data, loaded.port_map_data)
     assert (out / FILE).stat().st_size < 20_000  # 12 frames of 16 ports and a still, compressed
 
 
