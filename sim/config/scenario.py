@@ -14,8 +14,11 @@ from typing import Annotated, Any
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from ..core.arrivals import Trace
 from ..core.spec import KeyedError, NonNegativeSeconds, PositiveSeconds, Spec
+from ..nat.kinds import NatSpec
 from .errors import ScenarioError, describe, echo, format_path
+from .fleet import MAX_GROUPS, MAX_HOSTS, Group, HostGroup
 from .host import Host
 from .overrides import KeyPath, parse_assignment, set_path
 from .sweep import MAX_KEYS, Axis, axis_values, check_key
@@ -101,6 +104,10 @@ class Scenario(Spec):
     sample_interval: PositiveSeconds | None = None
     host: Host = Field(default_factory=Host)
     workloads: Annotated[list[Workload], Field(min_length=1, max_length=MAX_WORKLOADS)]
+    hosts: Annotated[list[HostGroup], Field(min_length=1, max_length=MAX_GROUPS)] | None = Field(
+        default=None, description="groups of identical hosts, each running the named workloads (rates per host)"
+    )
+    nat: NatSpec | None = Field(default=None, description="the translator in front of the hosts (kind: ...)")
     variants: Annotated[list[Variant], Field(max_length=MAX_VARIANTS)] = Field(default_factory=list)
     variant_name: Annotated[str, Field(pattern=NAME_PATTERN)] | None = None
     sweep: dict[str, Axis] | None = Field(
@@ -137,6 +144,65 @@ class Scenario(Spec):
         if len(self.destinations) > MAX_DESTINATIONS:
             raise KeyedError("workloads", f"more than {MAX_DESTINATIONS:,} distinct destinations")
         return self
+
+    @model_validator(mode="after")
+    def _fleet(self) -> Scenario:
+        groups = self.hosts or []
+        names = [w.name for w in self.workloads]
+        owner: dict[str, str] = {}
+        for i, g in enumerate(groups):
+            if g.name in [h.name for h in groups[:i]]:
+                raise KeyedError(("hosts", i, "name"), f"host group name {g.name!r} is used twice")
+            for j, name in enumerate(g.workloads):
+                if name not in names:
+                    raise KeyedError(("hosts", i, "workloads", j), f"no workload named {echo(name)}")
+                if name in owner:
+                    raise KeyedError(
+                        ("hosts", i, "workloads", j), f"workload {name!r} already runs on host group {owner[name]!r}"
+                    )
+                owner[name] = g.name
+                if g.count > 1 and isinstance(self.workloads[names.index(name)].arrivals, Trace):
+                    raise KeyedError(
+                        ("hosts", i, "workloads", j),
+                        f"workload {name!r} replays a trace: one host's record cannot run on {g.count} hosts",
+                    )
+        if groups:
+            missing = [n for n in names if n not in owner]
+            if missing:
+                raise KeyedError("hosts", f"workload {missing[0]!r} runs on no host group (list it under one)")
+        total = self.fleet_hosts
+        if total > MAX_HOSTS:
+            raise KeyedError("hosts", f"{total:,} hosts in all: at most {MAX_HOSTS:,}")
+        if self.nat is not None:
+            try:
+                self.nat.check_fleet(total)
+            except KeyedError as exc:
+                raise KeyedError(("nat", *exc.key), str(exc)) from None
+        return self
+
+    @property
+    def fleet(self) -> list[Group]:
+        """The host groups as the model runs them (one group of one host without ``hosts``)."""
+        if not self.hosts:
+            return [Group("host", 0, 1, tuple(range(len(self.workloads))))]
+        index = {w.name: i for i, w in enumerate(self.workloads)}
+        groups, first = [], 0
+        for g in self.hosts:
+            groups.append(Group(g.name, first, g.count, tuple(index[n] for n in g.workloads)))
+            first += g.count
+        return groups
+
+    @property
+    def fleet_hosts(self) -> int:
+        """Hosts in all groups."""
+        return sum(g.count for g in self.hosts) if self.hosts else 1
+
+    def hosts_running(self, workload: Workload) -> int:
+        """How many hosts run ``workload`` (its rate is per host)."""
+        for g in self.hosts or []:
+            if workload.name in g.workloads:
+                return g.count
+        return 1
 
     @model_validator(mode="after")
     def _variants(self) -> Scenario:
@@ -269,7 +335,10 @@ class Scenario(Spec):
     @property
     def expected_attempts(self) -> float:
         """Expected connection attempts over all replications, from the workloads' mean rates."""
-        return sum(w.offered.mean_rate * self.active(w) for w in self.workloads) * self.replications
+        return (
+            sum(w.offered.mean_rate * self.active(w) * self.hosts_running(w) for w in self.workloads)
+            * self.replications
+        )
 
     @property
     def step(self) -> float:

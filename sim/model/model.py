@@ -9,20 +9,25 @@ fixed-step time series. ``run`` returns the raw ``RunRecords``; ``report`` turns
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 import simpy
 
 from ..clients.layer import ClientLayer, ClientWorkload
 from ..clients.retry import Backoff
+from ..config.fleet import Group
 from ..config.scenario import Scenario
 from ..config.workload import Workload
 from ..core.hooks import Connection
 from ..core.host import build_host
 from ..core.streams import component_rng, random_ints, weighted_choices
+from ..nat.build import make_translator, unit_labels
+from ..nat.layer import NatLayer
 from ..version import version
 from .portmap import PortMapRecorder, PortMapSpec
 from .recorder import FLUSH, SERIES, Recorder
@@ -52,6 +57,8 @@ class Driver:
     """Whether its arrivals go through the client layer (a pool or retries)."""
     replay: Replay | None = None
     """A trace workload's replay: its attempt times, destinations and durations."""
+    hosts: int = 1
+    """Hosts running the workload: its arrivals come at this many times its rate."""
 
 
 class PortModel:
@@ -74,6 +81,10 @@ class PortModel:
         self.seed = scenario.seed if seed is None else seed
         self.replication = replication
         host = scenario.host.resolved
+        self.per_host = host.source_addresses
+        self.groups = scenario.fleet
+        if scenario.fleet_hosts > 1:  # one pool with each host's addresses as sources of their own
+            host = dataclasses.replace(host, source_addresses=scenario.fleet_hosts * host.source_addresses)
         destinations = scenario.destinations
         index = {d.endpoint: i for i, d in enumerate(destinations)}
         self.env = simpy.Environment()
@@ -94,10 +105,18 @@ class PortModel:
         self.recorder = Recorder(len(scenario.workloads), len(destinations), host.source_addresses, host.size)
         self._next_id = 0
         self._progress: ProgressCallback | None = None
-        self.drivers = [self._driver(i, w, index, layered or w.layered) for i, w in enumerate(scenario.workloads)]
+        group_of = {i: g for g in self.groups for i in g.workloads}
+        self.drivers = [
+            self._driver(i, w, index, layered or w.layered, group_of[i]) for i, w in enumerate(scenario.workloads)
+        ]
+        self.dial = self.connect
+        """connect() as the workloads and the client layer call it: through the translator when there is one."""
+        self.nat = self._nat()
+        if self.nat is not None:
+            self.dial = self.nat.connect
         self.clients = self._clients()
-        self.advance = self.lifecycle.advance if self.clients is None else self.clients.advance
-        """Bring every layer's events up to ``now`` (the lifecycle's alone without a client layer)."""
+        self.advance = self._advance()
+        """Bring every layer's events up to ``now`` (the lifecycle's alone without other layers)."""
         streams = [(d, self._times(d)) for d in self.drivers]
         arrive = self.attempt if self.clients is None else self._arrive
         self.env.process(traffic(self.env, streams, arrive, self._every_tick))
@@ -125,11 +144,13 @@ class PortModel:
         """A workload's attempt times: its trace's rows, or its arrival process."""
         if d.replay is not None:
             return d.replay.times(d.spec.start, self._stop(d.spec))
-        return d.spec.offered.times(self._rng(f"workload:{d.spec.name}:arrivals"), d.spec.start, self._stop(d.spec))
+        offered = d.spec.offered
+        if d.hosts > 1:  # the group's hosts' arrivals together; each goes to one host at random (_sources)
+            offered = offered.model_copy(update=offered.scaled(d.hosts))
+        return offered.times(self._rng(f"workload:{d.spec.name}:arrivals"), d.spec.start, self._stop(d.spec))
 
-    def _driver(self, i: int, w: Workload, index: dict[tuple[str, int], int], layered: bool) -> Driver:
+    def _driver(self, i: int, w: Workload, index: dict[tuple[str, int], int], layered: bool, group: Group) -> Driver:
         dests = [index[d.endpoint] for d in w.destinations]
-        n_sources = self.host.source_addresses
         replay = Replay.of(i, w, index, self.lifecycle, lambda: self._next_id)
         return Driver(
             index=i,
@@ -148,12 +169,52 @@ class PortModel:
                 else None
             ),
             replay=replay,
-            pick_source=(
-                random_ints(self._rng(f"workload:{w.name}:source"), n_sources)
-                if n_sources > 1 and w.bind is not False
-                else None
-            ),
+            pick_source=self._sources(w, group),
+            hosts=group.count,
         )
+
+    def _sources(self, w: Workload, group: Group) -> Iterator[int] | None:
+        """A workload's source index per attempt: one of its group's hosts at random, then one of that host's
+        addresses when it binds (a plain connect() uses the first)."""
+        k = self.per_host
+        addresses = random_ints(self._rng(f"workload:{w.name}:source"), k) if k > 1 and w.bind is not False else None
+        if group.first == 0 and group.count == 1:
+            return addresses
+        hosts = random_ints(self._rng(f"workload:{w.name}:host"), group.count) if group.count > 1 else repeat(0)
+        return ((group.first + h) * k + (next(addresses) if addresses is not None else 0) for h in hosts)
+
+    def _nat(self) -> NatLayer | None:
+        """The translator in front of the hosts, when the scenario has one."""
+        kind = self.scenario.nat
+        if kind is None:
+            return None
+        workloads = self.scenario.workloads
+        translator = make_translator(kind, self.scenario.fleet_hosts, len(self.scenario.destinations), self._rng("nat"))
+        self.nat_labels = unit_labels(kind, [(g.name, g.count) for g in self.groups])
+        return NatLayer(
+            translator,
+            self.parts,
+            self.connect,
+            self.recorder.translator_failed,
+            rst=[w.close == "reset" for w in workloads],
+            bound=[w.bound for w in workloads],
+            sources_per_host=self.per_host,
+            advance=self.lifecycle.advance,
+        )
+
+    def _advance(self) -> Callable[[float], None]:
+        """Advance every layer: the lifecycle, then the client layer's events, then the translator's."""
+        clients, nat = self.clients, self.nat
+        if nat is None:
+            return self.lifecycle.advance if clients is None else clients.advance
+        if clients is None:
+            return nat.advance
+
+        def both(now: float) -> None:
+            clients.advance(now)
+            nat.advance(now)
+
+        return both
 
     def _clients(self) -> ClientLayer | None:
         """The client layer of the workloads that need one, or None when none does."""
@@ -175,7 +236,7 @@ class PortModel:
             )
             for d in layered
         ]
-        return ClientLayer(self.lifecycle, self.connect, workloads, len(self.scenario.destinations))
+        return ClientLayer(self.lifecycle, self.dial, workloads, len(self.scenario.destinations))
 
     # ----------------------------------------------------------------- processes
 
@@ -195,7 +256,7 @@ class PortModel:
         """One connect() (or bind() then connect()) at ``now``; returns the port, or -1 on failure."""
         src = next(driver.pick_source) if driver.pick_source is not None else 0
         dst = next(driver.pick_destination) if driver.pick_destination is not None else driver.destinations[0]
-        conn = self.connect(driver.index, src, dst, now)
+        conn = self.dial(driver.index, src, dst, now)
         if conn is None:
             return -1
         self.lifecycle.open(now + next(driver.durations), conn)
@@ -251,6 +312,8 @@ class PortModel:
         self.recorder.sample(t, lc.established, lc.time_wait, lc.fin_wait2, self.pool.ports_in_use)
         if self.clients is not None:
             self.clients.recorder.sample(t, self.clients.idle_total)
+        if self.nat is not None:
+            self.nat.translator.sample(t)
 
     def _warmup(self) -> Generator[simpy.events.Event, object, None]:
         warmup = self.scenario.warmup
@@ -259,6 +322,8 @@ class PortModel:
         self.lifecycle.start_window(warmup)
         if self.clients is not None:
             self.clients.start_window(warmup)
+        if self.nat is not None:
+            self.nat.translator.start_window(warmup)
         self.recorder.start_window(warmup, self.pool.ports_in_use)
         self.pool.start_window(warmup)
 
@@ -290,6 +355,10 @@ class PortModel:
         clients = self.clients
         if clients is not None:
             series.update({c: np.asarray(v) for c, v in clients.recorder.series.items()})
+        nat = None
+        if self.nat is not None:
+            series.update({c: np.asarray(v) for c, v in self.nat.translator.series.items()})
+            nat = self.nat.translator.records(self.scenario.duration, self.nat_labels)
         return RunRecords(
             scenario=self.scenario.with_changes(seed=self.seed, replications=1, portsim_version=version()),
             replication=self.replication,
@@ -321,4 +390,7 @@ class PortModel:
             series=series,
             clients=None if clients is None else clients.records(self.scenario.duration),
             port_map=self.port_map.records(),
+            nat=nat,
+            translator_failures=rec.counted("translator_failures"),
+            dest_translator_failures=rec.counted("dest_translator_failures"),
         )

@@ -32,7 +32,16 @@ class Recorder:
     (connections in each state) are kept by the lifecycle.
     """
 
-    _COUNTERS = ("attempts", "established", "failures", "dest_attempts", "dest_established", "dest_failures")
+    _COUNTERS = (
+        "attempts",
+        "established",
+        "failures",
+        "dest_attempts",
+        "dest_established",
+        "dest_failures",
+        "translator_failures",
+        "dest_translator_failures",
+    )
 
     def __init__(self, n_workloads: int, n_destinations: int, n_sources: int, size: int) -> None:
         self.size = size
@@ -43,6 +52,8 @@ class Recorder:
         self.dest_attempts = [0] * n_destinations
         self.dest_established = [0] * n_destinations
         self.dest_failures = [0] * n_destinations
+        self.translator_failures = [0] * n_workloads
+        self.dest_translator_failures = [0] * n_destinations
         self.peak_ports = 0
         self.probes = IntHistogram()
         self.reuse = LogHistogram()
@@ -108,6 +119,17 @@ class Recorder:
             self.peak_ports = ports_in_use
         if reuse_interval >= 0:
             self.reuse.add(reuse_interval)
+
+    def translator_failed(self, w: int, dst: int, now: float) -> None:
+        """An attempt ``connected`` got its host port but no mapping on the translator: a failure after all."""
+        self.established[w] -= 1
+        self.dest_established[dst] -= 1
+        self.failures[w] += 1
+        self.dest_failures[dst] += 1
+        self.translator_failures[w] += 1
+        self.dest_translator_failures[dst] += 1
+        if self.first_failure[w] is None:
+            self.first_failure[w] = now
 
     def fold(self) -> None:
         """Fold the per-attempt buffers into the histograms and predictability figures (numpy, in bulk)."""

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..clients.recorder import ClientRecords
 from ..config.scenario import Scenario
+from ..nat.records import NatRecords
 from ..stats.histograms import IntHistogram, LogHistogram
 from .portmap import PortMap
 
@@ -53,3 +54,8 @@ class RunRecords:
     """The client layer's figures (requests, pools, retries), when the scenario has one."""
     port_map: PortMap | None = None
     """The pool's snapshots: the first-failure still, and frames when asked for."""
+    nat: NatRecords | None = None
+    """The translator's figures, when the scenario has one."""
+    translator_failures: list[int] | None = None
+    """Per workload: attempts that got a host port but no mapping (included in ``failures``)."""
+    dest_translator_failures: list[int] | None = None

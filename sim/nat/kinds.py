@@ -2,7 +2,10 @@
 
 A kind is a small frozen spec registered by name (``NAT_KINDS``); every value can be overridden, and a value
 outside what the real service allows is refused with the key and the limit (``KeyedError``). These specs are
-validated data only: the translator model that applies them comes in a later step of issue 10.
+validated data plus the few numbers the translator model (``sim.nat.translator``) and its theory read:
+whose pools of mappings there are (``scope``: a public address's or a host's, one per destination), how many
+mappings a pool holds (``pool_size``), how long a mapping outlives its connection (``after_close``) and how
+long an open mapping without traffic lives (``idle_after``).
 
 Sources (``docs/nat-kernel.md`` for Linux, measured; ``../shared/reference/nat.md`` for the clouds):
 - ``linux-snat``: net/netfilter/nf_nat_core.c; nf_conntrack_tcp_timeout_* defaults (TIME_WAIT 120 s, CLOSE 10 s).
@@ -33,6 +36,12 @@ AZURE_LB_TABLE = ((50, 1024), (100, 512), (200, 256), (400, 128), (800, 64), (10
 """Azure Load Balancer's default outbound ports per instance by backend pool size: (at most N instances, ports)."""
 AZURE_LB_PORTS_PER_ADDRESS = 64_000
 """Ports a frontend address offers for outbound SNAT (azure-docs, manual allocation)."""
+GCP_PORTS_PER_ADDRESS = 64_512
+"""Ports a Cloud NAT address offers to VMs (Cloud NAT docs: VMs per address = 64,512 / ports per VM)."""
+CONNECT_TIMEOUT = 133.5
+"""Seconds a Linux client's connect() waits before ETIMEDOUT when every SYN is dropped (6.18 defaults,
+tcp_syn_retries 6 and tcp_syn_linear_timeouts 4: measured 133.5 s, docs/nat-kernel.md)."""
+Scope = Literal["address", "host"]
 
 
 def _power_of_two(value: int) -> bool:
@@ -45,6 +54,44 @@ class NatKind(Spec):
     name: ClassVar[str]
     error: ClassVar[str]
     """What the service calls a connection it could not map (its metric or drop reason)."""
+    scope: ClassVar[Scope] = "address"
+    """Whose pools of mappings there are, one per destination each: a public address's, or a host's."""
+
+    connect_timeout: Annotated[float, Field(gt=0, le=3600)] = CONNECT_TIMEOUT
+    """Seconds a client whose SYN the translator drops holds its host port before connect() fails."""
+
+    @property
+    def public_addresses(self) -> int:
+        """Public addresses the translator maps to."""
+        return 1
+
+    def units(self, hosts: int) -> int:
+        """Pools per destination: one per public address, or one per host."""
+        return hosts if self.scope == "host" else self.public_addresses
+
+    def pool_size(self, hosts: int) -> int:
+        """Mappings one pool (a unit's, toward one destination) holds at once, closing ones included."""
+        raise NotImplementedError
+
+    def busy_cap(self, hosts: int) -> int:
+        """Open mappings one pool holds at once (below ``pool_size`` where closing ones count apart)."""
+        return self.pool_size(hosts)
+
+    def after_close(self, rst: bool) -> float:
+        """Seconds a mapping stays after its connection closes (by FIN, or by RST)."""
+        raise NotImplementedError
+
+    def idle_after(self) -> float:
+        """Seconds after which an open mapping that carries no traffic is dropped."""
+        raise NotImplementedError
+
+    def check_fleet(self, hosts: int) -> None:
+        """Refuse (``KeyedError``) a fleet of ``hosts`` the service could not serve at all."""
+
+    @property
+    def growing(self) -> bool:
+        """Whether pools grow during a run (dynamic allocation: Erlang B does not apply)."""
+        return False
 
 
 class LinuxSnat(NatKind):
@@ -63,12 +110,27 @@ class LinuxSnat(NatKind):
     close: Annotated[float, Field(ge=0, le=86400)] = 10.0
     evict: Annotated[float, Field(ge=0, le=1)] = 0.5
     """Chance that a closing entry met in a round's last 32 tries is evicted (measured about half)."""
+    established: Annotated[float, Field(gt=0, le=1e7)] = 432_000.0
+    """nf_conntrack_tcp_timeout_established: 5 days."""
 
     @model_validator(mode="after")
     def _range(self) -> LinuxSnat:
         if self.ports[0] > self.ports[1]:
             raise KeyedError("ports", f"the range {self.ports[0]}-{self.ports[1]} is empty: give [low, high]")
         return self
+
+    @property
+    def public_addresses(self) -> int:
+        return self.addresses
+
+    def pool_size(self, hosts: int) -> int:
+        return self.ports[1] - self.ports[0] + 1
+
+    def after_close(self, rst: bool) -> float:
+        return self.close if rst else self.time_wait
+
+    def idle_after(self) -> float:
+        return self.established
 
 
 class AwsNatGateway(NatKind):
@@ -83,17 +145,33 @@ class AwsNatGateway(NatKind):
     hold_after_close: Annotated[float, Field(ge=0, le=3600)] = 0.0
     """Seconds a port stays blocked after a close: undocumented by AWS, a parameter here."""
 
+    @property
+    def public_addresses(self) -> int:
+        return self.addresses
+
+    def pool_size(self, hosts: int) -> int:
+        return self.per_destination
+
+    def after_close(self, rst: bool) -> float:
+        return self.hold_after_close
+
+    def idle_after(self) -> float:
+        return self.idle_timeout
+
 
 class AzureLbOutbound(NatKind):
     """Azure Load Balancer outbound rules: ports preallocated per backend instance, one destination each at a time."""
 
     name: ClassVar[str] = "azure-lb-outbound"
     error: ClassVar[str] = "SNAT port exhaustion"
+    scope: ClassVar[Scope] = "host"
     kind: Literal["azure-lb-outbound"] = "azure-lb-outbound"
     frontend_addresses: Annotated[int, Field(ge=1, le=600)] = 1
     ports_per_host: Annotated[int, Field(ge=8, le=64_000)] | None = None
     """None: the default table by pool size; by hand: a multiple of 8."""
     idle_timeout: Annotated[float, Field(ge=4 * MINUTE, le=120 * MINUTE)] = 4 * MINUTE
+    hold_after_close: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    """Seconds a port waits after a close before reuse: Azure documents a wait without a number, a parameter."""
 
     @model_validator(mode="after")
     def _ports(self) -> AzureLbOutbound:
@@ -101,6 +179,10 @@ class AzureLbOutbound(NatKind):
         if ports is not None and ports % 8:
             raise KeyedError("ports_per_host", f"{ports} is not a multiple of 8 (Azure allocates ports in blocks of 8)")
         return self
+
+    @property
+    def public_addresses(self) -> int:
+        return self.frontend_addresses
 
     def ports_for(self, hosts: int) -> int:
         """Ports each of ``hosts`` backend instances gets."""
@@ -117,6 +199,18 @@ class AzureLbOutbound(NatKind):
                 return min(ports * self.frontend_addresses, 1024)
         raise KeyedError("ports_per_host", f"{hosts} hosts: the default table stops at 1,000; give ports_per_host")
 
+    def check_fleet(self, hosts: int) -> None:
+        self.ports_for(hosts)
+
+    def pool_size(self, hosts: int) -> int:
+        return self.ports_for(hosts)
+
+    def after_close(self, rst: bool) -> float:
+        return self.hold_after_close
+
+    def idle_after(self) -> float:
+        return self.idle_timeout
+
 
 class AzureNatGateway(NatKind):
     """Azure NAT Gateway: a shared pool per public address, reused toward a destination only after a cooldown."""
@@ -129,7 +223,26 @@ class AzureNatGateway(NatKind):
     per_destination: Annotated[int, Field(ge=1, le=50_000)] = 50_000
     cooldown_fin: Annotated[float, Field(ge=0, le=3600)] = 65.0
     cooldown_rst: Annotated[float, Field(ge=0, le=3600)] = 16.0
+    cooldown_counts: bool = True
+    """Whether ports in cooldown count against ``per_destination`` (undocumented: a switch). False: only the
+    open connections do, and open plus cooling ones against ``ports_per_address``."""
     idle_timeout: Annotated[float, Field(ge=4 * MINUTE, le=120 * MINUTE)] = 4 * MINUTE
+
+    @property
+    def public_addresses(self) -> int:
+        return self.addresses
+
+    def pool_size(self, hosts: int) -> int:
+        return min(self.per_destination, self.ports_per_address) if self.cooldown_counts else self.ports_per_address
+
+    def busy_cap(self, hosts: int) -> int:
+        return min(self.per_destination, self.ports_per_address)
+
+    def after_close(self, rst: bool) -> float:
+        return self.cooldown_rst if rst else self.cooldown_fin
+
+    def idle_after(self) -> float:
+        return self.idle_timeout
 
 
 class GcpCloudNat(NatKind):
@@ -137,6 +250,7 @@ class GcpCloudNat(NatKind):
 
     name: ClassVar[str] = "gcp-cloud-nat"
     error: ClassVar[str] = "OUT_OF_RESOURCES"
+    scope: ClassVar[Scope] = "host"
     kind: Literal["gcp-cloud-nat"] = "gcp-cloud-nat"
     addresses: Annotated[int, Field(ge=1, le=300)] = 1
     min_ports_per_host: Annotated[int, Field(ge=2, le=65_536)] = 64
@@ -165,11 +279,46 @@ class GcpCloudNat(NatKind):
                 )
         return self
 
+    @property
+    def public_addresses(self) -> int:
+        return self.addresses
+
+    @property
+    def capacity(self) -> int:
+        """Ports the addresses offer to the fleet."""
+        return GCP_PORTS_PER_ADDRESS * self.addresses
+
+    def check_fleet(self, hosts: int) -> None:
+        if hosts * self.min_ports_per_host > self.capacity:
+            raise KeyedError(
+                "min_ports_per_host",
+                f"{hosts} hosts x {self.min_ports_per_host} ports is above the {self.addresses} address(es)' "
+                f"{self.capacity:,} ports (at most {self.capacity // self.min_ports_per_host:,} hosts)",
+            )
+
+    def pool_size(self, hosts: int) -> int:
+        return min(self.min_ports_per_host, GCP_PORTS_PER_ADDRESS)
+
+    def after_close(self, rst: bool) -> float:
+        return self.transitory_idle if rst else self.time_wait
+
+    def idle_after(self) -> float:
+        return self.established_idle
+
+    @property
+    def growing(self) -> bool:
+        return self.dynamic
+
 
 NAT_KINDS: dict[str, type[NatKind]] = {
     cls.name: cls for cls in (LinuxSnat, AwsNatGateway, AzureLbOutbound, AzureNatGateway, GcpCloudNat)
 }
 """Every translator kind by name."""
+
+NatSpec = Annotated[
+    LinuxSnat | AwsNatGateway | AzureLbOutbound | AzureNatGateway | GcpCloudNat, Field(discriminator="kind")
+]
+"""A scenario's ``nat:`` entry: one of the kinds, chosen by ``kind``."""
 
 __all__ = [
     "AZURE_LB_TABLE",
@@ -180,4 +329,5 @@ __all__ = [
     "GcpCloudNat",
     "LinuxSnat",
     "NatKind",
+    "NatSpec",
 ]

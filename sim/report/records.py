@@ -183,6 +183,8 @@ class WorkloadFigures(Record):
     offered_rate: Number
     requests: ClientFigures | None = None
     """For request workloads and workloads with retries."""
+    translator_failures: Number = 0
+    """Attempts that got a host port but no mapping on the translator (counted in ``failures``)."""
 
 
 class ReuseDistance(Record):
@@ -215,6 +217,71 @@ class DestinationFigures(Record):
     reuse_distance: ReuseDistance
     next_port_guess: NextPortGuess
     erlang_b: DestinationErlangB | None = None
+
+
+class NatPool(Record):
+    """One owner's pools of mappings (a public address's, or a host's), over every destination."""
+
+    mappings: Level
+    closing: Level
+    failures: Number
+
+
+class NatGroup(Record):
+    """A host group behind the translator."""
+
+    hosts: Number
+    attempts: Number
+    failures: Number
+    """Attempts of the group's workloads that failed, on their host or on the translator."""
+    translator_failures: Number
+    hosts_failed: Number
+    """Hosts that had at least one attempt dropped by the translator."""
+    hosts_failed_with_room: Number
+    """Of those, hosts that failed while another pool toward the same destination had room."""
+    peak_mappings_per_host: Number
+    """The most mappings one host held at a time-series row."""
+
+
+class NatErlangB(Record):
+    """Erlang B for one pool of mappings: servers, offered load (erlangs) and blocking."""
+
+    pool: str
+    servers: Number
+    offered_load: Number
+    blocking_probability: Number | None
+
+
+class NatFigures(Record):
+    """The translator's figures (``nat`` in summary.json)."""
+
+    kind: str
+    error: str
+    scope: str
+    """Whose pools of mappings there are, one per destination: ``address`` or ``host``."""
+    hosts: Number
+    public_addresses: Number
+    pool_size: Number
+    """Mappings a pool (one owner toward one destination) holds at once, closing ones included (at the start
+    with dynamic allocation)."""
+    attempts: Number
+    failures: Number
+    failure_probability: Number | None
+    mappings: Level
+    closing: Level
+    idle_timeouts: Number
+    hosts_failed_with_room: Number
+    probes: Spread | None = None
+    evicted: Number | None = None
+    failed_with_free_ports: Number | None = None
+    sustainable_rate: Number | None = None
+    """New connections per second one pool sustains: pool size / (mean hold + the mapping's time after close)."""
+    sustainable_rate_per: str = ""
+    erlang_b: list[NatErlangB] = []
+    erlang_b_note: str = ""
+    owners: dict[str, NatPool] = {}
+    """Per public address (address-scoped kinds); per host only for fleets of at most 64 hosts."""
+    groups: dict[str, NatGroup] = {}
 
 
 class Summary(Record):
@@ -254,8 +321,11 @@ class Summary(Record):
     """The same tree as the summary with [low, high] of each mean (replications only)."""
     per_replication: list[dict[str, Any]] | None = None
     """Each replication's top-level figures (replications only)."""
+    nat: NatFigures | None = None
+    """The translator's figures (scenarios with ``nat``)."""
 
     OPTIONAL: ClassVar[tuple[str, ...]] = (
+        "nat",
         "replication",
         "replications",
         "variant",

@@ -7,6 +7,7 @@ import numpy as np
 from ..config.workload import Workload
 from ..model.records import RunRecords
 from ..stats.histograms import IntHistogram
+from .nat import nat_figures
 from .records import (
     DestinationFigures,
     Level,
@@ -80,9 +81,13 @@ def summarize(records: RunRecords) -> Summary:
     errors = {ERRNO_CONNECT: 0, ERRNO_BIND: 0}
     workloads: dict[str, WorkloadFigures] = {}
     requests = request_figures(records)
+    translator = records.translator_failures or [0] * len(scenario.workloads)
+    nat = nat_figures(records)
+    if nat is not None:
+        errors[nat.error] = sum(translator)
     for i, w in enumerate(scenario.workloads):
         errno = ERRNO_BIND if w.bound else ERRNO_CONNECT
-        errors[errno] += records.failures[i]
+        errors[errno] += records.failures[i] - translator[i]
         workloads[w.name] = WorkloadFigures(
             attempts=records.attempts[i],
             established=records.established[i],
@@ -92,6 +97,7 @@ def summarize(records: RunRecords) -> Summary:
             errno=errno,
             offered_rate=offered_rate(w, records.measured_from_s, records.sim_time_s),
             requests=requests.get(i),
+            translator_failures=translator[i],
         )
     destinations: dict[str, DestinationFigures] = {}
     for j, d in enumerate(scenario.destinations):
@@ -165,6 +171,7 @@ def summarize(records: RunRecords) -> Summary:
         capacity_at_1pct_blocking=capacity(scenario, 0.01),
         workloads=workloads,
         destinations=destinations,
+        nat=nat,
     )
 
 

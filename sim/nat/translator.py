@@ -1,0 +1,251 @@
+"""A translator in front of a fleet: its pools of mappings, their timers and their levels.
+
+A connection that got its local port on its host asks the translator for a mapping (``map``). The
+mapping belongs to a *pool*: one per (unit, destination), the unit being a public address or a host
+(``NatKind.scope``). When the connection closes (``closed``) the mapping stays for the kind's
+``after_close`` (conntrack TIME_WAIT, a cooldown, a hold), then frees; an open mapping that outlives the
+kind's ``idle_after`` is dropped (counted as an idle timeout: portsim's connections carry no keep-alive
+traffic). ``advance`` applies every close, free and idle drop due, in time order.
+
+Subclasses decide how a pool hands out mappings (``_take``, ``_cool``, ``_free``): port by port with
+netfilter's bounded search (``sim.nat.linux``), or as counts against a quota (``sim.nat.quotas``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, deque
+
+import numpy as np
+
+from ..stats.histograms import IntHistogram
+from .kinds import NatKind
+from .records import NatRecords
+
+INF = math.inf
+NAT_SERIES = ("nat_mappings", "nat_closing", "nat_failures")
+"""The translator's time-series columns: open mappings, closing ones, failures in the step."""
+
+
+class Translator:
+    """Mappings of one translator, with its timers and the figures it reports."""
+
+    def __init__(self, kind: NatKind, hosts: int, n_destinations: int) -> None:
+        self.kind = kind
+        self.hosts = hosts
+        self.n_dest = n_destinations
+        units = self.units = kind.units(hosts)
+        self.busy = [0] * units
+        """Open mappings per unit."""
+        self.cooling = [0] * units
+        """Mappings per unit whose connection closed, not yet free."""
+        self.host_busy = [0] * hosts
+        self.peak_busy = [0] * units
+        self.peak_cooling = [0] * units
+        self.total_busy = self.total_cooling = self.peak_total_busy = self.peak_total_cooling = 0
+        self._area_busy = [0.0] * units
+        self._area_cooling = [0.0] * units
+        self._last = [0.0] * units
+        self.window_start = 0.0
+        self.attempts = 0
+        self.failures = 0
+        self.unit_failures = [0] * units
+        self.host_failures = [0] * hosts
+        self.with_room = bytearray(hosts)
+        """Per host: whether it failed while another unit had room toward the same destination."""
+        self.idle_timeouts = 0
+        self.probes = IntHistogram()
+        self._probes: list[int] = []
+        self._after_fin = kind.after_close(False)
+        self._after_rst = kind.after_close(True)
+        self._idle = kind.idle_after()
+        self._open: OrderedDict[int, tuple[int, int, int, float]] = OrderedDict()
+        """Open mappings by connection id: (token, unit, host, opened), oldest first."""
+        self._closes: deque[tuple[float, int, bool]] = deque()
+        """Connections closed on their host, (time, id, by RST), in time order, not yet applied."""
+        self._fin: deque[tuple[float, int, int, int]] = deque()
+        self._rst: deque[tuple[float, int, int, int]] = deque()
+        """Mappings to free, (time, token, unit, connection id), per kind of close (each in time order)."""
+        self.series: dict[str, list[float]] = {c: [] for c in NAT_SERIES}
+        self.host_series: list[np.ndarray] = []
+        self._sampled_failures = 0
+        self._baseline = (0, 0, 0)
+        self._baseline_extra = (0, 0)
+
+    # ----------------------------------------------------------------- pools (subclasses)
+
+    def _take(self, conn: int, host: int, port: int, dst: int, now: float) -> tuple[int, int]:
+        """A mapping for ``host``'s connection ``conn`` from local ``port`` to ``dst``: (token, unit), token -1 if
+        none (the unit then is the one that failed)."""
+        raise NotImplementedError
+
+    def _cool(self, token: int) -> None:
+        """The mapping's connection closed: it stays until freed."""
+        raise NotImplementedError
+
+    def _free(self, token: int, conn: int, cooled: bool) -> bool:
+        """Connection ``conn``'s mapping frees (``cooled``: after its close, else dropped while open); False when
+        the mapping was taken over meanwhile (nothing to free)."""
+        raise NotImplementedError
+
+    def room_elsewhere(self, host: int, dst: int, unit: int) -> bool:
+        """Whether another unit than ``unit`` had room toward ``dst`` (called on failures only)."""
+        return False
+
+    # ----------------------------------------------------------------- levels
+
+    def _level(self, unit: int, now: float, busy: int, cooling: int) -> None:
+        last = self._last[unit]
+        if now > last:
+            span = now - (last if last > self.window_start else self.window_start) if now > self.window_start else 0.0
+            self._area_busy[unit] += self.busy[unit] * span
+            self._area_cooling[unit] += self.cooling[unit] * span
+            self._last[unit] = now
+        b = self.busy[unit] = self.busy[unit] + busy
+        c = self.cooling[unit] = self.cooling[unit] + cooling
+        if b > self.peak_busy[unit]:
+            self.peak_busy[unit] = b
+        if c > self.peak_cooling[unit]:
+            self.peak_cooling[unit] = c
+        total = self.total_busy = self.total_busy + busy
+        if total > self.peak_total_busy:
+            self.peak_total_busy = total
+        total = self.total_cooling = self.total_cooling + cooling
+        if total > self.peak_total_cooling:
+            self.peak_total_cooling = total
+
+    # ----------------------------------------------------------------- events
+
+    def map(self, conn: int, host: int, port: int, dst: int, now: float) -> bool:
+        """Map connection ``conn`` of ``host`` from local ``port`` to ``dst`` at ``now``; False: no mapping."""
+        self.attempts += 1
+        token, unit = self._take(conn, host, port, dst, now)
+        if token < 0:
+            self.failures += 1
+            self.unit_failures[unit] += 1
+            self.host_failures[host] += 1
+            if not self.with_room[host] and self.room_elsewhere(host, dst, unit):
+                self.with_room[host] = 1
+            return False
+        self._level(unit, now, 1, 0)
+        self.host_busy[host] += 1
+        self._open[conn] = (token, unit, host, now)
+        return True
+
+    def closed(self, conn: int, now: float, rst: bool) -> None:
+        """Connection ``conn`` closed on its host at ``now`` (applied at the next ``advance``)."""
+        self._closes.append((now, conn, rst))
+
+    def advance(self, now: float) -> None:
+        """Apply every close, free and idle drop due at or before ``now``, in time order."""
+        closes, fin, rst, opened = self._closes, self._fin, self._rst, self._open
+        idle = self._idle
+        while True:
+            t_close = closes[0][0] if closes else INF
+            t_fin = fin[0][0] if fin else INF
+            t_rst = rst[0][0] if rst else INF
+            t_idle = next(iter(opened.values()))[3] + idle if opened else INF
+            t = min(t_close, t_fin, t_rst, t_idle)
+            if t > now:
+                return
+            if t == t_idle and t < t_close:
+                conn, (token, unit, host, _) = opened.popitem(last=False)
+                self.idle_timeouts += 1
+                self._level(unit, t, -1, 0)
+                self.host_busy[host] -= 1
+                self._free(token, conn, False)
+            elif t == t_close:
+                _, conn, by_rst = closes.popleft()
+                entry = opened.pop(conn, None)
+                if entry is None:  # dropped while idle (or never mapped)
+                    continue
+                token, unit, host, _ = entry
+                after = self._after_rst if by_rst else self._after_fin
+                self._level(unit, t, -1, 1)
+                self.host_busy[host] -= 1
+                self._cool(token)
+                (rst if by_rst else fin).append((t + after, token, unit, conn))
+            else:
+                queue = fin if t == t_fin else rst
+                _, token, unit, conn = queue.popleft()
+                if self._free(token, conn, True):
+                    self._level(unit, t, 0, -1)
+
+    # ----------------------------------------------------------------- measuring
+
+    def start_window(self, now: float) -> None:
+        """Count figures from ``now`` on (the end of warm-up)."""
+        for u in range(self.units):
+            self._level(u, now, 0, 0)
+        self.window_start = now
+        self._area_busy = [0.0] * self.units
+        self._area_cooling = [0.0] * self.units
+        self.peak_busy = list(self.busy)
+        self.peak_cooling = list(self.cooling)
+        self.peak_total_busy, self.peak_total_cooling = self.total_busy, self.total_cooling
+        self._baseline = (self.attempts, self.failures, self.idle_timeouts)
+        self._baseline_extra = (self.evicted or 0, self.failed_with_free_ports or 0)
+        self.unit_failures = [0] * self.units
+        self.host_failures = [0] * self.hosts
+        self.with_room = bytearray(self.hosts)
+        self._fold()
+        self.probes.clear()
+
+    def _fold(self) -> None:
+        if self._probes:
+            self.probes.add_many(np.asarray(self._probes, dtype=np.int64))
+            self._probes.clear()
+
+    def sample(self, now: float) -> None:
+        """Append one time-series row at ``now``: open and closing mappings, failures since the last row."""
+        self.series["nat_mappings"].append(self.total_busy)
+        self.series["nat_closing"].append(self.total_cooling)
+        self.series["nat_failures"].append(self.failures - self._sampled_failures)
+        self._sampled_failures = self.failures
+        self.host_series.append(np.asarray(self.host_busy, dtype=np.int32))
+        self._fold()
+
+    def records(self, now: float, unit_labels: list[str]) -> NatRecords:
+        """What the translator measured, up to ``now``."""
+        for u in range(self.units):
+            self._level(u, now, 0, 0)
+        self._fold()
+        span = now - self.window_start
+        base_attempts, base_failures, base_idle = self._baseline
+        return NatRecords(
+            kind=self.kind,
+            hosts=self.hosts,
+            unit_labels=unit_labels,
+            attempts=self.attempts - base_attempts,
+            failures=self.failures - base_failures,
+            idle_timeouts=self.idle_timeouts - base_idle,
+            unit_failures=list(self.unit_failures),
+            peak_mappings=self.peak_total_busy,
+            peak_closing=self.peak_total_cooling,
+            unit_peak_mappings=list(self.peak_busy),
+            unit_mean_mappings=[
+                a / span if span > 0 else float(b) for a, b in zip(self._area_busy, self.busy, strict=True)
+            ],
+            unit_peak_closing=list(self.peak_cooling),
+            unit_mean_closing=[
+                a / span if span > 0 else float(c) for a, c in zip(self._area_cooling, self.cooling, strict=True)
+            ],
+            host_failures=list(self.host_failures),
+            host_failed_with_room=[bool(x) for x in self.with_room],
+            probes=self.probes,
+            evicted=None if self.evicted is None else self.evicted - self._baseline_extra[0],
+            failed_with_free_ports=(
+                None if self.failed_with_free_ports is None else self.failed_with_free_ports - self._baseline_extra[1]
+            ),
+            host_series=np.stack(self.host_series) if self.host_series else np.zeros((0, self.hosts), np.int32),
+        )
+
+    @property
+    def evicted(self) -> int | None:
+        """Closing mappings taken over by a new connection (netfilter only)."""
+        return None
+
+    @property
+    def failed_with_free_ports(self) -> int | None:
+        """Failures whose own pool still had free ports (netfilter's bounded search only)."""
+        return None

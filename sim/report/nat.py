@@ -1,0 +1,149 @@
+"""From what the translator recorded to its figures (``nat`` in summary.json), with its theory.
+
+The theory is each kind's documented arithmetic: a pool of ``pool_size`` mappings, each held for a
+connection's mean duration plus the kind's time after close, sustains ``pool_size / (hold + after)`` new
+connections per second (Azure NAT Gateway with FIN: 50,000 / 65.5 s = 763/s per address toward one
+destination). With Poisson arrivals and pools that neither grow nor fail early, Erlang B gives the
+blocking of each pool: one per host and destination for host-scoped kinds, the addresses' pools together
+toward one destination for the kinds that try every address (AWS, Azure NAT Gateway).
+"""
+
+from __future__ import annotations
+
+from ..config.scenario import Scenario
+from ..model.records import RunRecords
+from ..nat.kinds import AzureNatGateway, LinuxSnat, NatKind
+from ..nat.records import NatRecords
+from ..stats.erlang import erlang_b
+from .records import Level, NatErlangB, NatFigures, NatGroup, NatPool, Spread
+
+MAX_OWNERS = 64
+"""Owners listed one by one in summary.json (hosts beyond this are summed in ``groups``)."""
+
+
+def _hold(scenario: Scenario, kind: NatKind) -> float:
+    """Seconds a mapping is held per connection: the rate-weighted mean duration plus the time after close."""
+    total = sum(w.offered.mean_rate * scenario.hosts_running(w) for w in scenario.workloads)
+    if total <= 0:
+        return 0.0
+    held = 0.0
+    for w in scenario.workloads:
+        share = w.offered.mean_rate * scenario.hosts_running(w) / total
+        held += share * (w.holding.expected + kind.after_close(w.close == "reset"))
+    return held
+
+
+def _erlang(scenario: Scenario, kind: NatKind) -> tuple[list[NatErlangB], str]:
+    """Erlang B per pool where it applies, else a note saying why not."""
+    if isinstance(kind, LinuxSnat):
+        return [], "netfilter's bounded search fails before a pool is full: Erlang B would understate blocking"
+    if kind.growing:
+        return [], "dynamic allocation grows the pools during the run"
+    if isinstance(kind, AzureNatGateway) and not kind.cooldown_counts:
+        return [], "open and cooling mappings have caps of their own"
+    if any(not w.offered.is_poisson or w.layered for w in scenario.workloads):
+        return [], "needs Poisson connection arrivals (no client pool or retries)"
+    hosts = scenario.fleet_hosts
+    servers = kind.pool_size(hosts)
+    hold = _hold(scenario, kind)
+    rows: list[NatErlangB] = []
+    for d in scenario.destinations:
+        if kind.scope == "host":
+            for g in scenario.fleet:
+                rate = sum(
+                    scenario.workloads[i].offered.mean_rate * _share(scenario, i, d.endpoint) for i in g.workloads
+                )
+                if rate > 0:
+                    rows.append(_row(f"{g.name} (each host) -> {d.label}", servers, rate * hold))
+        else:
+            rate = sum(
+                w.offered.mean_rate * scenario.hosts_running(w) * _share(scenario, i, d.endpoint)
+                for i, w in enumerate(scenario.workloads)
+            )
+            n = servers * kind.public_addresses
+            rows.append(_row(f"{kind.public_addresses} address(es) -> {d.label}", n, rate * hold))
+    return rows, ""
+
+
+def _share(scenario: Scenario, i: int, endpoint: tuple[str, int]) -> float:
+    w = scenario.workloads[i]
+    weights = w.weights
+    return sum(p for dest, p in zip(w.destinations, weights, strict=True) if dest.endpoint == endpoint)
+
+
+def _row(pool: str, servers: int, load: float) -> NatErlangB:
+    return NatErlangB(pool=pool, servers=servers, offered_load=load, blocking_probability=erlang_b(servers, load))
+
+
+def _owners(rec: NatRecords) -> dict[str, NatPool]:
+    if len(rec.unit_labels) > MAX_OWNERS:
+        return {}
+    return {
+        label: NatPool(
+            mappings=Level(peak=rec.unit_peak_mappings[u], mean=rec.unit_mean_mappings[u]),
+            closing=Level(peak=rec.unit_peak_closing[u], mean=rec.unit_mean_closing[u]),
+            failures=rec.unit_failures[u],
+        )
+        for u, label in enumerate(rec.unit_labels)
+    }
+
+
+def _groups(records: RunRecords, rec: NatRecords) -> dict[str, NatGroup]:
+    scenario = records.scenario
+    translator = records.translator_failures or [0] * len(scenario.workloads)
+    series = rec.host_series
+    start = int((series.shape[0] - 1) * records.measured_from_s / records.sim_time_s) if series.size else 0
+    result: dict[str, NatGroup] = {}
+    for g in scenario.fleet:
+        hosts = range(g.first, g.first + g.count)
+        failed = [h for h in hosts if rec.host_failures[h]]
+        peak = int(series[start:, g.first : g.first + g.count].max()) if series.size else 0
+        result[g.name] = NatGroup(
+            hosts=g.count,
+            attempts=sum(records.attempts[i] for i in g.workloads),
+            failures=sum(records.failures[i] for i in g.workloads),
+            translator_failures=sum(translator[i] for i in g.workloads),
+            hosts_failed=len(failed),
+            hosts_failed_with_room=sum(1 for h in failed if rec.host_failed_with_room[h]),
+            peak_mappings_per_host=peak,
+        )
+    return result
+
+
+def nat_figures(records: RunRecords) -> NatFigures | None:
+    """The translator's figures of one replication, or None without a translator."""
+    rec = records.nat
+    if rec is None:
+        return None
+    scenario = records.scenario
+    kind = rec.kind
+    hosts = rec.hosts
+    hold = _hold(scenario, kind)
+    size = kind.pool_size(hosts)
+    rows, note = _erlang(scenario, kind)
+    probes = rec.probes
+    per = "per host per destination" if kind.scope == "host" else "per public address per destination"
+    return NatFigures(
+        kind=kind.name,
+        error=kind.error,
+        scope=kind.scope,
+        hosts=hosts,
+        public_addresses=kind.public_addresses,
+        pool_size=size,
+        attempts=rec.attempts,
+        failures=rec.failures,
+        failure_probability=rec.failures / rec.attempts if rec.attempts else None,
+        mappings=Level(peak=rec.peak_mappings, mean=sum(rec.unit_mean_mappings)),
+        closing=Level(peak=rec.peak_closing, mean=sum(rec.unit_mean_closing)),
+        idle_timeouts=rec.idle_timeouts,
+        hosts_failed_with_room=sum(1 for h, f in enumerate(rec.host_failures) if f and rec.host_failed_with_room[h]),
+        probes=Spread(mean=probes.mean(), p99=probes.quantile(0.99), max=probes.max()) if probes.n else None,
+        evicted=rec.evicted,
+        failed_with_free_ports=rec.failed_with_free_ports,
+        sustainable_rate=size / hold if hold > 0 else None,
+        sustainable_rate_per=per,
+        erlang_b=rows,
+        erlang_b_note=note,
+        owners=_owners(rec),
+        groups=_groups(records, rec),
+    )
