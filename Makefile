@@ -1,7 +1,8 @@
 # portsim: two commands on a fresh machine.
 #   make run    set up .venv, run scenarios/quickstart.yaml into results/quickstart/
 #   make test   set up .venv, lint, type-check and run the whole test suite (as root on Debian it first
-#               installs Chromium for the one headless-browser test: `make browser`)
+#               installs Chromium for the one headless-browser test: `make browser`, and nftables and
+#               conntrack for the live NAT test: `make nat-tools`)
 #   make lab    JupyterLab and ipywidgets in the same .venv, opened on notebooks/ (sim.explore needs them)
 # For developers (not part of make test):
 #   make bench    speed against bare SimPy (ratios in one process), then the experiments' speed-up and overhead
@@ -13,7 +14,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LAB    := $(VENV)/.lab-installed
 
-.PHONY: run test lint browser lab bench fuzz mutants clean
+.PHONY: run test lint browser nat-tools lab bench fuzz mutants clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,7 +40,18 @@ browser:
 			apt-get install -y -q --no-install-recommends chromium chromium-driver >/dev/null; \
 	else echo "no chromium/chromedriver and not root: the headless-browser test will be skipped"; fi
 
-test: lint browser
+# Debian's nftables and conntrack for `portsim validate --nat` and its live test (netfilter SNAT in private
+# network namespaces), where missing: installed in a root shell with apt-get (a few seconds, about 2 MB);
+# elsewhere that test is skipped.
+nat-tools:
+	@if command -v nft >/dev/null && command -v conntrack >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's nftables and conntrack for validate --nat"; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends nftables conntrack >/dev/null; \
+	else echo "no nft/conntrack and not root: the live NAT test will be skipped"; fi
+
+test: lint browser nat-tools
 	$(BIN)/python -m pytest -n 2 --durations=10
 
 $(LAB): pyproject.toml

@@ -87,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser(
         "validate",
-        help="check a scenario and print it with presets applied; or, with --kernel, compare against the live kernel",
+        help="check a scenario and print it with presets applied; or, with --kernel or --nat, compare against the "
+        "live kernel",
     )
     validate.add_argument("scenario", metavar="SCENARIO", nargs="?")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
@@ -97,9 +98,17 @@ def _parser() -> argparse.ArgumentParser:
         help="run small experiments on this Linux kernel (private network namespace) and the simulator, side by side",
     )
     validate.add_argument(
-        "--out", metavar="DIR", help="with --kernel: where to write validation.json and validation.png"
+        "--nat",
+        action="store_true",
+        help="run the kernel's netfilter SNAT in private network namespaces (root, nftables, conntrack) and the "
+        "linux-snat model, side by side",
     )
-    validate.add_argument("--seed", type=int, default=0, metavar="N", help="with --kernel: the simulator's seed")
+    validate.add_argument(
+        "--out", metavar="DIR", help="with --kernel or --nat: where to write validation.json and validation.png"
+    )
+    validate.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="with --kernel or --nat: the simulator's seed"
+    )
     limit_options(validate)
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -233,10 +242,14 @@ def _warn(scenario: Scenario, variant: str | None = None) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    if args.kernel and args.nat:
+        raise BadInputError("validate: give --kernel or --nat, not both")
     if args.kernel:
         return _validate_kernel(args)
+    if args.nat:
+        return _validate_nat(args)
     if args.scenario is None:
-        raise BadInputError("validate: give a SCENARIO file, or --kernel")
+        raise BadInputError("validate: give a SCENARIO file, or --kernel, or --nat")
     scenario = resolve(args.scenario, overrides=args.overrides)
     runs = scenario.expand(args.overrides)
     cost = check(runs, limits(args), args.scenario, CLI_HINTS)
@@ -264,6 +277,31 @@ def _validate_kernel(args: argparse.Namespace) -> int:
     checks, data = run_validation(out, seed=args.seed)
     kernel = data["kernel"].get("meta", {}).get("kernel", "?")
     print(f"portsim {version()} 'linux' preset against Linux {kernel} (private network namespace, loopback)")
+    for c in checks:
+        print(f"{'PASS' if c.passed else 'FAIL'}  {c.name}")
+        print(f"      kernel:    {c.kernel}")
+        print(f"      portsim:   {c.simulator}")
+        print(f"      tolerance: {c.tolerance}")
+    passed = sum(c.passed for c in checks)
+    print(f"{passed}/{len(checks)} checks pass; details in {out}/validation.json and {out}/validation.png")
+    return EXIT_OK if passed == len(checks) else EXIT_FAILURE
+
+
+def _validate_nat(args: argparse.Namespace) -> int:
+    from ..kernel.nat_probe import nat_support
+    from ..kernel.nat_validation import run as run_nat_validation
+
+    reason = nat_support()
+    if reason is not None:
+        raise BadInputError(f"validate --nat: cannot run netfilter here: {reason}")
+    out = Path(args.out) if args.out is not None else Path("results") / "nat-validation"
+    check_replaceable(out)
+    checks, data = run_nat_validation(out, seed=args.seed)
+    meta = data["kernel"].get("meta", {})
+    print(
+        f"portsim {version()} 'linux-snat' model against netfilter on Linux {meta.get('kernel', '?')} "
+        f"({meta.get('nft', 'nft')}; snat in private network namespaces, {meta.get('elapsed_s', '?')} s)"
+    )
     for c in checks:
         print(f"{'PASS' if c.passed else 'FAIL'}  {c.name}")
         print(f"      kernel:    {c.kernel}")
