@@ -8,7 +8,7 @@ from typing import Any
 
 from ..clients.presets import CLIENT_PRESETS
 from ..report.comparison import compare
-from ..report.records import Capacity, ClientFigures, ErlangB, Summary
+from ..report.records import Capacity, ClientFigures, ErlangB, NatFigures, Summary
 from ..report.run import RunReport
 
 CAPACITY_LINES = 4
@@ -114,8 +114,39 @@ def summary_text(result: RunReport, out: Path) -> str:
     for name, w in s.workloads.items():
         if w.requests is not None:
             lines.extend(request_lines(name, w.requests))
+    if s.nat is not None:
+        lines.extend(nat_lines(s.nat))
     lines.append(f"  results              {out}/")
     return "\n".join(lines)
+
+
+def nat_lines(n: NatFigures) -> list[str]:
+    """The translator: its drops by their own name, its pools, the hosts that failed with room elsewhere."""
+    owners = f"{n.hosts:,.0f} hosts" if n.scope == "host" else f"{n.public_addresses:,.0f} address(es)"
+    lines = [
+        f"  translator           {n.kind}, {n.pool_size:,.0f} mappings per "
+        f"{'host' if n.scope == 'host' else 'address'} per destination ({owners})",
+        f"    {n.error:<18} {n.failures:,.0f} of {n.attempts:,.0f} attempts dropped "
+        f"(probability {fmt(n.failure_probability)})"
+        + (f", Erlang B {fmt(n.erlang_b[0].blocking_probability)}" if len(n.erlang_b) == 1 else ""),
+        f"    mappings           peak {n.mappings.peak:,.0f}, mean {n.mappings.mean:,.1f}; held after close "
+        f"peak {n.closing.peak:,.0f}, mean {n.closing.mean:,.1f}",
+    ]
+    if n.sustainable_rate is not None:
+        lines.append(f"    sustains about     {sig3(n.sustainable_rate)} new conn/s {n.sustainable_rate_per}")
+    if n.hosts_failed_with_room:
+        lines.append(
+            f"    {n.hosts_failed_with_room:,.0f} host(s) failed while another pool had room toward the destination"
+        )
+    if n.failed_with_free_ports:
+        lines.append(
+            f"    {n.failed_with_free_ports:,.0f} drops with free ports left in the pool (netfilter's bounded search)"
+        )
+    if n.evicted:
+        lines.append(f"    {n.evicted:,.0f} closing conntrack entries evicted by new SYNs (Linux 6.5 and later)")
+    if n.idle_timeouts:
+        lines.append(f"    {n.idle_timeouts:,.0f} mappings dropped after the idle timeout")
+    return lines
 
 
 def request_lines(name: str, r: ClientFigures) -> list[str]:

@@ -39,6 +39,7 @@ OUTPUT_ENTRIES = frozenset(
         "timeseries.csv",
         "histograms.json",
         "port_map.npz",
+        "nat_hosts.npz",
         "plots",
         "validation.json",
         "validation.png",
@@ -196,6 +197,11 @@ class Scenario(Spec):
     def fleet_hosts(self) -> int:
         """Hosts in all groups."""
         return sum(g.count for g in self.hosts) if self.hosts else 1
+
+    @property
+    def nat_growing(self) -> bool:
+        """Whether the translator's pools grow during a run (dynamic allocation)."""
+        return self.nat is not None and self.nat.growing
 
     def hosts_running(self, workload: Workload) -> int:
         """How many hosts run ``workload`` (its rate is per host)."""

@@ -299,6 +299,9 @@ class GcpCloudNat(NatKind):
     def pool_size(self, hosts: int) -> int:
         return min(self.min_ports_per_host, GCP_PORTS_PER_ADDRESS)
 
+    def busy_cap(self, hosts: int) -> int:
+        return self.max_ports_per_host if self.dynamic else self.pool_size(hosts)
+
     def after_close(self, rst: bool) -> float:
         return self.transitory_idle if rst else self.time_wait
 

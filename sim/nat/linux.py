@@ -67,6 +67,7 @@ class LinuxSnatTranslator(Translator):
             if owner[0] == host and owner[1] == port:  # the same original tuple: its SYN kills the old entry
                 self._probes.append(1)
                 self._level(unit, now, 0, -1)
+                self.host_held[host] -= 1
                 states[keep] = BUSY
                 self._owner[base + keep] = (host, port, conn)
                 return base + keep, unit
@@ -80,6 +81,7 @@ class LinuxSnatTranslator(Translator):
         if pick.evicted:
             self._evicted += 1
             self._level(unit, now, 0, -1)
+            self.host_held[self._owner[token][0]] -= 1
         else:
             self._used[pool] += 1
         states[pick.index] = BUSY

@@ -34,4 +34,4 @@ class NatRecords:
     evicted: int | None
     failed_with_free_ports: int | None
     host_series: np.ndarray
-    """Open mappings per host at each time-series row (rows x hosts)."""
+    """Mappings per host (open or held after close) at each time-series row (rows x hosts)."""

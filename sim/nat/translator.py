@@ -39,7 +39,8 @@ class Translator:
         """Open mappings per unit."""
         self.cooling = [0] * units
         """Mappings per unit whose connection closed, not yet free."""
-        self.host_busy = [0] * hosts
+        self.host_held = [0] * hosts
+        """Mappings per host, open or held after their close."""
         self.peak_busy = [0] * units
         self.peak_cooling = [0] * units
         self.total_busy = self.total_cooling = self.peak_total_busy = self.peak_total_cooling = 0
@@ -63,9 +64,9 @@ class Translator:
         """Open mappings by connection id: (token, unit, host, opened), oldest first."""
         self._closes: deque[tuple[float, int, bool]] = deque()
         """Connections closed on their host, (time, id, by RST), in time order, not yet applied."""
-        self._fin: deque[tuple[float, int, int, int]] = deque()
-        self._rst: deque[tuple[float, int, int, int]] = deque()
-        """Mappings to free, (time, token, unit, connection id), per kind of close (each in time order)."""
+        self._fin: deque[tuple[float, int, int, int, int]] = deque()
+        self._rst: deque[tuple[float, int, int, int, int]] = deque()
+        """Mappings to free, (time, token, unit, connection id, host), per kind of close (each in time order)."""
         self.series: dict[str, list[float]] = {c: [] for c in NAT_SERIES}
         self.host_series: list[np.ndarray] = []
         self._sampled_failures = 0
@@ -128,7 +129,7 @@ class Translator:
                 self.with_room[host] = 1
             return False
         self._level(unit, now, 1, 0)
-        self.host_busy[host] += 1
+        self.host_held[host] += 1
         self._open[conn] = (token, unit, host, now)
         return True
 
@@ -152,8 +153,8 @@ class Translator:
                 conn, (token, unit, host, _) = opened.popitem(last=False)
                 self.idle_timeouts += 1
                 self._level(unit, t, -1, 0)
-                self.host_busy[host] -= 1
-                self._free(token, conn, False)
+                if self._free(token, conn, False):
+                    self.host_held[host] -= 1
             elif t == t_close:
                 _, conn, by_rst = closes.popleft()
                 entry = opened.pop(conn, None)
@@ -162,14 +163,14 @@ class Translator:
                 token, unit, host, _ = entry
                 after = self._after_rst if by_rst else self._after_fin
                 self._level(unit, t, -1, 1)
-                self.host_busy[host] -= 1
                 self._cool(token)
-                (rst if by_rst else fin).append((t + after, token, unit, conn))
+                (rst if by_rst else fin).append((t + after, token, unit, conn, host))
             else:
                 queue = fin if t == t_fin else rst
-                _, token, unit, conn = queue.popleft()
+                _, token, unit, conn, host = queue.popleft()
                 if self._free(token, conn, True):
                     self._level(unit, t, 0, -1)
+                    self.host_held[host] -= 1
 
     # ----------------------------------------------------------------- measuring
 
@@ -202,7 +203,7 @@ class Translator:
         self.series["nat_closing"].append(self.total_cooling)
         self.series["nat_failures"].append(self.failures - self._sampled_failures)
         self._sampled_failures = self.failures
-        self.host_series.append(np.asarray(self.host_busy, dtype=np.int32))
+        self.host_series.append(np.asarray(self.host_held, dtype=np.int32))
         self._fold()
 
     def records(self, now: float, unit_labels: list[str]) -> NatRecords:

@@ -30,6 +30,7 @@ RUN_ENTRIES = frozenset(
         "timeseries.csv",
         "histograms.json",
         "port_map.npz",
+        "nat_hosts.npz",
         "plots",
         "comparison.json",
         "comparison.png",
@@ -53,6 +54,7 @@ PLOT_FILES = frozenset(
         "port_map.png",
         "port_map.gif",
         "port_map.mp4",
+        "nat.png",
     }
 )
 """The plots portsim may write in plots/ (``plots.PLOTS``, ``OPTIONAL_PLOTS`` and ``ANIMATION_FILES``; a test keeps

@@ -17,7 +17,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from ..model.recorder import OCCUPANCY_BINS
 from ..report.capacity import rate_text
-from . import port_map_plot
+from . import nat_plot, port_map_plot
 from .figure import DPI as DPI
 from .figure import PlotFigure as PlotFigure
 
@@ -113,6 +113,15 @@ def occupancy(result: RunReport) -> Figure:
         more, more_labels = upper.get_legend_handles_labels()
         handles, labels = handles + more, labels + more_labels
     upper.legend(handles, labels, loc="best", fontsize=8, framealpha=0.9)  # on the upper axes, above both
+    if nat_plot.has_nat(result):  # the translator's panel below the hosts'
+        fig.set_size_inches(SIZE[0], SIZE[1] * 1.7)
+        ax.set_position((MARGINS["left"], 0.47, MARGINS["right"] - MARGINS["left"], 0.39))
+        ax.set_xlabel("")
+        ax.set_ylabel("host 4-tuples / ports")
+        if upper is not ax:
+            upper.set_position(ax.get_position())
+        lower = fig.add_axes((MARGINS["left"], 0.06, MARGINS["right"] - MARGINS["left"], 0.32))
+        nat_plot.translator_panel(lower, result)
     return fig
 
 
@@ -459,6 +468,7 @@ PLOTS = {
 OPTIONAL_PLOTS = {
     "requests": (has_requests, requests),
     "port_map": (port_map_plot.has_still, port_map_plot.still),
+    "nat": (lambda result: nat_plot.has_nat(result) and result.nat_hosts is not None, nat_plot.nat),
 }
 """Plots drawn only for the runs they apply to: (whether it applies, the plot). Every run has a
 port map still; only results folders written before it existed lack one."""

@@ -19,6 +19,7 @@ from ..clients.recorder import CLIENT_SERIES
 from ..config.errors import ScenarioError
 from ..config.load import load_scenario
 from ..model.recorder import OCCUPANCY_BINS, SERIES
+from ..nat.translator import NAT_SERIES
 from ..report.comparison import compare
 from ..report.records import Summary
 from ..report.run import RunReport
@@ -155,7 +156,7 @@ def write_files(result: RunReport, folder: Path) -> None:
     )
     (folder / "scenario.yaml").write_text(header + result.scenario.to_yaml(), encoding="utf-8")
     (folder / "summary.json").write_text(json.dumps(result.summary.to_json(), indent=2) + "\n", encoding="utf-8")
-    columns = [c for c in ("replication", *SERIES, *CLIENT_SERIES) if c in result.series]
+    columns = [c for c in ("replication", *SERIES, *CLIENT_SERIES, *NAT_SERIES) if c in result.series]
     with (folder / "timeseries.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(columns)
@@ -179,6 +180,8 @@ def write_files(result: RunReport, folder: Path) -> None:
     (folder / "histograms.json").write_text(json.dumps(histograms) + "\n", encoding="utf-8")
     if result.port_map_data is not None:
         write_port_map(result.port_map_data, folder)
+    if result.nat_hosts is not None:
+        np.savez_compressed(folder / "nat_hosts.npz", mappings=result.nat_hosts)
 
 
 def load_comparison(folder: str | Path) -> dict[str, RunResult]:
@@ -222,8 +225,22 @@ def load_result(folder: str | Path) -> RunResult:
         attempts, occupancy_probes = (np.array(occupancy.get(k, empty), dtype=np.int64) for k in ("attempts", "probes"))
         current = folder / "port_map.npz"
         port_map = load_port_map(folder)
+        current = folder / "nat_hosts.npz"
+        nat_hosts = None
+        if current.is_file():
+            with np.load(current) as data:
+                nat_hosts = np.asarray(data["mappings"], dtype=np.int32)
         return RunResult(
-            scenario, summary, series, probes, reuse, edges, attempts, occupancy_probes, port_map_data=port_map
+            scenario,
+            summary,
+            series,
+            probes,
+            reuse,
+            edges,
+            attempts,
+            occupancy_probes,
+            port_map_data=port_map,
+            nat_hosts=nat_hosts,
         )
     except (OSError, ValueError, KeyError, IndexError, ScenarioError) as exc:
         problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -94,12 +94,15 @@ class PoolFacts(Record):
     source_addresses: int
     source_addresses_used: int
     total_ports: int
+    """Over every source address used and every host."""
     policy: str | dict[str, Any]
     sharing: str
     time_wait_s: Number
     time_wait_granularity_s: Number = 0.0
     tw_reuse: int
     max_tw_buckets: int | str
+    hosts: int = 1
+    """Hosts in the fleet, each with this pool."""
 
 
 class ErlangB(Record):
@@ -240,7 +243,7 @@ class NatGroup(Record):
     hosts_failed_with_room: Number
     """Of those, hosts that failed while another pool toward the same destination had room."""
     peak_mappings_per_host: Number
-    """The most mappings one host held at a time-series row."""
+    """The most mappings (open or held after close) one host held at a time-series row."""
 
 
 class NatErlangB(Record):

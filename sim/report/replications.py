@@ -95,6 +95,7 @@ class Combiner:
             occupancy_attempts=self.occupancy_attempts,
             occupancy_probes=self.occupancy_probes,
             port_map_data=first.port_map_data,
+            nat_hosts=first.nat_hosts,
         )
 
 

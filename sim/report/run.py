@@ -35,6 +35,8 @@ class RunReport:
             pool they drew from was k% unusable (k = 0..100).
         port_map_data: the pool's snapshots (replication 0's): the first-failure still and, when recorded,
             the frames; None for a results folder written without them.
+        nat_hosts: mappings per host (open or held after close) at each time-series row (rows x hosts,
+            replication 0's) when the scenario has a translator; None otherwise.
     """
 
     scenario: Scenario
@@ -46,6 +48,7 @@ class RunReport:
     occupancy_attempts: np.ndarray = field(default_factory=_occupancy)
     occupancy_probes: np.ndarray = field(default_factory=_occupancy)
     port_map_data: PortMap | None = None
+    nat_hosts: np.ndarray | None = None
 
     def __repr__(self) -> str:
         s = self.summary

@@ -118,6 +118,7 @@ def summarize(records: RunRecords) -> Summary:
     probes = records.probes
     spread = {"mean": probes.mean(), "p99": probes.quantile(0.99), "max": probes.max()}
     used = host.source_addresses if any(w.bind for w in scenario.workloads) else 1
+    hosts = scenario.fleet_hosts
     means = records.means
     return Summary(
         scenario=scenario.name,
@@ -159,7 +160,8 @@ def summarize(records: RunRecords) -> Summary:
             reserved=len(host.reserved_offsets),
             source_addresses=host.source_addresses,
             source_addresses_used=used,
-            total_ports=host.usable_ports * used,
+            total_ports=host.usable_ports * used * hosts,
+            hosts=hosts,
             policy=dict(host.policy) if not isinstance(host.policy, str) else host.policy,
             sharing=host.sharing,
             time_wait_s=host.time_wait,
@@ -187,4 +189,5 @@ def report(records: RunRecords) -> RunReport:
         occupancy_attempts=records.occupancy_attempts,
         occupancy_probes=records.occupancy_probes,
         port_map_data=records.port_map,
+        nat_hosts=None if records.nat is None else records.nat.host_series,
     )

@@ -24,6 +24,13 @@ from tests.conftest import ROOT
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 COMPARISONS = {"os-comparison", "tw-reuse-comparison"}  # scenarios with variants, run by their own test
 CLIENT_COMPARISONS = {"go-default-pool", "nginx-no-keepalive", "retry-storm"}  # variants of clients, own test
+NAT_SCENARIOS = {
+    "k8s-node-masquerade",
+    "aws-nat-gateway",
+    "azure-lb-default-snat",
+    "azure-nat-fin-vs-rst",
+    "gcp-cloud-nat-defaults",
+}  # fleets behind a translator, with variants, run by their own test
 SWEEPS = {"knee-sweep"}  # scenarios with a sweep: section, run by their own test
 EVERY_RUN_PLOTS = [*plots.PLOTS, "port_map"]  # with the port map's still, drawn for every run
 PORTSIM = Path(sys.executable).parent / "portsim"
@@ -48,11 +55,12 @@ def test_scenarios_are_shipped() -> None:
 
 def test_every_scenario_is_run_by_a_test() -> None:
     with_variants = {p.stem for p in SCENARIOS if "variants" in yaml.safe_load(p.read_text())}
-    assert with_variants == COMPARISONS | CLIENT_COMPARISONS
+    assert with_variants == COMPARISONS | CLIENT_COMPARISONS | NAT_SCENARIOS
+    assert set(NAT_ANSWERS) == NAT_SCENARIOS
     assert set(CLIENT_ANSWERS) == CLIENT_COMPARISONS
     with_sweeps = {p.stem for p in SCENARIOS if "sweep" in yaml.safe_load(p.read_text())}
     assert with_sweeps == SWEEPS
-    assert {p.stem for p in SCENARIOS} - COMPARISONS - CLIENT_COMPARISONS - SWEEPS == set(ANSWERS)
+    assert {p.stem for p in SCENARIOS} - COMPARISONS - CLIENT_COMPARISONS - SWEEPS - NAT_SCENARIOS == set(ANSWERS)
 
 
 ANSWERS: dict[str, Callable[[dict[str, Any]], bool]] = {
@@ -79,7 +87,9 @@ ANSWERS: dict[str, Callable[[dict[str, Any]], bool]] = {
 
 
 @pytest.mark.parametrize(
-    "path", [p for p in SCENARIOS if p.stem not in COMPARISONS | CLIENT_COMPARISONS | SWEEPS], ids=lambda p: p.stem
+    "path",
+    [p for p in SCENARIOS if p.stem not in COMPARISONS | CLIENT_COMPARISONS | SWEEPS | NAT_SCENARIOS],
+    ids=lambda p: p.stem,
 )
 def test_every_shipped_scenario_answers_its_question_on_the_default_path(
     path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -115,6 +125,67 @@ def test_comparisons_answer_their_questions(name: str, failing: set[str], passin
     if name == "tw-reuse-comparison":
         assert table["reuse-loopback"]["time_wait_recycled"] > 0
         assert table["remote-backend"]["time_wait_recycled"] == 0
+
+
+def nat(summary: dict[str, Any]) -> dict[str, Any]:
+    figures: dict[str, Any] = summary["nat"]
+    return figures
+
+
+NAT_ANSWERS: dict[str, Callable[[dict[str, dict[str, Any]]], bool]] = {
+    "k8s-node-masquerade": lambda v: (
+        v["steady"]["failures"] == 0
+        and 0 < nat(v["busier"])["failures"] < 0.01 * v["busier"]["attempts"]
+        and 0.01 < nat(v["full"])["failure_probability"] < 0.06
+        and nat(v["full"])["failed_with_free_ports"] == nat(v["full"])["failures"]
+        and nat(v["full"])["evicted"] > 1000
+        and v["full-fully-random"]["failures"] == v["full"]["failures"]
+        and v["full"]["errors"]["insert_failed"] == v["full"]["failures"]
+    ),
+    "aws-nat-gateway": lambda v: (
+        abs(nat(v["one-address"])["failure_probability"] - nat(v["one-address"])["erlang_b"][0]["blocking_probability"])
+        < 0.02
+        and 0.05 < nat(v["two-addresses"])["failure_probability"] < 0.2
+        and v["three-addresses"]["failures"] == 0
+        and v["one-address"]["errors"]["ErrorPortAllocation"] == v["one-address"]["failures"]
+    ),
+    "azure-lb-default-snat": lambda v: (
+        nat(v["default-table"])["groups"]["batch"]["hosts_failed_with_room"] == 10
+        and nat(v["default-table"])["groups"]["web"]["translator_failures"] == 0
+        and 0.15 < v["default-table"]["workloads"]["storage-hot"]["blocking_probability"] < 0.3
+        and nat(v["default-table"])["pool_size"] == 512
+        and v["manual-1024"]["failures"] == 0
+    ),
+    "azure-nat-fin-vs-rst": lambda v: (
+        0.25 < nat(v["fin"])["failure_probability"] < 0.42
+        and abs(nat(v["fin"])["sustainable_rate"] - 50_000 / 65.5) < 1
+        and abs(nat(v["rst"])["sustainable_rate"] - 50_000 / 16.5) < 1
+        and v["rst"]["failures"] == v["fin-two-addresses"]["failures"] == 0
+    ),
+    "gcp-cloud-nat-defaults": lambda v: (
+        abs(nat(v["defaults"])["failure_probability"] - nat(v["defaults"])["erlang_b"][0]["blocking_probability"])
+        < 0.05
+        and nat(v["defaults"])["groups"]["nodes"]["hosts_failed"] == 30
+        and v["tw-30s"]["failures"] == v["dynamic"]["failures"] == 0
+        and v["defaults"]["errors"]["OUT_OF_RESOURCES"] == v["defaults"]["failures"]
+    ),
+}
+"""What each shipped NAT scenario's opening comment promises, from each variant's summary.json."""
+
+
+@pytest.mark.parametrize("name", sorted(NAT_ANSWERS))
+def test_nat_scenarios_answer_their_questions(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Plots on, as a user runs it."""
+    out = tmp_path / name
+    assert main(["run", str(ROOT / "scenarios" / f"{name}.yaml"), "--out", str(out)]) == 0
+    table = json.loads((out / "comparison.json").read_text())
+    summaries = {v: json.loads((out / v / "summary.json").read_text()) for v in table}
+    assert NAT_ANSWERS[name](summaries), {v: s["nat"] for v, s in summaries.items()}
+    for variant in table:
+        plotted = {p.name for p in (out / variant / "plots").iterdir()}
+        assert {"occupancy.png", "nat.png"} <= plotted
+    printed = capsys.readouterr()
+    assert "warning" not in printed.err  # a shipped scenario runs clean
 
 
 CLIENT_ANSWERS: dict[str, Callable[[dict[str, Any], dict[str, Any]], bool]] = {

@@ -1,0 +1,110 @@
+"""Fleets in scenario files: host groups naming their workloads, a translator, and their one-line errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sim.config.errors import ScenarioError
+from sim.config.fleet import Group
+from sim.config.scenario import Scenario
+
+Make = Callable[..., Scenario]
+
+
+def test_without_hosts_a_scenario_is_one_group_of_one_host(make_scenario: Make) -> None:
+    s = make_scenario()
+    assert s.fleet == [Group("host", 0, 1, (0,))]
+    assert s.fleet_hosts == 1
+    assert s.nat is None
+
+
+def test_groups_number_their_hosts_one_after_the_other(make_scenario: Make) -> None:
+    second = {
+        "name": "v",
+        "arrivals": {"kind": "poisson", "rate": 2.0},
+        "duration": {"kind": "fixed", "value": 1.0},
+        "destinations": [{"address": "10.0.0.2", "port": 80}],
+    }
+    s = make_scenario()
+    raw = s.to_dict(resolved=False)
+    raw["workloads"].append(second)
+    raw["hosts"] = [{"name": "a", "count": 3, "workloads": ["w"]}, {"name": "b", "count": 2, "workloads": ["v"]}]
+    s = Scenario.model_validate(raw)
+    assert s.fleet == [Group("a", 0, 3, (0,)), Group("b", 3, 2, (1,))]
+    assert s.fleet_hosts == 5
+    assert s.expected_attempts == pytest.approx(5.0 * 20 * 3 + 2.0 * 20 * 2)  # rates are per host
+    assert Scenario.model_validate(s.to_dict()) == s
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"hosts": [{"name": "a", "count": 2, "workloads": ["nope"]}]},
+            'hosts[0].workloads[0]: no workload named "nope"',
+        ),
+        ({"hosts": [{"name": "a", "count": 0, "workloads": ["w"]}]}, "hosts[0].count"),
+        ({"hosts": [{"name": "a", "count": 20_000, "workloads": ["w"]}]}, "hosts[0].count"),
+        (
+            {"hosts": [{"name": "a", "workloads": ["w"]}, {"name": "b", "workloads": ["w"]}]},
+            "hosts[1].workloads[0]: workload 'w' already runs on host group 'a'",
+        ),
+        ({"nat": {"kind": "aws-nat-gateway", "addresses": 9}}, "nat.addresses"),
+        ({"nat": {"kind": "azure-nat-gateway", "addresses": 17}}, "nat.addresses"),
+        (
+            {"nat": {"kind": "gcp-cloud-nat", "min_ports_per_host": 48}},
+            "nat.min_ports_per_host: 48 is not a power of two",
+        ),
+        (
+            {"nat": {"kind": "azure-lb-outbound", "ports_per_host": 100}},
+            "nat.ports_per_host: 100 is not a multiple of 8",
+        ),
+        ({"nat": {"kind": "carrier-grade"}}, "nat.kind: unknown kind"),
+        (
+            {
+                "nat": {"kind": "gcp-cloud-nat", "min_ports_per_host": 1024},
+                "hosts": [{"name": "a", "count": 64, "workloads": ["w"]}],
+            },
+            "nat.min_ports_per_host: 64 hosts x 1024 ports is above the 1 address(es)' 64,512 ports (at most 63 hosts)",
+        ),
+        (
+            {"nat": {"kind": "azure-lb-outbound"}, "hosts": [{"name": "a", "count": 1001, "workloads": ["w"]}]},
+            "nat.ports_per_host: 1001 hosts: the default table stops at 1,000",
+        ),
+    ],
+)
+def test_bad_fleets_get_one_line_naming_the_key(make_scenario: Make, changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        make_scenario(**changes)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_a_workload_in_no_group_and_a_trace_on_many_hosts_are_refused(make_scenario: Make, tmp_path: Any) -> None:
+    s = make_scenario()
+    raw = s.to_dict(resolved=False)
+    raw["workloads"].append({**raw["workloads"][0], "name": "v"})
+    raw["hosts"] = [{"name": "a", "count": 2, "workloads": ["w"]}]
+    with pytest.raises(ScenarioError, match="hosts: workload 'v' runs on no host group"):
+        s.with_changes(hosts=raw["hosts"], workloads=raw["workloads"])
+    trace = tmp_path / "t.csv"
+    trace.write_text("start,duration,destination\n0.5,1,10.0.0.1:80\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="replays a trace: one host's record cannot run on 2 hosts"):
+        make_scenario(
+            workload={"arrivals": {"kind": "trace", "file": str(trace)}, "duration": None},
+            hosts=[{"name": "a", "count": 2, "workloads": ["w"]}],
+        )
+
+
+def test_nat_keys_can_be_set_from_the_command_line(make_scenario: Make) -> None:
+    s = make_scenario(nat={"kind": "azure-nat-gateway"})
+    t = s.with_changes(["nat.addresses=4", "nat.cooldown_fin=30"])
+    assert t.nat is not None
+    assert t.nat.public_addresses == 4
+    with pytest.raises(
+        ScenarioError, match=r"nat.addresses=17: nat.addresses: Input should be less than or equal to 16"
+    ):
+        s.with_changes(["nat.addresses=17"])

@@ -1,0 +1,142 @@
+"""Fleets behind a translator in the model: one pool per host, the translator's drops, and theory.
+
+Statistical checks compare against Erlang B with a 95% confidence interval from batch means (20 batches of the
+measured window's time series, Student t).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim.config.scenario import Scenario
+from sim.model.model import PortModel
+from sim.report.summary import report
+from sim.stats.erlang import erlang_b
+
+Make = Callable[..., Scenario]
+WIDE = {"preset": "linux", "port_range": [32768, 60999], "time_wait": 2.0}
+"""A host whose own pool never fills in these tests."""
+
+
+def summary_without(scenario: Scenario, *drop: str) -> dict[str, Any]:
+    data = report(PortModel(scenario).run()).summary.to_json()
+    for key in ("wall_time_s", *drop):
+        data.pop(key, None)
+    return data
+
+
+def test_one_group_of_one_host_is_the_scenario_without_hosts(make_scenario: Make) -> None:
+    plain = make_scenario(duration=60.0)
+    grouped = plain.with_changes(hosts=[{"name": "solo", "workloads": ["w"]}])
+    assert summary_without(plain) == summary_without(grouped)
+
+
+def test_a_translator_with_room_to_spare_changes_nothing_on_the_hosts(make_scenario: Make) -> None:
+    plain = make_scenario(duration=60.0)
+    behind = plain.with_changes(nat={"kind": "aws-nat-gateway"})
+    without_nat = summary_without(behind, "nat")
+    without_nat["errors"].pop("ErrorPortAllocation")
+    for w in without_nat["workloads"].values():
+        assert w["translator_failures"] == 0
+    assert without_nat == summary_without(plain)
+
+
+def test_each_host_has_a_pool_of_its_own_and_rates_are_per_host(make_scenario: Make) -> None:
+    one = report(PortModel(make_scenario(duration=200.0)).run()).summary
+    four = report(
+        PortModel(make_scenario(duration=200.0, hosts=[{"name": "a", "count": 4, "workloads": ["w"]}])).run()
+    ).summary
+    assert four.attempts == pytest.approx(4 * one.attempts, rel=0.1)
+    assert four.ports_in_use.peak > 16  # more than one host's 16 ports
+    assert four.pool.total_ports == 4 * 16
+    assert four.pool.hosts == 4
+    # four independent hosts block like one: each pool sees its own host's load
+    assert four.blocking_probability == pytest.approx(one.blocking_probability, abs=0.03)
+
+
+def test_a_dropped_syn_fails_the_attempt_and_holds_the_host_port(make_scenario: Make) -> None:
+    s = make_scenario(
+        duration=30.0,
+        host=WIDE,
+        nat={"kind": "azure-lb-outbound", "ports_per_host": 8, "connect_timeout": 20.0},
+        workload={"duration": {"kind": "fixed", "value": 100.0}},
+    )
+    model = PortModel(s)
+    r = model.run()
+    summary = report(r).summary
+    assert summary.established == 8
+    assert summary.errors["SNAT port exhaustion"] == summary.failures == summary.attempts - 8
+    assert summary.workloads["w"].translator_failures == summary.failures
+    # ports of drops younger than 20 s are still held on the host, older ones were released
+    t, attempts = r.series["time_s"], r.series["attempts"]
+    assert summary.errors["EADDRNOTAVAIL"] == 0
+    assert 8 < model.pool.ports_in_use < 8 + attempts[t > 9.0].sum() + 1
+
+
+def batch_interval(
+    series: dict[str, np.ndarray], since: float, value: Callable[[np.ndarray, np.ndarray], float]
+) -> tuple[float, float]:
+    """95% Student-t interval of ``value(attempts, failures)`` over 20 batches of the rows after ``since``."""
+    keep = series["time_s"] > since
+    attempts, failures = series["attempts"][keep], series["failures"][keep]
+    batches = [value(a, f) for a, f in zip(np.array_split(attempts, 20), np.array_split(failures, 20), strict=True)]
+    mean, sem = float(np.mean(batches)), float(stats.sem(batches))
+    half = sem * float(stats.t.ppf(0.975, len(batches) - 1))
+    return mean - half, mean + half
+
+
+def test_host_scoped_pools_block_as_erlang_b_per_host(make_scenario: Make) -> None:
+    # Cloud NAT, 8 ports per VM, TIME_WAIT 10 s, 1 s connections at 5/s per VM: 55 erlangs on 8 ports per VM
+    s = make_scenario(
+        duration=4200.0,
+        warmup=200.0,
+        host=WIDE,
+        hosts=[{"name": "vms", "count": 3, "workloads": ["w"]}],
+        nat={"kind": "gcp-cloud-nat", "min_ports_per_host": 8, "time_wait": 10.0, "connect_timeout": 1.0},
+    )
+    r = PortModel(s).run()
+    summary = report(r).summary
+    assert summary.nat is not None
+    theory = erlang_b(8, 5.0 * 11.0)
+    assert summary.nat.erlang_b[0].blocking_probability == pytest.approx(theory)
+    low, high = batch_interval(r.series, 200.0, lambda a, f: float(f.sum() / a.sum()))
+    assert low <= theory <= high
+
+
+def test_azure_nat_gateway_sustains_its_pool_over_hold_plus_cooldown(make_scenario: Make) -> None:
+    # 50 ports toward one destination, FIN cooldown 65 s, 0.5 s connections: 50 / 65.5 = 0.763 new connections/s
+    s = make_scenario(
+        duration=6600.0,
+        warmup=600.0,
+        host=WIDE,
+        nat={"kind": "azure-nat-gateway", "per_destination": 50, "connect_timeout": 1.0},
+        workload={"arrivals": {"kind": "poisson", "rate": 2.0}, "duration": {"kind": "fixed", "value": 0.5}},
+    )
+    r = PortModel(s).run()
+    nat = report(r).summary.nat
+    assert nat is not None
+    assert nat.sustainable_rate == pytest.approx(50 / 65.5)
+    step = s.step
+    low, high = batch_interval(r.series, 600.0, lambda a, f: float((a.sum() - f.sum()) / (a.size * step)))
+    accepted = 2.0 * (1 - erlang_b(50, 2.0 * 65.5))  # Erlang B's carried load, just under 50 / 65.5
+    assert low <= accepted <= high
+    assert accepted == pytest.approx(50 / 65.5, rel=0.03)
+
+
+def test_same_seed_same_fleet(make_scenario: Make) -> None:
+    s = make_scenario(
+        duration=100.0,
+        hosts=[{"name": "a", "count": 5, "workloads": ["w"]}],
+        nat={"kind": "linux-snat", "ports": [1024, 1100], "addresses": 2},
+    )
+    first, second = PortModel(s).run(), PortModel(s).run()
+    assert first.nat is not None
+    assert second.nat is not None
+    assert first.nat.unit_failures == second.nat.unit_failures
+    assert np.array_equal(first.nat.host_series, second.nat.host_series)
+    assert first.failures == second.failures
