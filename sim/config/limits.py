@@ -48,21 +48,29 @@ class Limits:
     force: bool = False
 
 
+PER_MAPPING = 300
+"""Bytes a translator's mapping costs while open or held after its close (its entries, its timer)."""
+PER_DROPPED = 120
+"""Bytes a host port held by a SYN the translator dropped costs (its entry in the layer's queue)."""
+
+
 def memory(scenario: Scenario) -> float:
     """Estimated peak bytes of one replication of ``scenario``."""
     host = scenario.host.resolved
     size = host.size
     n_dest = len(scenario.destinations)
-    sources_used = host.source_addresses if any(w.bind is not False for w in scenario.workloads) else 1
+    hosts = scenario.fleet_hosts
+    sources_used = (host.source_addresses if any(w.bind is not False for w in scenario.workloads) else 1) * hosts
     keys = n_dest if host.shares_ports else 1
-    pool = host.source_addresses * size * 14 + sources_used * keys * size * 9
+    pool = host.source_addresses * hosts * size * 14 + sources_used * keys * size * 9
     recorder = n_dest * size * 8 * 3 + sources_used * n_dest * size * 8
     offered = 0.0
     for w in scenario.workloads:
         extra = host.time_wait + host.time_wait_granularity if w.close == "client" else 0.0
         extra = host.fin_timeout if w.close == "half" else extra
-        offered += w.offered.mean_rate * (w.holding.expected + extra)
+        offered += w.offered.mean_rate * scenario.hosts_running(w) * (w.holding.expected + extra)
     held = min(offered * 2 + 100, float(sources_used * keys * size))
+    held += _translator(scenario) / PER_CONNECTION
     waiting = sum(_waiting(scenario, w) for w in scenario.workloads)
     table = 0.0
     policy = host.policy
@@ -72,6 +80,23 @@ def memory(scenario: Scenario) -> float:
     rows = scenario.duration / scenario.step + 2
     series = rows * PER_ROW * (1 + scenario.replications / 2)
     return BASELINE + pool + recorder + held * PER_CONNECTION + waiting * PER_WAITING + table + series
+
+
+def _translator(scenario: Scenario) -> float:
+    """Bytes of the translator: its port states, its mappings and held SYNs, and each host's row per sample."""
+    kind = scenario.nat
+    if kind is None:
+        return 0.0
+    rate = sum(w.offered.mean_rate * scenario.hosts_running(w) for w in scenario.workloads)
+    hold = max(w.holding.expected for w in scenario.workloads) + max(kind.after_close(False), kind.after_close(True))
+    mappings = rate * hold * 2 + 100
+    dropped = rate * kind.connect_timeout  # host ports held by dropped SYNs, at most every attempt's
+    hosts = scenario.fleet_hosts
+    states = (
+        kind.pool_size(hosts) * kind.public_addresses * len(scenario.destinations) if kind.scope == "address" else 0
+    )
+    rows = scenario.duration / scenario.step + 2
+    return mappings * PER_MAPPING + dropped * PER_DROPPED + states + hosts * rows * 4 * 2 + hosts * 200
 
 
 def _waiting(scenario: Scenario, w: Workload) -> float:
@@ -89,7 +114,10 @@ def _waiting(scenario: Scenario, w: Workload) -> float:
 
 def attempts(scenario: Scenario) -> float:
     """Expected attempts and arrival-process steps over every replication of ``scenario``."""
-    return sum(w.offered.steps(scenario.active(w)) for w in scenario.workloads) * scenario.replications
+    return (
+        sum(w.offered.steps(scenario.active(w)) * scenario.hosts_running(w) for w in scenario.workloads)
+        * scenario.replications
+    )
 
 
 def estimate(runs: Mapping[str, Scenario]) -> Estimate:

@@ -98,3 +98,20 @@ def test_jobs_above_the_limits_are_refused_in_one_line(make_scenario: Callable[.
 def test_variants_add_up(make_scenario: Callable[..., Scenario]) -> None:
     s = make_scenario(duration=100.0)
     assert check({"a": s, "b": s}, Limits(), "s").attempts == pytest.approx(1000.0)
+
+
+def test_a_fleet_costs_every_hosts_pool_and_attempts(make_scenario: Callable[..., Scenario]) -> None:
+    one = make_scenario(host={"preset": "linux", "port_range": [32768, 60999]})
+    fleet = one.with_changes(hosts=[{"name": "a", "count": 100, "workloads": ["w"]}])
+    assert attempts(fleet) == pytest.approx(100 * attempts(one))
+    per_host = 28_232 * 20  # the pool's bytes per port, at least
+    assert memory(fleet) - memory(one) > 99 * per_host
+    big = one.with_changes(hosts=[{"name": "a", "count": 10_000, "workloads": ["w"]}])
+    with pytest.raises(ScenarioError, match="MiB of memory expected, above the limit"):
+        check({"big": big}, Limits(attempts=1e12), "big.yaml")
+
+
+def test_a_translators_mappings_and_dropped_syns_count(make_scenario: Callable[..., Scenario]) -> None:
+    plain = make_scenario()
+    behind = plain.with_changes(nat={"kind": "gcp-cloud-nat", "time_wait": 3600})
+    assert memory(behind) - memory(plain) > 5.0 * 3600 * 2 * 200
