@@ -394,6 +394,63 @@ def clients(quick: bool) -> None:
         )
 
 
+def fleet_child(kind: str, seconds: float) -> dict[str, Any]:
+    """One fleet run in this process: 1,000 hosts at 10/s each behind a translator (or one host at 300/s alone)."""
+    import sim
+
+    host = {"preset": "linux", "tw_reuse": 0}
+    workload = {
+        "name": "w",
+        "arrivals": {"kind": "poisson", "rate": 10.0 if kind != "single" else 300.0},
+        "duration": {"kind": "exponential", "mean": 1.0},
+        "destinations": [{"address": f"10.0.{i // 250}.{i % 250 + 1}", "port": 443} for i in range(16)],
+    }
+    raw: dict[str, Any] = {"name": "bench-fleet", "duration": seconds, "seed": 1, "host": host, "workloads": [workload]}
+    if kind != "single":
+        raw["hosts"] = [{"name": "fleet", "count": 1000, "workloads": ["w"]}]
+        raw["nat"] = {"kind": "aws-nat-gateway"} if kind == "aws" else {"kind": "linux-snat", "addresses": 4}
+    scenario = sim.Scenario.model_validate(raw)
+    started = time.process_time()
+    summary = sim.simulate(scenario).summary
+    cpu = time.process_time() - started
+    return {
+        "attempts": summary.attempts,
+        "failures": summary.failures,
+        "us_per_connection": cpu / summary.attempts * 1e6,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def fleet(quick: bool) -> None:
+    """1,000 hosts behind one translator, 10,000 new connections/s in all, against one host alone (each in a
+    child process, CPU time per connection), and the fleet at two durations (peak memory flat in connections)."""
+    seconds = 60.0 if quick else 600.0
+
+    def child(kind: str, span: float) -> dict[str, Any]:
+        out = subprocess.run(
+            [sys.executable, __file__, "--fleet-child", kind, str(span)], capture_output=True, text=True, check=True
+        )
+        result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+        return result
+
+    single = child("single", 3000.0 if not quick else 1000.0)
+    print(
+        f"\nfleet: 1,000 Linux hosts at 10/s each (10,000 new conn/s, 16 destinations, {seconds:g} s) behind a "
+        f"translator, against one host alone at 300/s ({single['us_per_connection']:.2f} us per connection); "
+        "target <= 2x, memory flat"
+    )
+    for kind, label in (("aws", "aws-nat-gateway"), ("linux", "linux-snat, 4 addresses")):
+        half, whole = child(kind, seconds / 2), child(kind, seconds)
+        ratio = whole["us_per_connection"] / single["us_per_connection"]
+        print(
+            f"  {label:<26} {whole['attempts']:>10,} connections, {whole['failures']:,} failed: "
+            f"{whole['us_per_connection']:.2f} us each = {ratio:.2f}x"
+            f" one host's; peak RSS {half['peak_rss_mb']:.0f} MB at {seconds / 2:g} s, "
+            f"{whole['peak_rss_mb']:.0f} MB at {seconds:g} s",
+            flush=True,
+        )
+
+
 def port_map(quick: bool) -> None:
     """The port map's recorder: the reference run with its frames against the same run without, in this process.
 
@@ -477,7 +534,15 @@ def main() -> None:
     parser.add_argument("--clients", action="store_true", help="only the request workloads' measurements")
     parser.add_argument("--trace", action="store_true", help="only the trace replay's measurements")
     parser.add_argument("--port-map", action="store_true", help="only the port map recorder's cost")
+    parser.add_argument("--fleet", action="store_true", help="only the fleet behind a translator")
+    parser.add_argument("--fleet-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fleet_child:
+        print(json.dumps(fleet_child(args.fleet_child[0], float(args.fleet_child[1]))))
+        return
+    if args.fleet:
+        fleet(args.quick)
+        return
     if args.experiments:
         experiments(args.quick)
         return
@@ -537,6 +602,7 @@ def main() -> None:
     clients(args.quick)
     trace(args.quick)
     port_map(args.quick)
+    fleet(args.quick)
     if not args.no_experiments:
         experiments(args.quick)
 

@@ -1,0 +1,141 @@
+"""The host's fixes for port exhaustion: a wider range, tcp_tw_reuse, more source addresses, who closes, bind."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..config.host import MAX_SOURCE_ADDRESSES
+from ..config.scenario import Scenario
+from ..config.workload import Workload
+from ..core.arrivals import Trace
+from .fix import Fix, NotApplicableError, register_fix
+
+WIDEST_RANGE = (1024, 65535)
+
+
+def _client_closers(scenario: Scenario) -> list[int]:
+    return [i for i, w in enumerate(scenario.workloads) if w.close == "client"]
+
+
+def _own_closer(w: Workload) -> str:
+    """Why the workload's ``close`` key does not decide who closes its connections ("" when it does)."""
+    if w.pool is not None and w.pool.keep_alive:
+        return f"{w.name}'s pool closes its kept-alive connections itself (idle timeout, surplus, max_requests)"
+    if isinstance(w.arrivals, Trace) and w.arrivals.facts.sides:
+        return f"{w.name}'s trace says who closes each connection (its close column)"
+    return ""
+
+
+def _closers(scenario: Scenario, sides: tuple[str, ...]) -> list[int]:
+    """Workloads closing on one of ``sides`` whose ``close`` key decides it; NotApplicableError when none."""
+    closing = [i for i, w in enumerate(scenario.workloads) if w.close in sides]
+    reasons = [_own_closer(scenario.workloads[i]) for i in closing]
+    chosen = [i for i, reason in zip(closing, reasons, strict=True) if not reason]
+    if not chosen and any(reasons):
+        raise NotApplicableError("; ".join(r for r in reasons if r))
+    return chosen
+
+
+@register_fix
+class WiderPortRange(Fix):
+    name = "wider-port-range"
+    description = "ip_local_port_range 1024-65535"
+    source = "Linux ip-sysctl.rst, ip_local_port_range"
+
+    def changes(self, scenario: Scenario) -> dict[str, Any]:
+        host = scenario.host.resolved
+        if host.low <= WIDEST_RANGE[0] and host.high >= WIDEST_RANGE[1]:
+            raise NotApplicableError(f"port_range is already {host.low}-{host.high}")
+        return {"host.port_range": [min(host.low, WIDEST_RANGE[0]), max(host.high, WIDEST_RANGE[1])]}
+
+
+@register_fix
+class TwReuse(Fix):
+    name = "tw-reuse"
+    description = "net.ipv4.tcp_tw_reuse = 1 (with TCP timestamps)"
+    source = "Linux ip-sysctl.rst, tcp_tw_reuse"
+
+    def changes(self, scenario: Scenario) -> dict[str, Any]:
+        host = scenario.host.resolved
+        if host.tw_reuse == 1 and host.timestamps:
+            raise NotApplicableError("tw_reuse is already 1 with timestamps")
+        closers = _client_closers(scenario)
+        if not closers:
+            raise NotApplicableError("no workload closes first, so this host holds no TIME_WAIT")
+        if all(scenario.workloads[i].bind is True and not scenario.workloads[i].reuseaddr for i in closers):
+            raise NotApplicableError(
+                "every workload that closes first binds before connecting without SO_REUSEADDR: bind() passes over "
+                "ports in TIME_WAIT, so tcp_tw_reuse never gets to act"
+            )
+        if host.sharing == "none":
+            raise NotApplicableError("the host does not share ports across destinations (sharing: none)")
+        return {"host.tw_reuse": 1, "host.timestamps": True}
+
+
+class MoreAddresses(Fix):
+    factor: ClassVar[int]
+
+    def changes(self, scenario: Scenario) -> dict[str, Any]:
+        addresses = scenario.host.resolved.source_addresses * self.factor
+        if addresses > MAX_SOURCE_ADDRESSES:
+            raise NotApplicableError(f"{addresses} source addresses is above the {MAX_SOURCE_ADDRESSES} portsim models")
+        changes: dict[str, Any] = {"host.source_addresses": addresses}
+        for i, w in enumerate(scenario.workloads):
+            if w.bind is not True:
+                changes[f"workloads.{i}.bind"] = "no_port"
+        return changes
+
+
+@register_fix
+class TwiceTheAddresses(MoreAddresses):
+    name = "2x-source-addresses"
+    description = "twice the source addresses, connecting with IP_BIND_ADDRESS_NO_PORT"
+    source = "Linux ip(7), IP_BIND_ADDRESS_NO_PORT"
+    factor = 2
+
+
+@register_fix
+class FourTimesTheAddresses(MoreAddresses):
+    name = "4x-source-addresses"
+    description = "four times the source addresses, connecting with IP_BIND_ADDRESS_NO_PORT"
+    source = "Linux ip(7), IP_BIND_ADDRESS_NO_PORT"
+    factor = 4
+
+
+@register_fix
+class ServerClosesFirst(Fix):
+    name = "server-closes-first"
+    description = "the server closes first, so TIME_WAIT stays on the server"
+    source = "RFC 9293 section 3.6 (TIME-WAIT is held by the side that closes first)"
+
+    def changes(self, scenario: Scenario) -> dict[str, Any]:
+        closers = _closers(scenario, ("client",))
+        if not closers:
+            raise NotApplicableError("no workload closes first from this host")
+        return {f"workloads.{i}.close": "server" for i in closers}
+
+
+@register_fix
+class ResetClose(Fix):
+    name = "rst-close"
+    description = "close with RST (SO_LINGER 0): no TIME_WAIT, at the cost of a clean shutdown"
+    source = "socket(7), SO_LINGER with a zero timeout"
+
+    def changes(self, scenario: Scenario) -> dict[str, Any]:
+        closing = _closers(scenario, ("client", "half"))
+        if not closing:
+            raise NotApplicableError("no workload leaves TIME_WAIT or FIN_WAIT2 on this host")
+        return {f"workloads.{i}.close": "reset" for i in closing}
+
+
+@register_fix
+class BindNoPort(Fix):
+    name = "bind-no-port"
+    description = "bind() with IP_BIND_ADDRESS_NO_PORT instead of a port-owning bind()"
+    source = "Linux ip(7), IP_BIND_ADDRESS_NO_PORT; kernel commit 90c337da1524"
+
+    def changes(self, scenario: Scenario) -> dict[str, Any]:
+        bound = [i for i, w in enumerate(scenario.workloads) if w.bind is True]
+        if not bound:
+            raise NotApplicableError("no workload binds before connecting")
+        return {f"workloads.{i}.bind": "no_port" for i in bound}
