@@ -63,9 +63,9 @@ class Lifecycle:
     # ----------------------------------------------------------------- layers
 
     def on_close(self, hook: CloseHook) -> None:
-        """Call ``hook(connection, time, close code)`` whenever a connection leaves ESTABLISHED."""
+        """Call ``hook(connection, time, close code)`` whenever a connection leaves ESTABLISHED (the fast path
+        calls it too)."""
         self.hooks.closed.append(hook)
-        self._fast = False
 
     def on_release(self, hook: ReleaseHook) -> None:
         """Call ``hook(connection, time)`` whenever a connection stops holding its 4-tuple."""
@@ -176,7 +176,7 @@ class Lifecycle:
                 rules.expire_fin_wait2(t, conn, since)
 
     def _advance_simple(self, now: float) -> None:
-        """``advance`` for the common case: closes and TIME_WAIT expiries, no reuse, no orphans, no hooks.
+        """``advance`` for the common case: closes and TIME_WAIT expiries, no reuse, no orphans, no release hooks.
 
         The same steps as ``_advance_general`` with ``Transitions`` and ``Accounting`` written out
         inline and the counters in local variables, because it runs for every connection. A close the
@@ -198,6 +198,7 @@ class Lifecycle:
         established, time_wait, peak = levels.established, levels.time_wait, levels.peak_time_wait
         seconds_established, seconds_time_wait = levels.seconds_established, levels.seconds_time_wait
         other = levels.fin_wait2
+        closed_hooks = self.hooks.closed
         try:
             next_end = ends[0][0] if ends else INF
             while True:
@@ -233,6 +234,8 @@ class Lifecycle:
                             seconds_time_wait = levels.seconds_time_wait
                             return
                         continue
+                    for hook in closed_hooks:
+                        hook(conn, t, CLIENT)
                     established -= 1
                     if t > window:
                         seconds_established += t - (opened if opened > window else window)

@@ -84,7 +84,10 @@ class PortModel:
         self.per_host = host.source_addresses
         self.groups = scenario.fleet
         if scenario.fleet_hosts > 1:  # one pool with each host's addresses as sources of their own
-            host = dataclasses.replace(host, source_addresses=scenario.fleet_hosts * host.source_addresses)
+            hosts = scenario.fleet_hosts
+            # one lifecycle counts the fleet's TIME_WAITs: each host's max_tw_buckets, times the hosts, caps the total
+            buckets = None if host.max_tw_buckets is None else host.max_tw_buckets * hosts
+            host = dataclasses.replace(host, source_addresses=hosts * host.source_addresses, max_tw_buckets=buckets)
         destinations = scenario.destinations
         index = {d.endpoint: i for i, d in enumerate(destinations)}
         self.env = simpy.Environment()
@@ -194,7 +197,7 @@ class PortModel:
         return NatLayer(
             translator,
             self.parts,
-            self.connect,
+            self.allocate,
             self.recorder.translator_failed,
             rst=[w.close == "reset" for w in workloads],
             bound=[w.bound for w in workloads],
@@ -268,6 +271,10 @@ class PortModel:
         Returns the connection, ESTABLISHED and recorded but with no close scheduled, or None on failure.
         """
         self.lifecycle.advance(now)
+        return self.allocate(w, src, dst, now)
+
+    def allocate(self, w: int, src: int, dst: int, now: float) -> Connection | None:
+        """``connect`` once every layer is up to date at ``now`` (the translator advances them itself first)."""
         recorder = self.recorder
         pool = self.pool
         driver = self.drivers[w]

@@ -36,8 +36,9 @@ class NatLayer:
         sources_per_host: int,
         advance: Callable[[float], None],
     ) -> None:
-        """``failed(workload, destination, now)`` records a dropped attempt; ``rst``/``bound``: per workload, whether
-        it closes by RST and binds; ``advance``: the layers below's."""
+        """``connect``: the host's connect() once everything is up to date (this layer advances the layers
+        below first); ``failed(workload, destination, now)`` records a dropped attempt; ``rst``/``bound``: per
+        workload, whether it closes by RST and binds; ``advance``: the layers below's."""
         self.translator = translator
         self.pool = parts.pool
         self.low = parts.host.low
@@ -67,7 +68,12 @@ class NatLayer:
 
     def connect(self, w: int, src: int, dst: int, now: float) -> Connection | None:
         """Workload ``w``'s connect() through the translator: the connection, or None on either's failure."""
-        self.advance(now)
+        self._below(now)
+        self.translator.advance(now)
+        held = self._held
+        while held and held[0][0] <= now:
+            t, c = held.popleft()
+            self.pool.release(c[0], c[1], c[2], self._bound[c[3]], t)
         conn = self._connect(w, src, dst, now)
         if conn is None:
             return None

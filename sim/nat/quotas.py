@@ -55,6 +55,8 @@ class QuotaTranslator(Translator):
         return self._cap[unit]
 
     def _mark(self, cell: int) -> None:
+        if not self._host_scoped:  # address-scoped kinds try every address: no room elsewhere to count
+            return
         full = self._held[cell] >= self._cap[cell // self._keys] or self._live[cell] >= self._busy_cap
         if full != bool(self._full[cell]):
             self._full[cell] = full
@@ -106,6 +108,8 @@ class QuotaTranslator(Translator):
         return True
 
     def room_elsewhere(self, host: int, dst: int, unit: int) -> bool:
+        if not self._host_scoped:
+            return False
         key = dst if self._keys > 1 else 0
         others = self.units - 1
         return self._n_full[key] - self._full[unit * self._keys + key] < others

@@ -44,9 +44,11 @@ class Translator:
         self.peak_busy = [0] * units
         self.peak_cooling = [0] * units
         self.total_busy = self.total_cooling = self.peak_total_busy = self.peak_total_cooling = 0
-        self._area_busy = [0.0] * units
-        self._area_cooling = [0.0] * units
-        self._last = [0.0] * units
+        self._moment_busy = [0.0] * units
+        self._moment_cooling = [0.0] * units
+        """Per unit: the sum of (change x time) of its levels since the window started (see ``_means``)."""
+        self._start_busy = [0] * units
+        self._start_cooling = [0] * units
         self.window_start = 0.0
         self.attempts = 0
         self.failures = 0
@@ -62,6 +64,9 @@ class Translator:
         self._idle = kind.idle_after()
         self._open: OrderedDict[int, tuple[int, int, int, float]] = OrderedDict()
         """Open mappings by connection id: (token, unit, host, opened), oldest first."""
+        self._idle_at = INF
+        """When the oldest open mapping goes idle (``_idle_conn``'s)."""
+        self._idle_conn = -1
         self._closes: deque[tuple[float, int, bool]] = deque()
         """Connections closed on their host, (time, id, by RST), in time order, not yet applied."""
         self._fin: deque[tuple[float, int, int, int, int]] = deque()
@@ -96,24 +101,30 @@ class Translator:
     # ----------------------------------------------------------------- levels
 
     def _level(self, unit: int, now: float, busy: int, cooling: int) -> None:
-        last = self._last[unit]
-        if now > last:
-            span = now - (last if last > self.window_start else self.window_start) if now > self.window_start else 0.0
-            self._area_busy[unit] += self.busy[unit] * span
-            self._area_cooling[unit] += self.cooling[unit] * span
-            self._last[unit] = now
-        b = self.busy[unit] = self.busy[unit] + busy
-        c = self.cooling[unit] = self.cooling[unit] + cooling
-        if b > self.peak_busy[unit]:
-            self.peak_busy[unit] = b
-        if c > self.peak_cooling[unit]:
-            self.peak_cooling[unit] = c
-        total = self.total_busy = self.total_busy + busy
-        if total > self.peak_total_busy:
-            self.peak_total_busy = total
-        total = self.total_cooling = self.total_cooling + cooling
-        if total > self.peak_total_cooling:
-            self.peak_total_cooling = total
+        if busy:
+            b = self.busy[unit] = self.busy[unit] + busy
+            self._moment_busy[unit] += busy * now
+            if b > self.peak_busy[unit]:
+                self.peak_busy[unit] = b
+            total = self.total_busy = self.total_busy + busy
+            if total > self.peak_total_busy:
+                self.peak_total_busy = total
+        if cooling:
+            c = self.cooling[unit] = self.cooling[unit] + cooling
+            self._moment_cooling[unit] += cooling * now
+            if c > self.peak_cooling[unit]:
+                self.peak_cooling[unit] = c
+            total = self.total_cooling = self.total_cooling + cooling
+            if total > self.peak_total_cooling:
+                self.peak_total_cooling = total
+
+    def _means(self, now: float, levels: list[int], start: list[int], moment: list[float]) -> list[float]:
+        """Time-weighted mean of each unit's level over the window: a level changing by d_i at t_i covers
+        start x (now - window) + sum d_i (now - t_i) level-seconds."""
+        span = now - self.window_start
+        if span <= 0:
+            return [float(x) for x in levels]
+        return [(s0 * span + (x - s0) * now - m) / span for x, s0, m in zip(levels, start, moment, strict=True)]
 
     # ----------------------------------------------------------------- events
 
@@ -130,6 +141,8 @@ class Translator:
             return False
         self._level(unit, now, 1, 0)
         self.host_held[host] += 1
+        if not self._open:
+            self._idle_at, self._idle_conn = now + self._idle, conn
         self._open[conn] = (token, unit, host, now)
         return True
 
@@ -138,19 +151,22 @@ class Translator:
         self._closes.append((now, conn, rst))
 
     def advance(self, now: float) -> None:
-        """Apply every close, free and idle drop due at or before ``now``, in time order."""
+        """Apply every close, free and idle drop due at or before ``now``, in time order (at equal times an idle
+        drop, then a close, then a free)."""
         closes, fin, rst, opened = self._closes, self._fin, self._rst, self._open
-        idle = self._idle
         while True:
             t_close = closes[0][0] if closes else INF
-            t_fin = fin[0][0] if fin else INF
-            t_rst = rst[0][0] if rst else INF
-            t_idle = next(iter(opened.values()))[3] + idle if opened else INF
-            t = min(t_close, t_fin, t_rst, t_idle)
+            t_idle = self._idle_at
+            t = t_close if t_close < t_idle else t_idle
+            if fin and fin[0][0] < t:
+                t = fin[0][0]
+            if rst and rst[0][0] < t:
+                t = rst[0][0]
             if t > now:
                 return
             if t == t_idle and t < t_close:
                 conn, (token, unit, host, _) = opened.popitem(last=False)
+                self._head()
                 self.idle_timeouts += 1
                 self._level(unit, t, -1, 0)
                 if self._free(token, conn, False):
@@ -160,27 +176,40 @@ class Translator:
                 entry = opened.pop(conn, None)
                 if entry is None:  # dropped while idle (or never mapped)
                     continue
+                if conn == self._idle_conn:
+                    self._head()
                 token, unit, host, _ = entry
-                after = self._after_rst if by_rst else self._after_fin
                 self._level(unit, t, -1, 1)
                 self._cool(token)
-                (rst if by_rst else fin).append((t + after, token, unit, conn, host))
+                if by_rst:
+                    rst.append((t + self._after_rst, token, unit, conn, host))
+                else:
+                    fin.append((t + self._after_fin, token, unit, conn, host))
             else:
-                queue = fin if t == t_fin else rst
+                queue = fin if fin and fin[0][0] == t else rst
                 _, token, unit, conn, host = queue.popleft()
                 if self._free(token, conn, True):
                     self._level(unit, t, 0, -1)
                     self.host_held[host] -= 1
 
+    def _head(self) -> None:
+        """Note when the oldest open mapping goes idle (the open mappings are in opening order)."""
+        opened = self._open
+        if opened:
+            conn, entry = next(iter(opened.items()))
+            self._idle_at, self._idle_conn = entry[3] + self._idle, conn
+        else:
+            self._idle_at, self._idle_conn = INF, -1
+
     # ----------------------------------------------------------------- measuring
 
     def start_window(self, now: float) -> None:
         """Count figures from ``now`` on (the end of warm-up)."""
-        for u in range(self.units):
-            self._level(u, now, 0, 0)
         self.window_start = now
-        self._area_busy = [0.0] * self.units
-        self._area_cooling = [0.0] * self.units
+        self._moment_busy = [0.0] * self.units
+        self._moment_cooling = [0.0] * self.units
+        self._start_busy = list(self.busy)
+        self._start_cooling = list(self.cooling)
         self.peak_busy = list(self.busy)
         self.peak_cooling = list(self.cooling)
         self.peak_total_busy, self.peak_total_cooling = self.total_busy, self.total_cooling
@@ -208,10 +237,7 @@ class Translator:
 
     def records(self, now: float, unit_labels: list[str]) -> NatRecords:
         """What the translator measured, up to ``now``."""
-        for u in range(self.units):
-            self._level(u, now, 0, 0)
         self._fold()
-        span = now - self.window_start
         base_attempts, base_failures, base_idle = self._baseline
         return NatRecords(
             kind=self.kind,
@@ -224,13 +250,9 @@ class Translator:
             peak_mappings=self.peak_total_busy,
             peak_closing=self.peak_total_cooling,
             unit_peak_mappings=list(self.peak_busy),
-            unit_mean_mappings=[
-                a / span if span > 0 else float(b) for a, b in zip(self._area_busy, self.busy, strict=True)
-            ],
+            unit_mean_mappings=self._means(now, self.busy, self._start_busy, self._moment_busy),
             unit_peak_closing=list(self.peak_cooling),
-            unit_mean_closing=[
-                a / span if span > 0 else float(c) for a, c in zip(self._area_cooling, self.cooling, strict=True)
-            ],
+            unit_mean_closing=self._means(now, self.cooling, self._start_cooling, self._moment_cooling),
             host_failures=list(self.host_failures),
             host_failed_with_room=[bool(x) for x in self.with_room],
             probes=self.probes,

@@ -140,3 +140,17 @@ def test_same_seed_same_fleet(make_scenario: Make) -> None:
     assert first.nat.unit_failures == second.nat.unit_failures
     assert np.array_equal(first.nat.host_series, second.nat.host_series)
     assert first.failures == second.failures
+
+
+def test_max_tw_buckets_holds_per_host_not_for_the_fleet(make_scenario: Make) -> None:
+    # each host keeps about 5/s x 2 s = 10 TIME_WAITs under its limit of 20; the fleet holds about 400 in all
+    s = make_scenario(
+        duration=60.0,
+        host={**WIDE, "max_tw_buckets": 20},
+        hosts=[{"name": "a", "count": 40, "workloads": ["w"]}],
+    )
+    summary = report(PortModel(s).run()).summary
+    assert summary.time_wait.peak > 200
+    assert summary.time_wait.overflow == 0
+    crowded = report(PortModel(s.with_changes(["host.max_tw_buckets=5"])).run()).summary
+    assert crowded.time_wait.overflow > 0
