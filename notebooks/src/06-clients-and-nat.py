@@ -1,5 +1,5 @@
 # %% [markdown]
-# # 6. Clients: connection pools (NAT to come)
+# # 6. Clients and NAT: connection pools, and the gateway in front of the hosts
 #
 # **What you will learn**
 #
@@ -7,10 +7,11 @@
 #   (keep-alive) in a **pool** and sends many requests over each;
 # - why Go's default client (`http.DefaultTransport`, 2 idle connections per host) still opens a new
 #   connection for about **one request in three** when many requests are in flight: the **1/(k+1) rule**;
-# - how sizing the pool takes a service from running out of ports to opening almost no connections.
+# - how sizing the pool takes a service from running out of ports to opening almost no connections;
+# - why a **NAT gateway** in front of many hosts runs out of *its* ports first, with each cloud's own rules:
+#   ports reserved per host, mappings that outlive their connection (TIME_WAIT, cooldowns), and what helps.
 #
-# About 10 minutes; the cells take a few seconds. A section on **NAT** (a gateway sharing its own ports
-# among many hosts) will be added here when portsim models NAT.
+# About 15 minutes; the cells take a few seconds each.
 
 # %% [markdown] tags=["student"]
 # *Worked answers to the exercises: `solutions/06-clients-and-nat.ipynb`.*
@@ -27,6 +28,7 @@ from sim.teach import check, check_that, scenario
 
 GO = scenario("go-default-pool")
 print(GO.read_text())
+CLOUD_NAT = scenario("gcp-cloud-nat-defaults")
 
 # %% [markdown]
 # ## The story: 2,000 requests per second through Go's default pool
@@ -144,3 +146,69 @@ opened_with_2 = opened[slots.index(2)]
 
 # %%
 check(opened_with_2, RATE / 3, rel=0.05, what="new connections per second with k = 2", hint="opened and slots are in the same order")
+
+# %% [markdown]
+# ## Behind a NAT: one gateway's ports, many hosts
+#
+# A host's own ports are rarely the first to run out in the cloud: its connections leave through a
+# **translator** (a NAT gateway, a Kubernetes node's MASQUERADE) that rewrites each connection's source to
+# one of its public addresses and ports. Its ports are shared by every host behind it, and each mapping
+# lives on after its connection closes. Google's Cloud NAT reserves **64 ports per VM** by default, and keeps
+# a closed connection's port in TIME_WAIT for **120 s** (30 s for gateways created from 30 September 2026).
+# The scenario puts 30 VMs behind it, each opening 1 connection per second to one API:
+
+# %%
+print(CLOUD_NAT.read_text())
+nat_runs = sim.run_variants(CLOUD_NAT, overrides={"duration": 600, "warmup": 200}, workers=1)
+for name, run in nat_runs.items():
+    n = run.summary.nat
+    print(
+        f"{name:<9} {n.failures:,} of {n.attempts:,} connections dropped ({n.error}, {n.failure_probability:.1%}); "
+        f"mappings held after close: mean {n.closing.mean:,.0f}"
+    )
+
+# %% [markdown]
+# Each port a VM uses is held for the connection (1 s) plus the TIME_WAIT (120 s), so 64 ports carry at most
+# 64 / 121 ≈ **0.53 new connections per second** per VM toward one destination: at 1 per second, about half
+# are dropped. No host is out of its own ports (28,232 each); the gateway is. The heat map shows every VM
+# pinned at its 64 mappings:
+
+# %%
+nat_runs["defaults"].plot_nat()
+
+# %% [markdown]
+# With a 30 s TIME_WAIT the same 64 ports carry 64 / 31 ≈ 2.1 per second, and dynamic allocation doubles a
+# full VM's ports while the gateway's addresses have some left: both drop nothing. Other clouds differ in
+# what they count: AWS NAT Gateway allows 55,000 connections at once per destination per address, Azure NAT
+# Gateway 50,000 with a **cooldown** of 65 s after a FIN (16 s after an RST) before a port is reused toward
+# the same destination. The README's "NAT and cloud" section has every rule and its source.
+#
+# **4.** Azure NAT Gateway, one public address, connections of 0.5 s closed with FIN: how many new
+# connections per second toward one destination can it sustain? (50,000 ports, each held 0.5 + 65 s.)
+
+# %%
+# BEGIN SOLUTION
+azure_fin = 50_000 / (0.5 + 65)
+# END SOLUTION
+
+# %%
+check(azure_fin, 763.4, rel=0.01, what="new connections per second", hint="ports / (hold + cooldown)")
+
+# %% [markdown]
+# **5.** In the Cloud NAT run with a 30 s TIME_WAIT, what share of connections was dropped? And with the
+# defaults? (Read `nat_runs[...].summary.nat.failure_probability`.)
+
+# %%
+# BEGIN SOLUTION
+dropped_30s = nat_runs["tw-30s"].summary.nat.failure_probability
+dropped_default = nat_runs["defaults"].summary.nat.failure_probability
+# END SOLUTION
+
+# %%
+check(dropped_30s, 0.0, what="share dropped with a 30 s TIME_WAIT", hint="64 / 31 ports per second is above 1")
+check_that(
+    dropped_default,
+    lambda p: 0.35 < p < 0.6,
+    what="share dropped with the defaults",
+    hint="Erlang B for 64 ports and 121 erlangs: about 0.48",
+)

@@ -81,6 +81,12 @@ class RunResult(RunReport):
 
         return plots.probes(self)
 
+    def plot_nat(self) -> Figure:
+        """The mappings each host holds on the translator over time (a run with ``nat``)."""
+        from . import nat_plot
+
+        return nat_plot.nat(self)
+
     def plot_port_map(self) -> Figure:
         """The pool as a map of ports at the first failure (at the end of a run without any)."""
         from . import port_map_plot
