@@ -197,7 +197,7 @@ class PortModel:
         return NatLayer(
             translator,
             self.parts,
-            self.connect,
+            self.allocate,
             self.recorder.translator_failed,
             rst=[w.close == "reset" for w in workloads],
             bound=[w.bound for w in workloads],
@@ -271,6 +271,10 @@ class PortModel:
         Returns the connection, ESTABLISHED and recorded but with no close scheduled, or None on failure.
         """
         self.lifecycle.advance(now)
+        return self.allocate(w, src, dst, now)
+
+    def allocate(self, w: int, src: int, dst: int, now: float) -> Connection | None:
+        """``connect`` once the layers are up to date at ``now`` (a translator advances them itself first)."""
         recorder = self.recorder
         pool = self.pool
         driver = self.drivers[w]

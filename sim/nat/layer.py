@@ -36,10 +36,10 @@ class NatLayer:
         sources_per_host: int,
         advance: Callable[[float], None],
     ) -> None:
-        """``connect``: the host's connect() (this layer advances the layers below first: its SYN releases and
-        the translator's frees are due before the host picks a port); ``failed(workload, destination, now)``
-        records a dropped attempt; ``rst``/``bound``: per workload, whether it closes by RST and binds;
-        ``advance``: the layers below's."""
+        """``connect``: the host's connect() without its own advance (this layer advances the layers below
+        first, then its SYN releases and the translator's frees, all due before the host picks a port);
+        ``failed(workload, destination, now)`` records a dropped attempt; ``rst``/``bound``: per workload,
+        whether it closes by RST and binds; ``advance``: the layers below's."""
         self.translator = translator
         self.pool = parts.pool
         self.low = parts.host.low

@@ -179,12 +179,15 @@ class Translator:
                 if conn == self._idle_conn:
                     self._head()
                 token, unit, host, _ = entry
-                self._level(unit, t, -1, 1)
+                after = self._after_rst if by_rst else self._after_fin
                 self._cool(token)
-                if by_rst:
-                    rst.append((t + self._after_rst, token, unit, conn, host))
-                else:
-                    fin.append((t + self._after_fin, token, unit, conn, host))
+                if not after:  # freed at once: never counted as closing
+                    self._level(unit, t, -1, 0)
+                    if self._free(token, conn, True):
+                        self.host_held[host] -= 1
+                    continue
+                self._level(unit, t, -1, 1)
+                (rst if by_rst else fin).append((t + after, token, unit, conn, host))
             else:
                 queue = fin if fin and fin[0][0] == t else rst
                 _, token, unit, conn, host = queue.popleft()
