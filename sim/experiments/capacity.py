@@ -26,6 +26,7 @@ from ..config.limits import Limits, check
 from ..config.scenario import Scenario
 from ..core.spec import MAX_RATE
 from ..report.capacity import CapacityEvaluation, CapacityReport, CapacityRun, rate_text
+from ..report.nat import translator_blocking
 from ..report.records import Summary
 from ..report.theory import hold_time, predict
 from ..stats.intervals import mean_ci
@@ -145,13 +146,17 @@ def erlang_scale(
         applicable = prediction.applicable
     if not applicable:
         return None, prediction.note
+    translator, why = translator_blocking(scenario)
+    if translator is None:
+        return None, why
     from scipy.optimize import brentq
 
     def gap(log_scale: float) -> float:
         s = scaled(scenario, math.exp(log_scale), workloads)
         p = predict(s)
         value = p.per_destination[destination]["blocking_probability"] if destination else p.blocking_probability
-        return float(value) - target
+        dropped = translator_blocking(s)[0] or 0.0  # an attempt passes its host, then the translator
+        return 1.0 - (1.0 - float(value)) * (1.0 - dropped) - target
 
     low, high = math.log(1e-4), math.log(1e4)
     high = min(high, math.log(MAX_RATE / max(base_rate(scenario, workloads), 1e-300)) - 1e-9)

@@ -65,6 +65,17 @@ def _erlang(scenario: Scenario, kind: NatKind) -> tuple[list[NatErlangB], str]:
     return rows, ""
 
 
+def translator_blocking(scenario: Scenario) -> tuple[float | None, str]:
+    """The highest Erlang B blocking over the translator's pools (None with the reason where it does not apply;
+    0 without a translator)."""
+    if scenario.nat is None:
+        return 0.0, ""
+    rows, note = _erlang(scenario, scenario.nat)
+    if not rows:
+        return None, f"the translator: {note}"
+    return max(float(r.blocking_probability or 0.0) for r in rows), ""
+
+
 def _share(scenario: Scenario, i: int, endpoint: tuple[str, int]) -> float:
     w = scenario.workloads[i]
     weights = w.weights

@@ -290,3 +290,32 @@ def test_an_answer_is_never_below_a_load_that_never_failed() -> None:
     never = [e.rate for e in found.evaluations if all(r.failures == 0 for r in e.runs)]
     always = [e.rate for e in found.evaluations if all((r.blocking_probability or 0) > 0.05 for r in e.runs)]
     assert max(never) <= found.rate < min(always)
+
+
+def test_a_fleet_behind_a_translator_is_sized_by_the_translators_pools() -> None:
+    # Cloud NAT, 16 ports per VM held 1 s + 20 s: each VM sustains Erlang B's load for 1% over 21 s
+    fleet = validate(
+        {
+            "name": "cloud-nat",
+            "duration": 1500.0,
+            "warmup": 150.0,
+            "seed": 3,
+            "host": {"preset": "linux", "port_range": [32768, 60999]},
+            "hosts": [{"name": "vms", "count": 2, "workloads": ["w"]}],
+            "nat": {"kind": "gcp-cloud-nat", "min_ports_per_host": 16, "time_wait": 20.0, "connect_timeout": 1.0},
+            "workloads": [
+                {
+                    "name": "w",
+                    "arrivals": {"kind": "poisson", "rate": 0.2},
+                    "duration": {"kind": "exponential", "mean": 1.0},
+                    "destinations": [{"address": "10.0.0.1", "port": 80}],
+                }
+            ],
+        },
+        "<test>",
+    )
+    found = find_capacity(fleet, 0.01, workers=1)
+    exact = erlang_b_load(16, 0.01, 1e-9) / 21.0
+    assert found.erlang_b_rate == pytest.approx(exact, rel=1e-3)  # the first guess is the translator's
+    assert found.ci95 is not None
+    assert found.ci95[0] <= exact * 1.03 and found.ci95[1] >= exact * 0.97
