@@ -318,4 +318,5 @@ def test_a_fleet_behind_a_translator_is_sized_by_the_translators_pools() -> None
     exact = erlang_b_load(16, 0.01, 1e-9) / 21.0
     assert found.erlang_b_rate == pytest.approx(exact, rel=1e-3)  # the first guess is the translator's
     assert found.ci95 is not None
-    assert found.ci95[0] <= exact * 1.03 and found.ci95[1] >= exact * 0.97
+    assert found.ci95[0] <= exact * 1.03
+    assert found.ci95[1] >= exact * 0.97
