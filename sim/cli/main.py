@@ -44,7 +44,7 @@ from .options import (
 )
 from .progress import progress_bar
 from .signals import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, terminate
-from .text import client_presets_text, comparison_text, summary_text
+from .text import client_presets_text, comparison_text, nat_kinds_text, summary_text
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -113,11 +113,14 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of scenario files")
     presets = sub.add_parser(
-        "presets", help="list the operating-system presets (or, with --clients, the client presets)"
+        "presets",
+        help="list the operating-system presets (or, with --clients or --nat, the client presets or NAT kinds)",
     )
-    presets.add_argument(
+    which = presets.add_mutually_exclusive_group()
+    which.add_argument(
         "--clients", action="store_true", help="list the client connection-pool presets (pool: NAME) instead"
     )
+    which.add_argument("--nat", action="store_true", help="list the translator kinds (nat: {kind: NAME}) instead")
     sub.add_parser("policies", help="list the port allocation policies")
 
     sweep_command.add_parser(sub)
@@ -315,6 +318,9 @@ def _validate_nat(args: argparse.Namespace) -> int:
 def _cmd_presets(args: argparse.Namespace) -> int:
     if args.clients:
         print(client_presets_text())
+        return EXIT_OK
+    if args.nat:
+        print(nat_kinds_text())
         return EXIT_OK
     for p in PRESETS.values():
         low, high = p.port_range

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clients.presets import CLIENT_PRESETS
+from ..nat.kinds import NAT_KINDS
 from ..report.comparison import compare
 from ..report.records import Capacity, ClientFigures, ErlangB, NatFigures, Summary
 from ..report.run import RunReport
@@ -188,6 +189,25 @@ def comparison_text(results: Mapping[str, RunReport], out: Path) -> str:
             f"preset {row.preset}, policy {row.policy}, TIME_WAIT {row.time_wait_s:g} s"
         )
     lines.append(f"  results              {out}/ (one folder per variant, comparison.json, comparison.png)")
+    return "\n".join(lines)
+
+
+def nat_kinds_text() -> str:
+    """The translator kinds, their defaults and sources, as ``portsim presets --nat`` prints them."""
+    lines = []
+    for name, cls in NAT_KINDS.items():
+        kind = cls()
+        lines.append(name)
+        lines.append(f"  what        {(cls.__doc__ or '').strip().splitlines()[0]}")
+        lines.append(f"  pools       one per {'host' if cls.scope == 'host' else 'public address'} and destination")
+        lines.append(f"  drops       {cls.error}")
+        values = ", ".join(
+            f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}"
+            for key, value in kind.model_dump(exclude={"kind"}).items()
+        )
+        lines.append(f"  defaults    {values}")
+        for source in cls.sources:
+            lines.append(f"  source      {source}")
     return "\n".join(lines)
 
 

@@ -744,3 +744,15 @@ def test_a_variants_own_scenario_file_runs_into_the_variants_folder(
     assert (folder / "comparison.json").is_file()
     assert main(["run", str(path), "--variant", "linux", "--no-plots", "--quiet"]) == 0
     assert json.loads((folder / "linux" / "summary.json").read_text())["variant"] == "linux"
+
+
+def test_presets_lists_the_nat_kinds_with_their_sources(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["presets", "--nat"]) == 0
+    out = capsys.readouterr().out
+    for name in ("linux-snat", "aws-nat-gateway", "azure-lb-outbound", "azure-nat-gateway", "gcp-cloud-nat"):
+        assert f"\n{name}\n" in f"\n{out}"
+    assert "drops       OUT_OF_RESOURCES" in out
+    assert "per_destination 55000" in out
+    assert out.count("  source      ") >= 5
+    assert main(["presets", "--clients"]) == 0
+    assert "gcp-cloud-nat" not in capsys.readouterr().out
