@@ -60,12 +60,14 @@ def interval(s: Summary, key: str) -> str:
     return f" (95% CI {fmt(bounds[0])}–{fmt(bounds[1])})"
 
 
-def capacity_line(key: str, cap: Capacity) -> str:
-    """One pool's capacity at 1% blocking."""
+def capacity_line(key: str, cap: Capacity, behind_nat: bool = False) -> str:
+    """One pool's capacity at 1% blocking (``behind_nat``: the host's own, per host, the translator aside)."""
+    label = "host capacity" if behind_nat else "capacity"
     if cap.sustainable_rate is None:
-        return f"  capacity             {key}: not computable ({cap.reason})"
+        return f"  {label:<20} {key}: not computable ({cap.reason})"
+    per = " per host" if behind_nat else ""
     return (
-        f"  capacity             {sig3(cap.sustainable_rate)} conn/s to {key} at 1% blocking "
+        f"  {label:<20} {sig3(cap.sustainable_rate)} conn/s{per} to {key} at 1% blocking "
         f"(offered {sig3(cap.offered_rate)}; {cap.ports:,.0f} ports x {cap.source_addresses:.0f} "
         f"address(es), each held {cap.mean_hold_s:.3g} s" + (f"; ignores {cap.ignores}" if cap.ignores else "") + ")"
     )
@@ -85,7 +87,8 @@ def summary_text(result: RunReport, out: Path) -> str:
         f"  failures             {s.failures:,.0f}"
         + (f"  (first at {first:.2f} s; failing during {s.seconds_failing:,.0f} s)" if first is not None else ""),
         f"  blocking probability {fmt(s.blocking_probability)}{interval(s, 'blocking_probability')}   "
-        f"{erlang(s.erlang_b)}",
+        + ("host's " if s.nat is not None else "")
+        + erlang(s.erlang_b),
         f"  ports in use         peak {s.ports_in_use.peak:,.0f} of {s.pool.total_ports:,}, "
         f"mean {s.ports_in_use.mean:,.1f}",
         f"  TIME_WAIT            peak {tw.peak:,.0f}, mean {tw.mean:,.1f}"
@@ -101,16 +104,21 @@ def summary_text(result: RunReport, out: Path) -> str:
     capacities = list(s.capacity_at_1pct_blocking.items())
     reasons = {cap.reason for _, cap in capacities if cap.sustainable_rate is None}
     if capacities and len(reasons) == 1 and all(cap.sustainable_rate is None for _, cap in capacities):
-        lines.append(f"  capacity             not computable ({reasons.pop()})")
+        label = "host capacity" if s.nat is not None else "capacity"
+        lines.append(f"  {label:<20} not computable ({reasons.pop()})")
     else:
-        lines.extend(capacity_line(key, cap) for key, cap in capacities[:CAPACITY_LINES])
+        lines.extend(capacity_line(key, cap, s.nat is not None) for key, cap in capacities[:CAPACITY_LINES])
         if len(capacities) > CAPACITY_LINES:
             lines.append(f"  capacity             ... {len(capacities) - CAPACITY_LINES} more pools in summary.json")
     if len(s.workloads) > 1:
         for name, w in s.workloads.items():
+            causes = f"{w.errno}"
+            if s.nat is not None and w.translator_failures:
+                host = w.failures - w.translator_failures
+                causes = f"{w.translator_failures:,.0f} {s.nat.error}" + (f", {host:,.0f} {w.errno}" if host else "")
             lines.append(
                 f"  workload {name:<12} {w.attempts:,.0f} attempts, {w.failures:,.0f} failed "
-                f"({w.errno}), blocking {fmt(w.blocking_probability)}"
+                f"({causes}), blocking {fmt(w.blocking_probability)}"
             )
     for name, w in s.workloads.items():
         if w.requests is not None:
@@ -134,10 +142,21 @@ def nat_lines(n: NatFigures) -> list[str]:
         f"peak {n.closing.peak:,.0f}, mean {n.closing.mean:,.1f}",
     ]
     if n.sustainable_rate is not None:
-        lines.append(f"    sustains about     {sig3(n.sustainable_rate)} new conn/s {n.sustainable_rate_per}")
-    if n.hosts_failed_with_room:
+        evicting = " before SYNs must evict closing entries" if n.kind == "linux-snat" else ""
+        lines.append(f"    sustains about     {sig3(n.sustainable_rate)} new conn/s {n.sustainable_rate_per}{evicting}")
+    elif n.growing_to is not None:
         lines.append(
-            f"    {n.hosts_failed_with_room:,.0f} host(s) failed while another pool had room toward the destination"
+            f"    pools grow         from {n.pool_size:,.0f} up to {n.growing_to:,.0f} mappings per host (dynamic)"
+        )
+    if n.hosts_failed_with_room and n.free_elsewhere_at_drops is not None:
+        lines.append(
+            f"    {n.hosts_failed_with_room:,.0f} host(s) refused while other hosts' pools toward the destination had "
+            f"room: on average {n.free_elsewhere_at_drops:.0%} of their mappings free at each drop"
+        )
+    elif n.hosts_failed_with_room:
+        lines.append(
+            f"    {n.hosts_failed_with_room:,.0f} host(s) refused while another public address had room "
+            "(each host's address is a fixed hash: addresses do not pool)"
         )
     if n.failed_with_free_ports:
         lines.append(
@@ -175,13 +194,21 @@ def comparison_text(results: Mapping[str, RunReport], out: Path) -> str:
     width = max(width, len("variant"))
     requests = any(row.new_connections_per_s is not None for row in table.values())
     extra = f" {'req fail':>9} {'new/s':>8}" if requests else ""
+    nat = any(r.summary.nat is not None for r in results.values())
+    extra += f" {'NAT drops':>9} {'NAT EB':>8}" if nat else ""
     lines = [
         f"portsim {first.summary.version}: {first.scenario.name}, {len(results)} variants",
-        f"  {'variant':<{width}}  {'attempts':>10} {'failures':>9} {'blocking':>9} {'Erlang B':>9} "
+        f"  {'variant':<{width}}  {'attempts':>10} {'failures':>9} {'blocking':>9} "
+        f"{'host EB' if nat else 'Erlang B':>9} "
         f"{'failing s':>9} {'TIME_WAIT':>9}{extra} {'pool':>7}  host",
     ]
     for name, row in table.items():
         cells = f" {fmt(row.request_failure_probability):>9} {fmt(row.new_connections_per_s):>8}" if requests else ""
+        if nat:
+            n = results[name].summary.nat
+            rows = n.erlang_b if n is not None else []
+            worst = max((r.blocking_probability or 0.0 for r in rows), default=None)
+            cells += f" {fmt(n.failure_probability if n else None):>9} {predicted(worst):>8}"
         lines.append(
             f"  {name:<{width}}  {row.attempts:>10,.0f} {row.failures:>9,.0f} "
             f"{fmt(row.blocking_probability):>9} {predicted(row.erlang_b):>9} "

@@ -315,9 +315,13 @@ class Scenario(Spec):
         window = self.duration - self.warmup
         # a keep-alive pool's connections close when the pool decides, not after each request's hold
         holds = [w.holding.expected + host.time_wait for w in self.workloads if w.close == "client" and not w.pooled]
+        if self.nat is not None:  # the translator's mappings outlive their connections too
+            holds += [w.holding.expected + self.nat.after_close(w.close == "reset") for w in self.workloads]
+            notes.extend(f"nat: {note}" for note in self.nat.contradictions())
         if holds and window < 3 * max(holds):
             notes.append(
-                f"the measured window (duration - warmup = {window:g} s) is shorter than three TIME_WAIT cycles: "
+                f"the measured window (duration - warmup = {window:g} s) is shorter than three TIME_WAIT cycles "
+                "(of the host, or of the translator's mappings after close): "
                 "figures may not have settled (see README, Erlang B)"
             )
         outside = sorted(p for p in host.reserved if not host.low <= p <= host.high)

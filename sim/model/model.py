@@ -320,7 +320,7 @@ class PortModel:
         if self.clients is not None:
             self.clients.recorder.sample(t, self.clients.idle_total)
         if self.nat is not None:
-            self.nat.translator.sample(t)
+            self.nat.sample(t)
 
     def _warmup(self) -> Generator[simpy.events.Event, object, None]:
         warmup = self.scenario.warmup

@@ -90,6 +90,10 @@ class NatKind(Spec):
     def check_fleet(self, hosts: int) -> None:
         """Refuse (``KeyedError``) a fleet of ``hosts`` the service could not serve at all."""
 
+    def contradictions(self) -> list[str]:
+        """Keys given that change nothing (valid, but probably not what the author meant)."""
+        return []
+
     @property
     def growing(self) -> bool:
         """Whether pools grow during a run (dynamic allocation: Erlang B does not apply)."""
@@ -296,7 +300,11 @@ class GcpCloudNat(NatKind):
             if self.min_ports_per_host < 32:
                 raise KeyedError("min_ports_per_host", "with dynamic allocation it is at least 32")
             if self.max_ports_per_host < self.min_ports_per_host:
-                raise KeyedError("max_ports_per_host", "is below min_ports_per_host", ("min_ports_per_host",))
+                raise KeyedError(
+                    "max_ports_per_host",
+                    f"{self.max_ports_per_host} is below min_ports_per_host ({self.min_ports_per_host})",
+                    ("min_ports_per_host",),
+                )
             if self.endpoint_independent:
                 raise KeyedError(
                     "endpoint_independent",
@@ -307,6 +315,11 @@ class GcpCloudNat(NatKind):
     @property
     def public_addresses(self) -> int:
         return self.addresses
+
+    def contradictions(self) -> list[str]:
+        if self.max_ports_per_host != type(self).model_fields["max_ports_per_host"].default and not self.dynamic:
+            return ["max_ports_per_host changes nothing without dynamic: true (static ports per VM)"]
+        return []
 
     @property
     def capacity(self) -> int:

@@ -67,6 +67,10 @@ class NatLayer:
             t, c = held.popleft()
             self.pool.release(c[0], c[1], c[2], self._bound[c[3]], t)
 
+    def sample(self, now: float) -> None:
+        """Append the translator's time-series row at ``now`` (call once everything is advanced to ``now``)."""
+        self.translator.sample(now, len(self._held))
+
     def connect(self, w: int, src: int, dst: int, now: float) -> Connection | None:
         """Workload ``w``'s connect() through the translator: the connection, or None on either's failure."""
         self._below(now)

@@ -43,6 +43,8 @@ class QuotaTranslator(Translator):
         self._busy_cap = kind.busy_cap(hosts)
         self._full = bytearray(cells)
         self._n_full = [0] * self._keys
+        self._key_held = [0] * self._keys
+        """Per destination (or one for all): mappings held over every unit (host-scoped kinds only)."""
         self._grow = gcp is not None and gcp.dynamic
         self._max = gcp.max_ports_per_host if gcp is not None else 0
         self._spare = gcp.capacity - hosts * gcp.min_ports_per_host if gcp is not None else 0
@@ -84,7 +86,9 @@ class QuotaTranslator(Translator):
     def _use(self, cell: int) -> int:
         self._live[cell] += 1
         self._held[cell] += 1
-        self._mark(cell)
+        if self._host_scoped:
+            self._key_held[cell % self._keys] += 1
+            self._mark(cell)
         return cell
 
     def _expand(self, host: int) -> None:
@@ -104,8 +108,18 @@ class QuotaTranslator(Translator):
         if not cooled:
             self._live[token] -= 1
         self._held[token] -= 1
-        self._mark(token)
+        if self._host_scoped:
+            self._key_held[token % self._keys] -= 1
+            self._mark(token)
         return True
+
+    def free_elsewhere(self, host: int, dst: int, unit: int) -> float | None:
+        if not self._host_scoped or self.units < 2:
+            return None
+        key = dst if self._keys > 1 else 0
+        others = sum(self._cap) - self._cap[unit]  # rare: on drops only
+        held = self._key_held[key] - self._held[unit * self._keys + key]
+        return max(0.0, (others - held) / others) if others > 0 else None
 
     def room_elsewhere(self, host: int, dst: int, unit: int) -> bool:
         if not self._host_scoped:

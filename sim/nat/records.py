@@ -30,6 +30,8 @@ class NatRecords:
     unit_mean_closing: list[float]
     host_failures: list[int]
     host_failed_with_room: list[bool]
+    free_elsewhere_at_drops: float | None
+    """The mean share of the other hosts' mappings toward the destination free at each drop (host-scoped kinds)."""
     probes: IntHistogram
     evicted: int | None
     failed_with_free_ports: int | None

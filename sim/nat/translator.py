@@ -23,8 +23,9 @@ from .kinds import NatKind
 from .records import NatRecords
 
 INF = math.inf
-NAT_SERIES = ("nat_mappings", "nat_closing", "nat_failures")
-"""The translator's time-series columns: open mappings, closing ones, failures in the step."""
+NAT_SERIES = ("nat_mappings", "nat_closing", "nat_failures", "nat_syn_sent")
+"""The translator's time-series columns: open mappings, closing ones, failures in the step, and host ports held
+in SYN_SENT by SYNs it dropped."""
 
 
 class Translator:
@@ -57,6 +58,9 @@ class Translator:
         self.with_room = bytearray(hosts)
         """Per host: whether it failed while another unit had room toward the same destination."""
         self.idle_timeouts = 0
+        self.free_share_sum = 0.0
+        self.free_share_n = 0
+        """Over drops: the summed share of the other hosts' mappings free at each (host-scoped kinds)."""
         self.probes = IntHistogram()
         self._probes: list[int] = []
         self._after_fin = kind.after_close(False)
@@ -98,6 +102,10 @@ class Translator:
         """Whether another unit than ``unit`` had room toward ``dst`` (called on failures only)."""
         return False
 
+    def free_elsewhere(self, host: int, dst: int, unit: int) -> float | None:
+        """The share of the other hosts' mappings toward ``dst`` free now (host-scoped kinds; on failures only)."""
+        return None
+
     # ----------------------------------------------------------------- levels
 
     def _level(self, unit: int, now: float, busy: int, cooling: int) -> None:
@@ -138,6 +146,10 @@ class Translator:
             self.host_failures[host] += 1
             if not self.with_room[host] and self.room_elsewhere(host, dst, unit):
                 self.with_room[host] = 1
+            share = self.free_elsewhere(host, dst, unit)
+            if share is not None:
+                self.free_share_sum += share
+                self.free_share_n += 1
             return False
         self._level(unit, now, 1, 0)
         self.host_held[host] += 1
@@ -221,6 +233,7 @@ class Translator:
         self.unit_failures = [0] * self.units
         self.host_failures = [0] * self.hosts
         self.with_room = bytearray(self.hosts)
+        self.free_share_sum, self.free_share_n = 0.0, 0
         self._fold()
         self.probes.clear()
 
@@ -229,8 +242,10 @@ class Translator:
             self.probes.add_many(np.asarray(self._probes, dtype=np.int64))
             self._probes.clear()
 
-    def sample(self, now: float) -> None:
-        """Append one time-series row at ``now``: open and closing mappings, failures since the last row."""
+    def sample(self, now: float, syn_sent: int = 0) -> None:
+        """Append one time-series row at ``now``: open and closing mappings, failures since the last row, and
+        the host ports still held by dropped SYNs (``syn_sent``, the layer's count)."""
+        self.series["nat_syn_sent"].append(syn_sent)
         self.series["nat_mappings"].append(self.total_busy)
         self.series["nat_closing"].append(self.total_cooling)
         self.series["nat_failures"].append(self.failures - self._sampled_failures)
@@ -258,6 +273,7 @@ class Translator:
             unit_mean_closing=self._means(now, self.cooling, self._start_cooling, self._moment_cooling),
             host_failures=list(self.host_failures),
             host_failed_with_room=[bool(x) for x in self.with_room],
+            free_elsewhere_at_drops=self.free_share_sum / self.free_share_n if self.free_share_n else None,
             probes=self.probes,
             evicted=None if self.evicted is None else self.evicted - self._baseline_extra[0],
             failed_with_free_ports=(

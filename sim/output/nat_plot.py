@@ -45,10 +45,9 @@ def translator_panel(ax: Axes, result: RunReport) -> None:
         t, mappings, mappings + closing, step="post", color=COLORS["closing"], alpha=0.8, label="held after close"
     )
     destinations = len(result.scenario.destinations)
-    owners = nat.hosts if nat.scope == "host" else nat.public_addresses
-    if destinations == 1 and not result.scenario.nat_growing:
-        cap = nat.pool_size * owners
-        ax.axhline(cap, color=COLORS["cap"], ls="--", lw=1.2, label=f"translator's pools ({cap:,.0f} mappings)")
+    if destinations == 1 and nat.scope == "address" and not result.scenario.nat_growing:
+        cap = nat.pool_size * nat.public_addresses  # per-host pools fill one by one: a fleet total would mislead
+        ax.axhline(cap, color="black", ls="--", lw=1.2, label=f"translator's pools ({cap:,.0f} mappings)")
     ax.set_ylabel("mappings")
     ax.set_xlabel("simulated time (s)")
     ax.set_xlim(t[0], t[-1])
@@ -61,7 +60,7 @@ def translator_panel(ax: Axes, result: RunReport) -> None:
     rate.set_ylim(bottom=0, top=max(1.0, float(np.max(failures / step, initial=0)) * 1.15))
     handles, labels = ax.get_legend_handles_labels()
     more, more_labels = rate.get_legend_handles_labels()
-    rate.legend(handles + more, labels + more_labels, loc="upper left", fontsize=8, framealpha=0.9)
+    rate.legend(handles + more, labels + more_labels, loc="best", fontsize=8, framealpha=0.9)
     who = "per host" if nat.scope == "host" else "per public address"
     ax.set_title(
         f"translator {nat.kind}: {nat.pool_size:,} mappings {who} per destination, {nat.hosts:,} host(s)",

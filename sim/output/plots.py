@@ -82,6 +82,20 @@ def occupancy(result: RunReport) -> Figure:
     ax.fill_between(t, est, est + tw, step="post", color=COLORS["time_wait"], alpha=0.8, label="TIME_WAIT")
     if fw2.any():
         ax.fill_between(t, est + tw, est + tw + fw2, step="post", color="#8e44ad", alpha=0.8, label="FIN_WAIT2")
+    if "nat_syn_sent" in result.series:  # host ports held by SYNs the translator dropped, until connect() times out
+        _, syn = _series_mean(result, "nat_syn_sent")
+        if syn.any():
+            base = est + tw + fw2
+            ax.fill_between(
+                t,
+                base,
+                base + syn,
+                step="post",
+                color="#c0392b",
+                alpha=0.35,
+                label="SYN_SENT (dropped by the translator)",
+            )
+            fw2 = fw2 + syn  # the stack's top
     ax.step(t, ports, where="post", color=COLORS["ports"], lw=1.2, label="distinct local ports in use")
     pool = result.pool_size
     ax.axhline(pool, color=COLORS["pool"], lw=1.5, ls="--", label=f"pool size ({pool:,} ports)")

@@ -274,6 +274,11 @@ class NatFigures(Record):
     closing: Level
     idle_timeouts: Number
     hosts_failed_with_room: Number
+    free_elsewhere_at_drops: Number | None = None
+    """Host-scoped kinds: the mean share of the other hosts' mappings toward the destination free at each drop
+    (near 0: the whole fleet is short; near 1: ports stranded on quiet hosts)."""
+    growing_to: Number | None = None
+    """With dynamic allocation: the most mappings a host's pool may grow to."""
     probes: Spread | None = None
     evicted: Number | None = None
     failed_with_free_ports: Number | None = None

@@ -122,6 +122,8 @@ def _reasons(scenario: Scenario) -> list[str]:
     """Why the Erlang B prediction does not apply to this scenario (empty when it does)."""
     host = scenario.host.resolved
     reasons: list[str] = []
+    if len(scenario.fleet) > 1:
+        reasons.append(GROUPS_REASON)
     if not all(w.offered.is_poisson for w in scenario.workloads):
         reasons.append("arrivals are not all Poisson")
     if any(w.pooled for w in scenario.workloads):
@@ -215,6 +217,8 @@ def predict(scenario: Scenario) -> ErlangPrediction:
     )
 
 
+GROUPS_REASON = "host groups run different workloads, so no one host carries the sum of the rates (see nat)"
+"""Why the host's Erlang B and capacity do not apply to a fleet of several host groups."""
 COUPLED_REASON = (
     "bound and plain connections take ports from the same addresses, so the pools are coupled and no "
     "analytic capacity holds; portsim capacity finds it by simulation"
@@ -268,6 +272,8 @@ def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, Capacity]:
     reused = reused_destinations(scenario)
     buckets = buckets_bite(scenario)
     reason = COUPLED_REASON if coupled(scenario) else ""
+    if len(scenario.fleet) > 1:
+        reason = GROUPS_REASON
     if any(changes_rate(w) for w in scenario.workloads):
         reason = LAYERED_REASON
     if any(w.offered.replays for w in scenario.workloads):

@@ -756,3 +756,30 @@ def test_presets_lists_the_nat_kinds_with_their_sources(capsys: pytest.CaptureFi
     assert out.count("  source      ") >= 5
     assert main(["presets", "--clients"]) == 0
     assert "gcp-cloud-nat" not in capsys.readouterr().out
+
+
+def test_a_run_behind_a_translator_names_its_drops_and_separates_the_hosts_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "lb.yaml"
+    scenario.write_text(
+        "name: lb\nduration: 400\nwarmup: 100\nhost: {preset: linux}\n"
+        "hosts:\n  - {name: hot, count: 2, workloads: [hot]}\n  - {name: quiet, count: 8, workloads: [quiet]}\n"
+        "workloads:\n"
+        "  - {name: hot, arrivals: {kind: poisson, rate: 5}, duration: {kind: fixed, value: 4}, close: server,"
+        " destinations: [{address: 10.0.0.1, port: 443}]}\n"
+        "  - {name: quiet, arrivals: {kind: poisson, rate: 0.5}, duration: {kind: fixed, value: 4}, close: server,"
+        " destinations: [{address: 10.0.0.1, port: 443}]}\n"
+        "nat: {kind: azure-lb-outbound, ports_per_host: 16}\n"
+        "variants:\n  - {name: sixteen}\n  - {name: sixty-four, set: {nat.ports_per_host: 64}}\n",
+        encoding="utf-8",
+    )
+    assert main(["run", str(scenario), "--variant", "sixteen", "--out", str(tmp_path / "one"), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "host's Erlang B: n/a, host groups run different workloads" in out
+    assert "SNAT port exhaustion), blocking" in out  # the workload line names the translator's drops
+    assert "host(s) refused while other hosts' pools toward the destination had room: on average" in out
+    assert main(["run", str(scenario), "--out", str(tmp_path / "both"), "--no-plots"]) == 0
+    table = capsys.readouterr().out
+    assert "host EB" in table
+    assert "NAT drops" in table

@@ -108,3 +108,17 @@ def test_nat_keys_can_be_set_from_the_command_line(make_scenario: Make) -> None:
         ScenarioError, match=r"nat.addresses=17: nat.addresses: Input should be less than or equal to 16"
     ):
         s.with_changes(["nat.addresses=17"])
+
+
+def test_nat_keys_that_change_nothing_are_warned_about(make_scenario: Make) -> None:
+    quiet = make_scenario(nat={"kind": "gcp-cloud-nat"}, duration=2000.0)
+    assert not [n for n in quiet.warnings() if n.startswith("nat:")]
+    loud = quiet.with_changes(["nat.max_ports_per_host=128"])
+    assert "nat: max_ports_per_host changes nothing without dynamic: true (static ports per VM)" in loud.warnings()
+    assert not [n for n in loud.with_changes(["nat.dynamic=true"]).warnings() if n.startswith("nat:")]
+
+
+def test_a_short_window_is_warned_about_against_the_translators_hold(make_scenario: Make) -> None:
+    s = make_scenario(duration=300.0, host={"preset": "linux", "time_wait": 1.0}, nat={"kind": "gcp-cloud-nat"})
+    assert any("three TIME_WAIT cycles" in n for n in s.warnings())  # 1 s + 120 s after close, three times > 300 s
+    assert not any("three TIME_WAIT cycles" in n for n in s.with_changes(["nat.time_wait=30"]).warnings())

@@ -78,6 +78,10 @@ def test_host_scoped_kinds_fail_one_host_while_others_have_room() -> None:
             t.map(100 * h + c, h, 3000 + c, 0, 0.0)
     assert not t.map(999, 2, 4000, 0, 0.0)
     assert t.with_room[2] == 0  # every host full: no room elsewhere
+    # drops: host 0 with hosts 1 and 2 all free (1), host 1's ninth with host 0 full and host 2 free (1/2),
+    # host 2's with both full (0)
+    assert t.free_share_n == 3
+    assert t.free_share_sum == pytest.approx(1.5)
 
 
 def test_dynamic_allocation_doubles_a_full_host_up_to_its_maximum() -> None:
