@@ -268,6 +268,18 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _print_checks(checks: Sequence[Any], out: Path) -> int:
+    """A row per law (kernel, portsim, tolerance) and the tally; the exit status."""
+    for c in checks:
+        print(f"{'PASS' if c.passed else 'FAIL'}  {c.name}")
+        print(f"      kernel:    {c.kernel}")
+        print(f"      portsim:   {c.simulator}")
+        print(f"      tolerance: {c.tolerance}")
+    passed = sum(c.passed for c in checks)
+    print(f"{passed}/{len(checks)} checks pass; details in {out}/validation.json and {out}/validation.png")
+    return EXIT_OK if passed == len(checks) else EXIT_FAILURE
+
+
 def _validate_kernel(args: argparse.Namespace) -> int:
     from ..kernel.measure import kernel_support
     from ..kernel.validation import run as run_validation
@@ -280,14 +292,7 @@ def _validate_kernel(args: argparse.Namespace) -> int:
     checks, data = run_validation(out, seed=args.seed)
     kernel = data["kernel"].get("meta", {}).get("kernel", "?")
     print(f"portsim {version()} 'linux' preset against Linux {kernel} (private network namespace, loopback)")
-    for c in checks:
-        print(f"{'PASS' if c.passed else 'FAIL'}  {c.name}")
-        print(f"      kernel:    {c.kernel}")
-        print(f"      portsim:   {c.simulator}")
-        print(f"      tolerance: {c.tolerance}")
-    passed = sum(c.passed for c in checks)
-    print(f"{passed}/{len(checks)} checks pass; details in {out}/validation.json and {out}/validation.png")
-    return EXIT_OK if passed == len(checks) else EXIT_FAILURE
+    return _print_checks(checks, out)
 
 
 def _validate_nat(args: argparse.Namespace) -> int:
@@ -305,14 +310,7 @@ def _validate_nat(args: argparse.Namespace) -> int:
         f"portsim {version()} 'linux-snat' model against netfilter on Linux {meta.get('kernel', '?')} "
         f"({meta.get('nft', 'nft')}; snat in private network namespaces, {meta.get('elapsed_s', '?')} s)"
     )
-    for c in checks:
-        print(f"{'PASS' if c.passed else 'FAIL'}  {c.name}")
-        print(f"      kernel:    {c.kernel}")
-        print(f"      portsim:   {c.simulator}")
-        print(f"      tolerance: {c.tolerance}")
-    passed = sum(c.passed for c in checks)
-    print(f"{passed}/{len(checks)} checks pass; details in {out}/validation.json and {out}/validation.png")
-    return EXIT_OK if passed == len(checks) else EXIT_FAILURE
+    return _print_checks(checks, out)
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:

@@ -152,7 +152,11 @@ def measure(names: Sequence[str] = EXPERIMENTS, *, time_budget: float = 45.0) ->
 
 def _run_child(args: list[str], timeout: float) -> dict[str, Any]:
     """Run this file as a child process with ``args``: its last stdout line as a JSON object, or ``{"error": ...}``."""
-    cmd = [sys.executable, "-I", str(Path(__file__).resolve()), *args]
+    return json_child([sys.executable, "-I", str(Path(__file__).resolve()), *args], timeout)
+
+
+def json_child(cmd: list[str], timeout: float) -> dict[str, Any]:
+    """Run ``cmd``: its last stdout line as a JSON object, or ``{"error": ...}`` saying what went wrong."""
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:

@@ -189,6 +189,8 @@ def measure(names_: Sequence[str] = EXPERIMENTS, *, time_budget: float = CHILD_C
         ValueError: an unknown experiment name.
         RuntimeError: the check cannot run here, or the namespaces could not be set up.
     """
+    from .measure import json_child  # here, not at the top: this file also runs alone as the namespaces' child
+
     unknown = [name for name in names_ if name not in EXPERIMENTS]
     if unknown:
         raise ValueError(f"unknown experiment(s) {unknown}; known: {list(EXPERIMENTS)}")
@@ -200,7 +202,7 @@ def measure(names_: Sequence[str] = EXPERIMENTS, *, time_budget: float = CHILD_C
     cmd = [sys.executable, "-I", str(Path(__file__).resolve()), "--child", "--prefix", prefix]
     cmd += ["--seconds", f"{time_budget - 2:.1f}", *names_]
     try:
-        out = _run_child(cmd, time_budget)
+        out = json_child(cmd, time_budget)
     finally:
         teardown(prefix)
     if "error" in out:
@@ -214,25 +216,6 @@ def measure(names_: Sequence[str] = EXPERIMENTS, *, time_budget: float = CHILD_C
         "elapsed_s": round(time.monotonic() - start, 2),
     }
     return result
-
-
-def _run_child(cmd: list[str], timeout: float) -> dict[str, Any]:
-    """The child's last stdout line as a JSON object, or ``{"error": ...}``."""
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return {"error": f"child process timed out after {timeout:.0f} s"}
-    except OSError as exc:
-        return {"error": f"cannot start a child process: {exc}"}
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        tail = proc.stderr.strip().splitlines()
-        return {"error": f"child process failed (exit status {proc.returncode}): {tail[-1] if tail else 'no output'}"}
-    try:
-        data = json.loads(lines[-1])
-    except ValueError:
-        return {"error": f"child process printed no JSON: {lines[-1][:200]}"}
-    return data if isinstance(data, dict) else {"error": "child process printed JSON that is not an object"}
 
 
 # ---------------------------------------------------------------- child side: the lab

@@ -73,12 +73,7 @@ class NatLayer:
 
     def connect(self, w: int, src: int, dst: int, now: float) -> Connection | None:
         """Workload ``w``'s connect() through the translator: the connection, or None on either's failure."""
-        self._below(now)
-        self.translator.advance(now)
-        held = self._held
-        while held and held[0][0] <= now:
-            t, c = held.popleft()
-            self.pool.release(c[0], c[1], c[2], self._bound[c[3]], t)
+        self.advance(now)
         conn = self._connect(w, src, dst, now)
         if conn is None:
             return None
