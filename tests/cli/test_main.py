@@ -376,6 +376,17 @@ def interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def started(folder: Path, proc: subprocess.Popen[str], limit: float = 60.0) -> None:
+    """Wait until the run in ``proc`` has made its staging folder in ``folder`` (it is simulating): a fixed
+    sleep raced the imports on a busy machine."""
+    deadline = time.monotonic() + limit
+    while not any(p.name.startswith(".portsim-") for p in folder.iterdir()):
+        assert proc.poll() is None, "portsim ended before it started simulating"
+        assert time.monotonic() < deadline, "portsim did not start simulating in time"
+        time.sleep(0.05)
+    time.sleep(0.3)
+
+
 def long_run(tmp_path: Path) -> Path:
     scenario = tmp_path / "long.yaml"
     text = (ROOT / "scenarios" / "quickstart.yaml").read_text().replace("duration: 600", "duration: 100000")
@@ -394,7 +405,7 @@ def test_ctrl_c_keeps_the_previous_results(tmp_path: Path) -> None:
         text=True,
         preexec_fn=interruptible,
     )
-    time.sleep(2.5)
+    started(tmp_path, proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
@@ -683,7 +694,7 @@ def test_sigterm_stops_cleanly_and_keeps_the_previous_results(tmp_path: Path) ->
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.5)
+    started(tmp_path, proc)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143
