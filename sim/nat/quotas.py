@@ -40,9 +40,8 @@ class QuotaTranslator(Translator):
         self._held = [0] * cells
         """Per pool: open mappings, and open plus closing ones."""
         self._cap = [kind.pool_size(hosts)] * self.units
+        self._cap_total = sum(self._cap)
         self._busy_cap = kind.busy_cap(hosts)
-        self._full = bytearray(cells)
-        self._n_full = [0] * self._keys
         self._key_held = [0] * self._keys
         """Per destination (or one for all): mappings held over every unit (host-scoped kinds only)."""
         self._grow = gcp is not None and gcp.dynamic
@@ -55,14 +54,6 @@ class QuotaTranslator(Translator):
     def ports(self, unit: int) -> int:
         """Mappings each pool of ``unit`` may hold now."""
         return self._cap[unit]
-
-    def _mark(self, cell: int) -> None:
-        if not self._host_scoped:  # address-scoped kinds try every address: no room elsewhere to count
-            return
-        full = self._held[cell] >= self._cap[cell // self._keys] or self._live[cell] >= self._busy_cap
-        if full != bool(self._full[cell]):
-            self._full[cell] = full
-            self._n_full[cell % self._keys] += 1 if full else -1
 
     def _take(self, conn: int, host: int, port: int, dst: int, now: float) -> tuple[int, int]:
         key = dst if self._keys > 1 else 0
@@ -88,7 +79,6 @@ class QuotaTranslator(Translator):
         self._held[cell] += 1
         if self._host_scoped:
             self._key_held[cell % self._keys] += 1
-            self._mark(cell)
         return cell
 
     def _expand(self, host: int) -> None:
@@ -97,12 +87,10 @@ class QuotaTranslator(Translator):
         if cap * 2 <= self._max and self._spare >= cap:
             self._spare -= cap
             self._cap[host] = cap * 2
-            for cell in range(host * self._keys, (host + 1) * self._keys):
-                self._mark(cell)
+            self._cap_total += cap
 
     def _cool(self, token: int) -> None:
         self._live[token] -= 1
-        self._mark(token)
 
     def _free(self, token: int, conn: int, cooled: bool) -> bool:
         if not cooled:
@@ -110,20 +98,17 @@ class QuotaTranslator(Translator):
         self._held[token] -= 1
         if self._host_scoped:
             self._key_held[token % self._keys] -= 1
-            self._mark(token)
         return True
 
     def free_elsewhere(self, host: int, dst: int, unit: int) -> float | None:
         if not self._host_scoped or self.units < 2:
             return None
         key = dst if self._keys > 1 else 0
-        others = sum(self._cap) - self._cap[unit]  # rare: on drops only
+        others = self._cap_total - self._cap[unit]
         held = self._key_held[key] - self._held[unit * self._keys + key]
         return max(0.0, (others - held) / others) if others > 0 else None
 
     def room_elsewhere(self, host: int, dst: int, unit: int) -> bool:
-        if not self._host_scoped:
-            return False
-        key = dst if self._keys > 1 else 0
-        others = self.units - 1
-        return self._n_full[key] - self._full[unit * self._keys + key] < others
+        # a host-scoped pool is full exactly when it holds its cap (open ones never reach busy_cap first, and
+        # caps only grow), so some other host has room exactly when the others' free share is above 0
+        return (self.free_elsewhere(host, dst, unit) or 0.0) > 0.0
