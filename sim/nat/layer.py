@@ -55,8 +55,7 @@ class NatLayer:
         parts.lifecycle.on_close(self._closed)
 
     def _closed(self, conn: Connection, t: float, code: int) -> None:
-        if conn[3] < len(self._rst):
-            self.translator.closed(conn[4], t, self._rst[conn[3]])
+        self.translator.closed(conn[4], t, self._rst[conn[3]])
 
     def advance(self, now: float) -> None:
         """Bring the layers below, the translator and the dropped SYNs up to ``now``."""

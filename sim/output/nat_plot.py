@@ -17,7 +17,7 @@ from .figure import DPI, PlotFigure
 if TYPE_CHECKING:
     from ..report.run import RunReport
 
-COLORS = {"open": "#16a085", "closing": "#95a5a6", "failures": "#c0392b", "cap": "#c0392b"}
+COLORS = {"open": "#16a085", "closing": "#95a5a6", "failures": "#c0392b"}
 
 
 def has_nat(result: RunReport) -> bool:
@@ -25,21 +25,13 @@ def has_nat(result: RunReport) -> bool:
     return result.summary.nat is not None and "nat_mappings" in result.series
 
 
-def _mean(result: RunReport, column: str) -> tuple[np.ndarray, np.ndarray]:
-    series = result.series
-    if "replication" not in series:
-        return series["time_s"], series[column].astype(float)
-    n = int(series["replication"].max()) + 1
-    return series["time_s"].reshape(n, -1)[0], series[column].astype(float).reshape(n, -1).mean(axis=0)
-
-
 def translator_panel(ax: Axes, result: RunReport) -> None:
     """Open and closing mappings (stacked) and dropped attempts per second, on ``ax``."""
     nat = result.summary.nat
     assert nat is not None
-    t, mappings = _mean(result, "nat_mappings")
-    _, closing = _mean(result, "nat_closing")
-    _, failures = _mean(result, "nat_failures")
+    t, mappings = result.series_mean("nat_mappings")
+    _, closing = result.series_mean("nat_closing")
+    _, failures = result.series_mean("nat_failures")
     ax.fill_between(t, 0, mappings, step="post", color=COLORS["open"], alpha=0.8, label="open mappings")
     ax.fill_between(
         t, mappings, mappings + closing, step="post", color=COLORS["closing"], alpha=0.8, label="held after close"

@@ -50,16 +50,6 @@ def _subtitle(result: RunReport) -> str:
     return text
 
 
-def _series_mean(result: RunReport, column: str) -> tuple[np.ndarray, np.ndarray]:
-    """Time axis and the column averaged over replications (rows share sample times)."""
-    series = result.series
-    if "replication" not in series:
-        return series["time_s"], series[column].astype(float)
-    n = int(series["replication"].max()) + 1
-    times = series["time_s"].reshape(n, -1)[0]
-    return times, series[column].astype(float).reshape(n, -1).mean(axis=0)
-
-
 def _figure(title: str, result: RunReport) -> tuple[Figure, Axes]:
     fig = PlotFigure(figsize=SIZE, dpi=DPI)
     fig.subplots_adjust(**MARGINS)
@@ -73,17 +63,17 @@ def _figure(title: str, result: RunReport) -> tuple[Figure, Axes]:
 def occupancy(result: RunReport) -> Figure:
     """Connections ESTABLISHED and in TIME_WAIT over time (stacked), distinct ports in use, pool size."""
     fig, ax = _figure("Port pool occupancy", result)
-    t, est = _series_mean(result, "established")
-    _, tw = _series_mean(result, "time_wait")
-    _, ports = _series_mean(result, "ports_in_use")
-    _, fw2 = _series_mean(result, "fin_wait2")
+    t, est = result.series_mean("established")
+    _, tw = result.series_mean("time_wait")
+    _, ports = result.series_mean("ports_in_use")
+    _, fw2 = result.series_mean("fin_wait2")
     _shade_warmup(ax, result)
     ax.fill_between(t, 0, est, step="post", color=COLORS["established"], alpha=0.8, label="ESTABLISHED")
     ax.fill_between(t, est, est + tw, step="post", color=COLORS["time_wait"], alpha=0.8, label="TIME_WAIT")
     if fw2.any():
         ax.fill_between(t, est + tw, est + tw + fw2, step="post", color="#8e44ad", alpha=0.8, label="FIN_WAIT2")
     if "nat_syn_sent" in result.series:  # host ports held by SYNs the translator dropped, until connect() times out
-        _, syn = _series_mean(result, "nat_syn_sent")
+        _, syn = result.series_mean("nat_syn_sent")
         if syn.any():
             base = est + tw + fw2
             ax.fill_between(
@@ -147,7 +137,7 @@ def _offered_rate(ax: Axes, result: RunReport) -> Axes:
     """A second y axis with the arrivals in each time-series step divided by the step: requests where every
     workload sends requests (its connect() attempts are what the pool makes of them), else connect() attempts."""
     requests = all(w.requests is not None for w in result.scenario.workloads) and "requests" in result.series
-    t, arrivals = _series_mean(result, "requests" if requests else "attempts")
+    t, arrivals = result.series_mean("requests" if requests else "attempts")
     label = "offered rate (requests/s)" if requests else "offered rate (attempts/s)"
     rate = ax.twinx()
     if t.size > 1:  # row 0 is the state at t = 0, with no step behind it
@@ -185,8 +175,8 @@ def _coarsen(t: np.ndarray, counts: np.ndarray, bins: int) -> tuple[np.ndarray, 
 def failures(result: RunReport, bins: int = 200) -> Figure:
     """Attempts and failed allocations per second over time."""
     fig, ax = _figure("Failed allocations", result)
-    t, attempts = _series_mean(result, "attempts")
-    _, failed = _series_mean(result, "failures")
+    t, attempts = result.series_mean("attempts")
+    _, failed = result.series_mean("failures")
     edges, attempts_binned = _coarsen(t, attempts, bins)
     _, failed_binned = _coarsen(t, failed, bins)
     widths = np.diff(edges)
@@ -425,7 +415,7 @@ def requests(result: RunReport, bins: int = 200) -> Figure:
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     fig.suptitle(f"Requests and connections: {result.scenario.name}", fontsize=12, fontweight="bold")
     top.set_title(_subtitle(result), fontsize=9, color="#555555")
-    t, _ = _series_mean(result, "requests")
+    t, _ = result.series_mean("requests")
     lines = (
         ("requests", "requests per second", "#2b7bba", 1.4),
         ("attempts", "connect() attempts per second", "#7f8c8d", 1.0),
@@ -435,7 +425,7 @@ def requests(result: RunReport, bins: int = 200) -> Figure:
     widths = np.ones(1)
     highest = 0.0
     for column, label, color, width in lines:
-        _, values = _series_mean(result, column)
+        _, values = result.series_mean(column)
         if column == "retries" and not values.any():
             continue
         edges, binned = _coarsen(t, values, bins)
@@ -462,7 +452,7 @@ def requests(result: RunReport, bins: int = 200) -> Figure:
         fontsize=8,
         bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "#cccccc"},
     )
-    _, idle = _series_mean(result, "idle_connections")
+    _, idle = result.series_mean("idle_connections")
     bottom.plot(t, idle, color="#27ae60", lw=1.2, label="idle pooled connections")
     bottom.set_ylabel("idle connections")
     bottom.set_xlabel("simulated time (s)")

@@ -58,6 +58,14 @@ class RunReport:
             f"blocking_probability={s.blocking_probability})"
         )
 
+    def series_mean(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """The time axis and ``column`` averaged over the replications (their rows share sample times)."""
+        series = self.series
+        if "replication" not in series:
+            return series["time_s"], series[column].astype(float)
+        n = int(series["replication"].max()) + 1
+        return series["time_s"].reshape(n, -1)[0], series[column].astype(float).reshape(n, -1).mean(axis=0)
+
     @property
     def pool_size(self) -> int:
         """Ports automatic selection may use, over all source addresses."""
