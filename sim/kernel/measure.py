@@ -31,8 +31,10 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +107,26 @@ def kernel_support() -> str | None:
     return None
 
 
+LOCK = Path(tempfile.gettempdir()) / "portsim-live-kernel.lock"
+"""The file whose lock lets one live measurement run at a time on this machine (``exclusive``)."""
+
+
+@contextmanager
+def exclusive() -> Iterator[None]:
+    """Hold this machine's live-measurement lock (waiting for another measurement to end).
+
+    The kernel's table that perturbs connect()'s port offsets (``table_perturb`` in
+    net/ipv4/inet_hashtables.c) is one for every network namespace, so connects made by another live
+    measurement (``validate --nat`` beside ``validate --kernel``) would break this one's port sequences.
+    """
+    fd = os.open(LOCK, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def measure(names: Sequence[str] = EXPERIMENTS, *, time_budget: float = 45.0) -> dict[str, Any]:
     """Run each named experiment in its own brand-new private network namespace and return JSON-serialisable
     raw results.
@@ -122,11 +144,15 @@ def measure(names: Sequence[str] = EXPERIMENTS, *, time_budget: float = 45.0) ->
     unknown = [name for name in names if name not in EXPERIMENTS]
     if unknown:
         raise ValueError(f"unknown experiment(s) {unknown}; known: {list(EXPERIMENTS)}")
-    start = time.monotonic()
     reason = kernel_support()
     if reason is not None:
         raise RuntimeError(reason)
-    deadline = start + time_budget
+    with exclusive():
+        return _measure(names, time.monotonic() + time_budget, time_budget)
+
+
+def _measure(names: Sequence[str], deadline: float, time_budget: float) -> dict[str, Any]:
+    """``measure`` once it holds the lock."""
     results: dict[str, Any] = {}
     elapsed: dict[str, float] = {}
     namespace = "root" if os.geteuid() == 0 else "user"

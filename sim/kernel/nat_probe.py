@@ -189,7 +189,7 @@ def measure(names_: Sequence[str] = EXPERIMENTS, *, time_budget: float = CHILD_C
         ValueError: an unknown experiment name.
         RuntimeError: the check cannot run here, or the namespaces could not be set up.
     """
-    from .measure import json_child  # here, not at the top: this file also runs alone as the namespaces' child
+    from .measure import exclusive, json_child  # here, not at the top: this file also runs alone as the child
 
     unknown = [name for name in names_ if name not in EXPERIMENTS]
     if unknown:
@@ -198,13 +198,14 @@ def measure(names_: Sequence[str] = EXPERIMENTS, *, time_budget: float = CHILD_C
     if reason is not None:
         raise RuntimeError(reason)
     prefix = f"{PREFIX}{os.getpid()}"
-    start = time.monotonic()
     cmd = [sys.executable, "-I", str(Path(__file__).resolve()), "--child", "--prefix", prefix]
     cmd += ["--seconds", f"{time_budget - 2:.1f}", *names_]
-    try:
-        out = json_child(cmd, time_budget)
-    finally:
-        teardown(prefix)
+    with exclusive():
+        start = time.monotonic()
+        try:
+            out = json_child(cmd, time_budget)
+        finally:
+            teardown(prefix)
     if "error" in out:
         raise RuntimeError(f"live NAT measurement failed: {out['error']}")
     result = out.get("result")

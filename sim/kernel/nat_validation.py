@@ -17,7 +17,6 @@ The laws (docs/nat-kernel.md Q1-Q3):
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from ..core.streams import component_rng
 from ..nat.kinds import LinuxSnat
 from ..nat.snat_search import BUSY, SnatSearch
 from . import nat_probe as probe
-from .validation import Check
+from .validation import Check, write
 
 RANDOM_MODES = ("random", "fully-random")
 """Modes that never keep the client's port: both set NF_NAT_RANGE_PROTO_RANDOM_ALL (docs/nat-kernel.md Q1)."""
@@ -357,9 +356,5 @@ def run(out: Path, seed: int = 0) -> tuple[list[Check], dict[str, Any]]:
     model = simulate(seed, clients_of(kernel))
     checks = compare(kernel, model)
     data = {"checks": [asdict(c) for c in checks], "kernel": kernel, "model": model, "seed": seed}
-    from ..output.folders import staged_folder
-
-    with staged_folder(out) as tmp:
-        (tmp / "validation.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-        plot(kernel, model, checks).savefig(tmp / "validation.png")
+    write(out, data, plot(kernel, model, checks))
     return checks, data

@@ -349,9 +349,14 @@ def run(out: Path, seed: int = 0) -> tuple[list[Check], dict[str, Any]]:
     sim = simulate(seed, tw_reuse_delay_ms=delay)
     checks = compare(kernel, sim)
     data = {"checks": [asdict(c) for c in checks], "kernel": kernel, "simulator": sim, "seed": seed}
+    write(out, data, plot(kernel, sim, checks))
+    return checks, data
+
+
+def write(out: Path, data: dict[str, Any], figure: Any) -> None:
+    """Replace ``out`` with validation.json (``data``) and validation.png (``figure``), swapped in whole."""
     from ..output.folders import staged_folder
 
     with staged_folder(out) as tmp:
         (tmp / "validation.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-        plot(kernel, sim, checks).savefig(tmp / "validation.png")
-    return checks, data
+        figure.savefig(tmp / "validation.png")
