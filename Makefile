@@ -1,8 +1,9 @@
 # portsim: two commands on a fresh machine.
 #   make run    set up .venv, run scenarios/quickstart.yaml into results/quickstart/
 #   make test   set up .venv, lint, type-check and run the whole test suite (as root on Debian it first
-#               installs Chromium for the one headless-browser test: `make browser`, and nftables and
-#               conntrack for the live NAT test: `make nat-tools`)
+#               installs Chromium for the one headless-browser test: `make browser`, nftables and
+#               conntrack for the live NAT test: `make nat-tools`, and gcc for the compiled fast path:
+#               `make compiler`), then the model's tests again on the pure Python model
 #   make lab    JupyterLab and ipywidgets in the same .venv, opened on notebooks/ (sim.explore needs them)
 # For developers (not part of make test):
 #   make bench    speed against bare SimPy (ratios in one process), then the experiments' speed-up and overhead
@@ -14,20 +15,35 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LAB    := $(VENV)/.lab-installed
 
-.PHONY: run test lint browser nat-tools lab bench fuzz mutants clean
+.PHONY: run test lint browser nat-tools compiler compiled lab bench fuzz mutants clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py | compiler
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: compiled
 	$(BIN)/portsim run scenarios/quickstart.yaml
 
+# A C compiler for the compiled fast path (sim/model/_batch.pyx): Debian's gcc, installed in a root shell with
+# apt-get where missing; elsewhere portsim runs its pure Python model (same results, about 5 times slower).
+compiler:
+	@if command -v cc >/dev/null || command -v gcc >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's gcc for portsim's compiled fast path"; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q --no-install-recommends gcc libc6-dev >/dev/null; \
+	else echo "no C compiler and not root: portsim will run its pure Python model"; fi
+
+# Rebuild the compiled fast path in place when it is missing or older than the sources it mirrors (a build
+# that is stale is never used: portsim says so in one line and runs the Python model).
+compiled: $(STAMP)
+	@$(BIN)/python -m sim.model.compiled --current 2>/dev/null || $(BIN)/python setup.py -q build_ext --inplace --force
+
 lint: $(STAMP)
-	$(BIN)/ruff check sim tests notebooks benchmarks
-	$(BIN)/ruff format --check sim tests benchmarks
+	$(BIN)/ruff check sim tests notebooks benchmarks setup.py
+	$(BIN)/ruff format --check sim tests benchmarks setup.py
 	$(BIN)/mypy
 
 # Debian's Chromium and ChromeDriver for tests/teach (sim.explore in a real page), where missing: installed
@@ -51,8 +67,10 @@ nat-tools:
 			apt-get install -y -q --no-install-recommends nftables conntrack >/dev/null; \
 	else echo "no nft/conntrack and not root: the live NAT test will be skipped"; fi
 
-test: lint browser nat-tools
+# The suite on the build in use (compiled where it is built), then the model's own tests on the pure Python model.
+test: lint browser nat-tools compiled
 	$(BIN)/python -m pytest -n 2 --durations=10
+	PORTSIM_PURE=1 $(BIN)/python -m pytest -n 2 -q tests/model tests/core tests/test_whole_path.py --ignore=tests/model/test_compiled.py
 
 $(LAB): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,7 +81,7 @@ $(LAB): pyproject.toml
 lab: $(LAB)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
-bench: $(STAMP)
+bench: compiled
 	$(BIN)/python benchmarks/bench.py
 
 fuzz: $(STAMP)
@@ -75,4 +93,4 @@ mutants: $(STAMP)
 	$(BIN)/mutmut results
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants build sim/model/_batch.c sim/model/_batch.*.so

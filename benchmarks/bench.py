@@ -97,9 +97,17 @@ def baseline_processes(rate: float, connections: int, seed: int = 1) -> dict[str
     return {"connections_per_s": connections / wall, "blocking": state["blocked"] / connections}
 
 
-def portsim(rate: float, connections: int, destinations: int = 1, seed: int = 1, grid: bool = False) -> dict[str, Any]:
-    """portsim on the linux preset; exact TIME_WAIT expiries unless ``grid`` (the kernel's 2.048 s timer wheel)."""
+def portsim(
+    rate: float, connections: int, destinations: int = 1, seed: int = 1, grid: bool = False, pure: bool = False
+) -> dict[str, Any]:
+    """portsim on the linux preset; exact TIME_WAIT expiries unless ``grid`` (the kernel's 2.048 s timer wheel);
+    ``pure``: the pure Python model even where the compiled path is built."""
     import sim
+
+    if pure:
+        os.environ["PORTSIM_PURE"] = "1"
+    else:
+        os.environ.pop("PORTSIM_PURE", None)
 
     duration = connections / rate
     scenario = sim.Scenario.model_validate(
@@ -231,7 +239,12 @@ def child(case: str, rate: float, connections: int, destinations: int) -> dict[s
     out["baseline"] = baseline(rate, min(connections, 600_000))
     out["baseline_processes"] = baseline_processes(rate, min(connections, 300_000))
     out["portsim"] = portsim(rate, connections, destinations, grid=case == "grid")
+    out["pure"] = portsim(rate, connections, destinations, grid=case == "grid", pure=True)
     out["ratio"] = out["portsim"]["connections_per_s"] / out["baseline"]["connections_per_s"]
+    out["pure_ratio"] = out["pure"]["connections_per_s"] / out["baseline"]["connections_per_s"]
+    out["same"] = {k: v for k, v in out["portsim"].items() if k != "connections_per_s"} == {
+        k: v for k, v in out["pure"].items() if k != "connections_per_s"
+    }
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
 
@@ -331,6 +344,31 @@ def experiments(quick: bool) -> None:
         f"  portsim capacity scenarios/quickstart.yaml at 1%: {found.rate:,.1f} conn/s, inverse Erlang B {exact:,.1f} "
         f"({found.rate / exact - 1:+.2%}), {found.simulation_runs} simulation runs, {wall:.0f} s "
         "(target within 2% in <= 12 runs)"
+    )
+
+
+def capacity_child() -> dict[str, Any]:
+    import sim
+
+    started = time.perf_counter()
+    found = sim.find_capacity("scenarios/quickstart.yaml", 0.01, workers=2)
+    return {"wall_s": time.perf_counter() - started, "rate": found.rate, "runs": found.simulation_runs}
+
+
+def capacity_speed() -> None:
+    """``portsim capacity scenarios/quickstart.yaml`` (2 workers) on the compiled path and on the pure model."""
+    walls = {}
+    for pure in (False, True):
+        env = {**os.environ, "PORTSIM_PURE": "1" if pure else "0"}
+        done = subprocess.run(
+            [sys.executable, __file__, "--capacity-child"], capture_output=True, text=True, check=True, env=env
+        )
+        walls[pure] = json.loads(done.stdout.strip().splitlines()[-1])
+    fast, pure_run = walls[False], walls[True]
+    print(
+        f"portsim capacity scenarios/quickstart.yaml at 1%: {fast['wall_s']:.1f} s compiled, "
+        f"{pure_run['wall_s']:.1f} s pure: {pure_run['wall_s'] / fast['wall_s']:.1f}x faster (target >= 3x); "
+        f"{fast['rate']:,.1f} and {pure_run['rate']:,.1f} conn/s in {fast['runs']} and {pure_run['runs']} runs"
     )
 
 
@@ -538,7 +576,12 @@ def main() -> None:
     parser.add_argument("--port-map", action="store_true", help="only the port map recorder's cost")
     parser.add_argument("--fleet", action="store_true", help="only the fleet behind a translator")
     parser.add_argument("--fleet-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--capacity-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--compiled", action="store_true", help="only the single-run table, pure and compiled")
     args = parser.parse_args()
+    if args.capacity_child:
+        print(json.dumps(capacity_child()))
+        return
     if args.fleet_child:
         print(json.dumps(fleet_child(args.fleet_child[0], float(args.fleet_child[1]))))
         return
@@ -569,13 +612,16 @@ def main() -> None:
         ("10 destinations: 300/s", "ten", 300.0, n, 10),
         ("reference with the timer grid", "grid", 300.0, n, 1),
     ]
+    from sim.model import compiled
+
     print(
         f"portsim benchmark on {platform.node()}: {platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}, simpy {simpy.__version__}, numpy {np.__version__}"
+        f"Python {platform.python_version()}, simpy {simpy.__version__}, numpy {np.__version__}; "
+        f"portsim runs the {compiled.build().describe()}"
     )
     header = (
-        f"{'workload':<34} {'connections':>11} {'occupancy':>9} {'portsim conn/s':>14} {'baseline conn/s':>15} "
-        f"{'ratio':>6} {'vs process-per-conn':>19} {'peak RSS':>9}"
+        f"{'workload':<34} {'connections':>11} {'occupancy':>9} {'portsim conn/s':>14} {'pure conn/s':>11} "
+        f"{'baseline conn/s':>15} {'ratio':>6} {'pure ratio':>10} {'vs process-per-conn':>19} {'peak RSS':>9} same"
     )
     print(header)
     rows = []
@@ -585,20 +631,29 @@ def main() -> None:
         p = r["portsim"]
         print(
             f"{label:<34} {p['attempts']:>11,} {p['occupancy']:>9.1%} {p['connections_per_s']:>14,.0f} "
-            f"{r['baseline']['connections_per_s']:>15,.0f} {r['ratio']:>6.2f} "
+            f"{r['pure']['connections_per_s']:>11,.0f} "
+            f"{r['baseline']['connections_per_s']:>15,.0f} {r['ratio']:>6.2f} {r['pure_ratio']:>10.2f} "
             f"{p['connections_per_s'] / r['baseline_processes']['connections_per_s']:>19.2f} "
-            f"{r['peak_rss_mb']:>7.0f} MB",
+            f"{r['peak_rss_mb']:>7.0f} MB {r['same']}",
             flush=True,
         )
     low, high = rows[1]["portsim"]["connections_per_s"], rows[2]["portsim"]["connections_per_s"]
     print(f"cost per connection at ~99% occupancy / at ~10%: {low / high:.2f} (target <= 3)")
+    speedups = ", ".join(f"{r['ratio'] / r['pure_ratio']:.1f}" for r in rows)
+    print(
+        f"compiled against bare SimPy: {rows[0]['ratio']:.2f} on the reference (target >= 3), "
+        f"{min(r['ratio'] for r in rows[1:]):.2f} at least on the others (target >= 2); compiled / pure: {speedups}"
+    )
+    capacity_speed()
+    if args.compiled:
+        return
     if not args.quick:
         scale = run_child("scale", 300.0, 10_000_000)
         per_1 = np.mean([1 / rate for rate in scale["million_connections_per_s"]])
         per_10 = 1 / scale["portsim"]["connections_per_s"]
         print(
             f"10 million connections: {scale['portsim']['connections_per_s']:,.0f} conn/s, peak RSS "
-            f"{scale['peak_rss_mb']:.0f} MB (target < 500 MB); wall time per connection {per_10 / per_1:.2f} x that "
+            f"{scale['peak_rss_mb']:.0f} MB (target < 200 MB); wall time per connection {per_10 / per_1:.2f} x that "
             "at 1 million, measured before and after in the same process (target 0.8-1.2)"
         )
     clients(args.quick)

@@ -115,3 +115,23 @@ def scenarios(draw: st.DrawFn, variants: bool = False) -> dict[str, Any]:
             {"name": "b", "set": {"workloads.0.close": "server"}},
         ]
     return raw
+
+
+@st.composite
+def covered_scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    """A random scenario, most often one the compiled path covers (``sim.model.compiled.uncovered``): connect()
+    with the linux, random_start or sequential policy, client-side closes, no tcp_tw_reuse; busier loads; at
+    times a max_tw_buckets that makes it hand over to the Python model mid-run, or a workload it does not cover."""
+    raw = draw(scenarios())
+    host = raw["host"]
+    host["policy"] = draw(st.sampled_from(["linux", "random_start", "sequential"]))
+    host["tw_reuse"] = 0
+    host["time_wait"] = draw(st.sampled_from([0.5, 2.0, 5.0]))
+    host["max_tw_buckets"] = draw(st.sampled_from(["unlimited", "unlimited", 3, 20]))
+    uncovered = draw(st.sampled_from([False, False, False, True]))
+    for i, workload in enumerate(raw["workloads"]):
+        workload["close"] = "client" if not uncovered or i else draw(st.sampled_from(["server", "reset", "half"]))
+        workload["bind"] = False if not uncovered or i else draw(st.sampled_from(["no_port", True]))
+        if workload["arrivals"]["kind"] == "poisson":
+            workload["arrivals"]["rate"] *= draw(st.sampled_from([1, 10]))
+    return raw

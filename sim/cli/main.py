@@ -24,6 +24,7 @@ from ..core.policies import POLICIES
 from ..experiments.executor import Executor
 from ..experiments.runner import resolve, run_variants
 from ..experiments.runner import run as run_scenario
+from ..model import compiled
 from ..output.folders import ResultsError, check_replaceable, run_owns, staged_folder
 from ..output.results import PlotError, output_bytes, write_comparison, write_into
 from ..version import version
@@ -67,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="portsim",
         description="Simulate an operating system's ephemeral port pool. Times in seconds, rates in connections/s.",
     )
-    parser.add_argument("--version", action="version", version=f"portsim {version()}")
+    parser.add_argument("--version", action="version", version=f"portsim {version()}: {compiled.build().describe()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a scenario and write its results folder")

@@ -29,11 +29,12 @@ from ..core.streams import component_rng, random_ints, weighted_choices
 from ..nat.build import make_translator, unit_labels
 from ..nat.layer import NatLayer
 from ..version import version
+from . import compiled
 from .portmap import PortMapRecorder, PortMapSpec
 from .recorder import FLUSH, SERIES, Recorder
 from .records import RunRecords
 from .replay import Replay
-from .traffic import traffic
+from .traffic import batched, traffic
 
 ProgressCallback = Callable[[float, int], None]
 """Called now and then with the simulated time reached (seconds) and the attempts made so far."""
@@ -118,12 +119,6 @@ class PortModel:
         if self.nat is not None:
             self.dial = self.nat.connect
         self.clients = self._clients()
-        self.advance = self._advance()
-        """Bring every layer's events up to ``now`` (the lifecycle's alone without other layers)."""
-        streams = [(d, self._times(d)) for d in self.drivers]
-        arrive = self.attempt if self.clients is None else self._arrive
-        self.env.process(traffic(self.env, streams, arrive, self._every_tick))
-        self.env.process(self._sampler())
         self.port_map = PortMapRecorder(
             self.pool,
             self.recorder,
@@ -132,6 +127,18 @@ class PortModel:
             port_map,
             port_map.check(scenario) if port_map is not None else 0,
         )
+        self.batch = compiled.attach(self) if fast else None
+        """The compiled fast path while it runs the model (``compiled``), else None."""
+        self.advance = self._advance()
+        """Bring every layer's events up to ``now`` (the lifecycle's alone without other layers)."""
+        streams = [(d, self._times(d)) for d in self.drivers]
+        arrive = self.attempt if self.clients is None else self._arrive
+        if self.batch is None:
+            self.env.process(traffic(self.env, streams, arrive, self._every_tick))
+        else:
+            self.batch.streams([d.index for d, _ in streams], [times for _, times in streams])
+            self.env.process(batched(self.env, self.batch, self.drivers, arrive, self._every_tick))
+        self.env.process(self._sampler())
         if port_map is not None:
             self.env.process(self.port_map.process(self.env, self.advance, scenario.duration))
         if scenario.warmup > 0:
@@ -208,6 +215,9 @@ class PortModel:
     def _advance(self) -> Callable[[float], None]:
         """Advance every layer: the lifecycle, then the client layer's events, then the translator's."""
         clients, nat = self.clients, self.nat
+        if self.batch is not None:
+            advance: Callable[[float], None] = self.batch.advance
+            return advance
         if nat is None:
             return self.lifecycle.advance if clients is None else clients.advance
         if clients is None:
@@ -348,6 +358,8 @@ class PortModel:
                 self.env.run(until=duration * k / PROGRESS_CHUNKS)
                 progress(self.env.now, sum(self.recorder.attempts))
         self.advance(duration)
+        if self.batch is not None:
+            self.batch.detach()
         self._sample(duration)
         self.port_map.finish(duration)
         self.recorder.flush()

@@ -9,12 +9,16 @@ workload listed first attempts first.
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import simpy
 
 from .recorder import TICK_MASK
+
+HANDOVER = -1
+"""What the compiled path's ``run`` returns when the Python model takes over (``_batch.HANDOVER``)."""
 
 D = TypeVar("D")
 
@@ -52,6 +56,20 @@ def traffic(
                 if following is None:
                     return
                 t = following
+    yield from merged(env, upcoming, drivers, attempt, every_tick, count)
+
+
+def merged(
+    env: simpy.Environment,
+    upcoming: list[tuple[float, int, Iterator[float]]],
+    drivers: Sequence[D],
+    attempt: Callable[[D, float], object],
+    every_tick: Callable[[float], None],
+    count: int = 0,
+) -> Generator[simpy.events.Event, object, None]:
+    """The attempts of several streams, ``upcoming`` holding (next time, stream index, times) of each
+    (``count`` attempts made before)."""
+    heapq.heapify(upcoming)
     while upcoming:
         yield env.timeout(upcoming[0][0] - env.now)
         horizon = env.peek()
@@ -66,3 +84,22 @@ def traffic(
                 heapq.heappop(upcoming)
             else:
                 heapq.heapreplace(upcoming, (following, i, times))
+
+
+def batched(
+    env: simpy.Environment,
+    batch: Any,
+    drivers: Sequence[D],
+    attempt: Callable[[D, float], object],
+    every_tick: Callable[[float], None],
+) -> Generator[simpy.events.Event, object, None]:
+    """``traffic`` with the attempts of each wake-up made by the compiled path (``compiled.attach``), whose
+    ``streams`` are set; the Python loop takes over where it hands over."""
+    while True:
+        t = batch.next_time()
+        if t == math.inf:
+            return
+        yield env.timeout(t - env.now)
+        if batch.run(env.peek()) == HANDOVER:
+            break
+    yield from merged(env, batch.remaining(), drivers, attempt, every_tick, batch.count)

@@ -180,8 +180,9 @@ def test_ctrl_c_stops_every_worker_and_the_rerun_does_only_what_is_missing(tmp_p
     import time
 
     portsim = Path(sys.executable).parent / "portsim"
-    busy = {**BASE["workloads"][0], "arrivals": {"kind": "poisson", "rate": 300.0}}
-    path = _scenario(tmp_path, duration=150.0, host={"port_range": [50000, 51023]}, workloads=[busy])
+    # long enough (about a second per task on the compiled path) that Ctrl-C comes before the sweep ends
+    busy = {**BASE["workloads"][0], "arrivals": {"kind": "poisson", "rate": 1500.0}}
+    path = _scenario(tmp_path, duration=600.0, host={"port_range": [50000, 51023]}, workloads=[busy])
     out = tmp_path / "out"
     args = [str(portsim), "sweep", str(path), "--over", "host.time_wait=1:8:8", "--replications", "2"]
     args += ["--workers", "2", "--out", str(out), "--no-plots"]

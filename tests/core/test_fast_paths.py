@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,8 +42,10 @@ def test_the_fast_lifecycle_path_gives_the_general_paths_results(raw: dict[str, 
     np.testing.assert_array_equal(fast.occupancy_attempts, general.occupancy_attempts)
 
 
-def test_the_fast_path_is_the_one_taken() -> None:
-    """Without this, the differential test above could compare the general path with itself."""
+def test_the_fast_path_is_the_one_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without this, the differential test above could compare the general path with itself (the Python
+    model's fast path: the compiled one has its own tests in tests/model/test_compiled.py)."""
+    monkeypatch.setenv("PORTSIM_PURE", "1")
     raw = {
         "name": "plain",
         "duration": 30.0,

@@ -1,0 +1,249 @@
+"""The compiled fast path against the Python model it mirrors: bit-for-bit equal records, handover, build checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from sim.config.scenario import Scenario, validate
+from sim.model import compiled
+from sim.model.model import PortModel
+from sim.model.portmap import PortMapSpec
+from sim.model.records import RunRecords
+from tests.strategies import covered_scenarios
+
+SCALE = float(os.environ.get("PORTSIM_EXAMPLES_SCALE", "1"))
+
+
+@pytest.fixture
+def built() -> None:
+    """The compiled path must be built where CI runs (CI=true); elsewhere its tests are skipped, saying why."""
+    build = compiled.build()
+    if not build.compiled:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI runs the compiled path, but: {build.reason}")
+        pytest.skip(build.reason)
+
+
+def run(scenario: Scenario, pure: bool, port_map: PortMapSpec | None = None) -> tuple[RunRecords, PortModel]:
+    previous = os.environ.get(compiled.PURE_VARIABLE)
+    os.environ[compiled.PURE_VARIABLE] = "1" if pure else "0"
+    try:
+        model = PortModel(scenario, port_map=port_map)
+        attached = model.batch is not None
+        records = model.run()
+    finally:
+        if previous is None:
+            del os.environ[compiled.PURE_VARIABLE]
+        else:
+            os.environ[compiled.PURE_VARIABLE] = previous
+    assert attached is (not pure and compiled.uncovered(model) is None)
+    return records, model
+
+
+def assert_same(a: object, b: object, path: str = "records") -> None:
+    """Every field equal, arrays element for element, floats bit for bit (the wall time aside)."""
+    if isinstance(a, np.ndarray):
+        assert isinstance(b, np.ndarray), path
+        np.testing.assert_array_equal(a, b, err_msg=path)
+    elif isinstance(a, dict):
+        assert isinstance(b, dict), path
+        assert a.keys() == b.keys(), path
+        for k in a:
+            assert_same(a[k], b[k], f"{path}.{k}")
+    elif isinstance(a, list | tuple):
+        assert isinstance(b, list | tuple), path
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same(x, y, f"{path}[{i}]")
+    elif dataclasses.is_dataclass(a) and not isinstance(a, type):
+        assert_same(vars(a), vars(b), path)
+    elif hasattr(a, "counts"):  # the histograms: their state, not their bound buffer methods
+        assert_same(
+            {k: v for k, v in vars(a).items() if not callable(v)},
+            {k: v for k, v in vars(b).items() if not callable(v)},
+            path,
+        )
+    else:
+        assert a == b or (a != a and b != b), (path, a, b)
+
+
+def assert_same_records(a: RunRecords, b: RunRecords) -> None:
+    assert_same(
+        {k: v for k, v in vars(a).items() if k != "wall_time_s"},
+        {k: v for k, v in vars(b).items() if k != "wall_time_s"},
+    )
+
+
+@pytest.mark.usefixtures("built")
+@settings(max_examples=max(10, int(150 * SCALE)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(covered_scenarios())
+def test_the_compiled_path_gives_the_python_models_records_bit_for_bit(raw: dict[str, Any]) -> None:
+    """Random scenarios (policies, destinations, several workloads, warm-up, timer grids, small ranges that
+    fail, max_tw_buckets handing over mid-run, workloads it does not cover): identical records."""
+    scenario = validate(raw, "<random>")
+    pure, _ = run(scenario, pure=True)
+    fast, _ = run(scenario, pure=False)
+    assert_same_records(pure, fast)
+
+
+def reference(**host: Any) -> Scenario:
+    return validate(
+        {
+            "name": "reference",
+            "duration": 120.0,
+            "warmup": 20.0,
+            "seed": 11,
+            "host": {"preset": "linux", "port_range": [49152, 53247], **host},
+            "workloads": [
+                {
+                    "name": "w",
+                    "arrivals": {"kind": "poisson", "rate": 80.0},
+                    "duration": {"kind": "exponential", "mean": 1.0},
+                    "destinations": [{"address": "10.0.0.1", "port": 443}],
+                }
+            ],
+        },
+        "<reference>",
+    )
+
+
+@pytest.mark.usefixtures("built")
+@pytest.mark.parametrize("policy", ["linux", "random_start", "sequential"])
+def test_a_busy_run_is_equal_and_taken_by_the_compiled_path(policy: str) -> None:
+    """A range that runs short (failures, long scans) under each covered policy, with a port map recorded."""
+    scenario = reference(policy=policy, tw_reuse=0)
+    pure, _ = run(scenario, pure=True, port_map=PortMapSpec())
+    fast, model = run(scenario, pure=False, port_map=PortMapSpec())
+    assert sum(fast.failures) > 100  # the failure path ran
+    assert_same_records(pure, fast)
+    assert model.batch is None  # detached at the end: the Python lifecycle reports the still-open intervals
+
+
+@pytest.mark.usefixtures("built")
+def test_max_tw_buckets_hands_over_to_python_at_the_close_that_needs_it() -> None:
+    scenario = reference(tw_reuse=0, max_tw_buckets=2000)
+    previous = os.environ.get(compiled.PURE_VARIABLE)
+    os.environ[compiled.PURE_VARIABLE] = "0"
+    try:
+        model = PortModel(scenario)
+    finally:
+        os.environ.pop(compiled.PURE_VARIABLE)
+        if previous is not None:
+            os.environ[compiled.PURE_VARIABLE] = previous
+    assert model.batch is not None
+    model.env.run(until=10.0)
+    assert model.batch is not None  # 800 connections: under the limit
+    model.env.run(until=60.0)
+    assert model.batch is None  # 2,000 TIME_WAITs by about 26 s: the Python rules from then on
+    assert model.lifecycle.time_wait <= 2000
+    fast = model.run()
+    pure, _ = run(scenario, pure=True)
+    assert sum(fast.dest_overflow) > 0
+    assert_same_records(pure, fast)
+
+
+def test_uncovered_says_why() -> None:
+    def why(**host: Any) -> str | None:
+        return compiled.uncovered(PortModel(reference(**host), fast=True))
+
+    assert why(tw_reuse=0) is None
+    assert why(tw_reuse=1) == "a workload closes other than client-first, or tcp_tw_reuse applies"
+    assert why(tw_reuse=0, policy="double_hash") == "policy 'double_hash'"
+    assert why(tw_reuse=0, port_range=[49152, 53246]) == "the linux policy on an odd-sized range"
+    assert (
+        compiled.uncovered(PortModel(reference(tw_reuse=0), fast=False)) == "the general lifecycle path was asked for"
+    )
+
+
+def test_portsim_pure_forces_the_python_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(compiled.PURE_VARIABLE, "1")
+    build = compiled.build()
+    assert not build.compiled
+    assert build.describe() == "pure Python model (PORTSIM_PURE is set)"
+    assert PortModel(reference(tw_reuse=0)).batch is None
+
+
+@pytest.mark.usefixtures("built")
+def test_a_stale_build_is_not_used(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """After a mirrored source changes (here: its digest), the build is left alone with one warning line."""
+    monkeypatch.setattr(compiled, "digest", lambda _: "0123456789abcdef")
+    module, reason = compiled._installed.__wrapped__()
+    assert module is None
+    assert reason == "the compiled fast path is stale: rebuild it"
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("portsim: the compiled fast path is stale (built from sources ")
+
+
+def test_the_digest_covers_every_mirrored_file(tmp_path: Path) -> None:
+    from sim.model.mirrored import MIRRORED, digest
+
+    package = Path(compiled.__file__).parent.parent
+    for name in MIRRORED:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes((package / name).read_bytes())
+    assert digest(tmp_path) == digest(package)
+    for name in MIRRORED:
+        original = (tmp_path / name).read_bytes()
+        (tmp_path / name).write_bytes(original + b"\n")
+        assert digest(tmp_path) != digest(package), name
+        (tmp_path / name).write_bytes(original)
+    (tmp_path / MIRRORED[0]).unlink()
+    assert digest(tmp_path) == "missing"
+
+
+def test_version_says_which_model_runs() -> None:
+    portsim = Path(sys.executable).parent / "portsim"
+    shown = subprocess.run([str(portsim), "--version"], capture_output=True, text=True, check=True).stdout
+    assert compiled.build().describe() in shown
+    pure = subprocess.run(
+        [str(portsim), "--version"], capture_output=True, text=True, check=True, env={**os.environ, "PORTSIM_PURE": "1"}
+    ).stdout
+    assert "pure Python model (PORTSIM_PURE is set)" in pure
+
+
+def test_the_make_check_says_whether_the_build_is_current() -> None:
+    """``make compiled`` rebuilds when ``python -m sim.model.compiled --current`` exits 1."""
+    current = subprocess.run([sys.executable, "-m", "sim.model.compiled", "--current"], capture_output=True)
+    assert current.returncode == (0 if compiled._installed()[0] is not None else 1)
+    assert compiled.main(["--what"]) == 2
+
+
+@pytest.mark.usefixtures("built")
+def test_a_layer_subscribing_after_the_model_is_built_makes_it_hand_over() -> None:
+    """The compiled path has no hooks: a subscriber added between batches gets every event from then on, from
+    the Python model, as it would in a pure run."""
+    scenario = reference(tw_reuse=0)
+
+    def watched(pure: bool) -> tuple[RunRecords, list[float], PortModel]:
+        previous = os.environ.get(compiled.PURE_VARIABLE)
+        os.environ[compiled.PURE_VARIABLE] = "1" if pure else "0"
+        try:
+            model = PortModel(scenario)
+        finally:
+            os.environ.pop(compiled.PURE_VARIABLE)
+            if previous is not None:
+                os.environ[compiled.PURE_VARIABLE] = previous
+        assert (model.batch is None) is pure
+        model.env.run(until=5.0)
+        closes: list[float] = []
+        model.lifecycle.on_close(lambda conn, t, code: closes.append(t))
+        model.env.run(until=6.0)
+        assert model.batch is None
+        return model.run(), closes, model
+
+    fast, fast_closes, _ = watched(pure=False)
+    pure, pure_closes, _ = watched(pure=True)
+    assert_same_records(pure, fast)
+    assert len(fast_closes) > 7000  # 80/s from 5 s to 120 s, less the attempts that failed
+    assert fast_closes == pure_closes
+    assert fast_closes[0] >= 5.0
