@@ -8,7 +8,7 @@
 # For developers (not part of make test):
 #   make bench    speed against bare SimPy (ratios in one process), then the experiments' speed-up and overhead
 #   make fuzz     1,000 malformed scenario files through the CLI, and ten times the random-scenario examples
-#   make mutants  mutation testing of the hot path and the statistics (mutmut)
+#   make mutants  mutation testing of the hot path and the statistics (mutmut), then of the compiled path
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -91,6 +91,7 @@ fuzz: $(STAMP)
 mutants: $(STAMP)
 	PORTSIM_EXAMPLES_SCALE=0.1 $(BIN)/mutmut run --max-children 2
 	$(BIN)/mutmut results
+	$(BIN)/python tests/mutants/compiled.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants build sim/model/_batch.c sim/model/_batch.*.so
