@@ -120,8 +120,9 @@ def scenarios(draw: st.DrawFn, variants: bool = False) -> dict[str, Any]:
 @st.composite
 def covered_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     """A random scenario, most often one the compiled path covers (``sim.model.compiled.uncovered``): connect()
-    with the linux, random_start or sequential policy, client-side closes, no tcp_tw_reuse; busier loads; at
-    times a max_tw_buckets that makes it hand over to the Python model mid-run, or a workload it does not cover."""
+    with the linux, random_start or sequential policy, closes by the client, the server or an RST, no
+    tcp_tw_reuse; busier loads; at times a max_tw_buckets that makes it hand over to the Python model mid-run, or
+    a workload it does not cover."""
     raw = draw(scenarios())
     host = raw["host"]
     host["policy"] = draw(st.sampled_from(["linux", "random_start", "sequential"]))
@@ -130,7 +131,8 @@ def covered_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     host["max_tw_buckets"] = draw(st.sampled_from(["unlimited", "unlimited", 3, 20]))
     uncovered = draw(st.sampled_from([False, False, False, True]))
     for i, workload in enumerate(raw["workloads"]):
-        workload["close"] = "client" if not uncovered or i else draw(st.sampled_from(["server", "reset", "half"]))
+        covered_close = draw(st.sampled_from(["client", "client", "server", "reset"]))
+        workload["close"] = covered_close if not uncovered or i else draw(st.sampled_from(["half", covered_close]))
         workload["bind"] = False if not uncovered or i else draw(st.sampled_from(["no_port", True]))
         if workload["arrivals"]["kind"] == "poisson":
             workload["arrivals"]["rate"] *= draw(st.sampled_from([1, 10]))

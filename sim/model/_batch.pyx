@@ -2,10 +2,11 @@
 """The compiled fast path: a SimPy batch of connection attempts in C (see ``sim.model.compiled``).
 
 ``Batch`` runs the common case of ``PortModel``: connect() with the ``linux`` (even-sized range),
-``random_start`` or ``sequential`` policy, client-side closes through TIME_WAIT, no layer subscribed to
-the lifecycle. It mirrors, step for step, ``traffic``, ``PortModel.attempt``/``allocate``,
-``Lifecycle._advance_simple``, ``PortPool.take``/``close``/``release``, ``Accounting`` and
-``Recorder.connected``/``failed``, which stay the reference: the differential tests compare the two.
+``random_start`` or ``sequential`` policy, closes by the client (through TIME_WAIT), by the server or by an
+RST (the 4-tuple free at once), no layer subscribed to the lifecycle. It mirrors, step for step,
+``traffic``, ``PortModel.attempt``/``allocate``, ``Lifecycle._advance_simple``, ``Transitions.end``,
+``PortPool.take``/``close``/``release``, ``Accounting`` and ``Recorder.connected``/``failed``, which stay
+the reference: the differential tests compare the two.
 
 While attached it owns the calendar (the heap of connection ends and the TIME_WAIT queue) and the
 policy's table; it works on the pool's own byte arrays, pulls from the model's own random-number
@@ -42,6 +43,7 @@ cdef double GRID_EPSILON = 1e-12
 cdef unsigned char ESTABLISHED = 1
 cdef unsigned char TIME_WAIT = 2
 cdef int LINUX = 0, RANDOM_START = 1, SEQUENTIAL = 2
+cdef int CLIENT = 0, AT_ONCE = 2  # transitions.CLIENT, transitions.AT_ONCE
 POLICY_KINDS = {"linux": LINUX, "random_start": RANDOM_START, "sequential": SEQUENTIAL}
 """The policies the compiled path runs, by registered name."""
 HANDOVER = -1
@@ -137,6 +139,7 @@ cdef class Batch:
     cdef object starts, noise_iter
     # drivers and streams
     cdef int* dest0
+    cdef char* at_once
     cdef int64_t next_id
     cdef int n_streams
     cdef double* next_t
@@ -157,6 +160,7 @@ cdef class Batch:
         self.dest_hash = NULL
         self.hash_valid = NULL
         self.dest0 = NULL
+        self.at_once = NULL
         self.next_t = NULL
         self.stream_class = NULL
 
@@ -182,6 +186,7 @@ cdef class Batch:
         free(self.dest_hash)
         free(self.hash_valid)
         free(self.dest0)
+        free(self.at_once)
         free(self.next_t)
         free(self.stream_class)
 
@@ -250,9 +255,12 @@ cdef class Batch:
         self.failures = <int64_t*>malloc(w * sizeof(int64_t))
         self.failed_once = <char*>malloc(w)
         self.dest0 = <int*>malloc(w * sizeof(int))
+        self.at_once = <char*>malloc(w)
         self.drivers = model.drivers
+        codes = self.lifecycle.rules.close_codes
         for i in range(w):
             self.dest0[i] = self.drivers[i].destinations[0]
+            self.at_once[i] = codes[i] == AT_ONCE
         timers = self.lifecycle.timers
         self.tw_length = timers.time_wait
         self.grid = timers.granularity
@@ -491,13 +499,31 @@ cdef class Batch:
 
     # ------------------------------------------------------------ the lifecycle
 
+    cdef inline void release(self, int key, Py_ssize_t slot, double t) noexcept:
+        """``PortPool.release`` of a 4-tuple not bound."""
+        cdef unsigned int r
+        cdef double opened
+        self.views[key][slot] = 0
+        self.busy[key] -= 1
+        self.released[key][slot] = t
+        r = self.refs[slot] - 1
+        self.refs[slot] = r
+        if r == 0:
+            self.local[slot] = 0
+            self.in_use -= 1
+            self.ports_in_use -= 1
+            if t > self.pool_window:
+                opened = self.since[slot]
+                self.port_seconds += t - (opened if opened > self.pool_window else self.pool_window)
+
     cdef int advance_to(self, double now) except -1:
         """``Lifecycle._advance_simple``: closes and TIME_WAIT expiries due by ``now``; 1 when it handed over."""
-        cdef double t, next_end, expires, opened, closed
-        cdef int dst, slot, key
+        cdef double t, next_end, expires, closed
+        cdef int dst, slot
+        cdef int key
+        cdef bint at_once
         cdef Wait* w
         cdef End e
-        cdef unsigned int r
         next_end = self.heap[0].t if self.heap_n else INF
         while True:
             if self.ring_n and self.ring[self.ring_head].expiry < next_end:
@@ -515,22 +541,10 @@ cdef class Batch:
                     self.seconds_time_wait += t - (closed if closed > self.window else self.window)
                 self.dest_tw[dst] -= 1
                 self.dest_held[dst] -= 1
-                # PortPool.release, not bound
-                key = dst if self.sharing else 0
-                self.views[key][slot] = 0
-                self.busy[key] -= 1
-                self.released[key][slot] = t
-                r = self.refs[slot] - 1
-                self.refs[slot] = r
-                if r == 0:
-                    self.local[slot] = 0
-                    self.in_use -= 1
-                    self.ports_in_use -= 1
-                    if t > self.pool_window:
-                        opened = self.since[slot]
-                        self.port_seconds += t - (opened if opened > self.pool_window else self.pool_window)
+                self.release(dst if self.sharing else 0, slot, t)
             elif next_end <= now:
-                if self.time_wait + self.fin_wait2 >= self.limit:
+                at_once = self.at_once[self.heap[0].cls]
+                if not at_once and self.time_wait + self.fin_wait2 >= self.limit:
                     self.handover()  # max_tw_buckets: the Python rules from this close on
                     return 1
                 e = self.heap[0]
@@ -542,6 +556,10 @@ cdef class Batch:
                 if t > self.window:
                     self.seconds_established += t - (e.opened if e.opened > self.window else self.window)
                 key = dst if self.sharing else 0
+                if at_once:  # the peer closed first, or an RST: the 4-tuple is free at once (Transitions.end)
+                    self.dest_held[dst] -= 1
+                    self.release(key, e.slot, t)
+                    continue
                 self.views[key][e.slot] = TIME_WAIT
                 self.time_wait += 1
                 if self.time_wait > self.peak_time_wait:

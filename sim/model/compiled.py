@@ -1,10 +1,11 @@
 """The compiled fast path: whether this installation has it, and attaching it to a run that it covers.
 
 ``sim/model/_batch.pyx`` (Cython) runs the common case of a run in C: connect() with the ``linux``
-(even-sized range), ``random_start`` or ``sequential`` policy, client-side closes through TIME_WAIT,
-no bind(), no client layer, no translator, no trace. Every other run, and a covered run from the
-moment it needs a rule the compiled path lacks (``max_tw_buckets`` reached), runs in the Python model,
-which stays the reference: both give the same records, bit for bit, for the same seed.
+(even-sized range), ``random_start`` or ``sequential`` policy, closes by the client (TIME_WAIT), the
+server or an RST (no FIN_WAIT2 orphans), no tcp_tw_reuse, no bind(), no client layer, no translator, no
+trace. Every other run, and a covered run from the moment it needs a rule the compiled path lacks
+(``max_tw_buckets`` reached at a client's close, a layer subscribing to the lifecycle), runs in the Python
+model, which stays the reference: both give the same records, bit for bit, for the same seed.
 
 ``PORTSIM_PURE=1`` forces the Python model. A build is used only while the sources it mirrors
 (``mirrored.MIRRORED``) are those it was compiled from.
@@ -21,13 +22,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from ..core.transitions import AT_ONCE, CLIENT
 from .mirrored import digest
 from .recorder import TICK_MASK
 
 PURE_VARIABLE = "PORTSIM_PURE"
 """Set to 1 to run the pure Python model even where the compiled path is built."""
-CLIENT = 0
-"""The close code of client-side closes (``transitions.CLIENT``)."""
+COVERED_CLOSES = (CLIENT, AT_ONCE)
+"""The close codes the compiled path runs: the client's (TIME_WAIT), and the server's or an RST's (free at once)."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +89,10 @@ def uncovered(model: Any) -> str | None:
         if d.replay is not None or d.bound or d.pick_source is not None or d.layered:
             return f"workload {d.spec.name!r} replays a trace, binds or picks its source address"
     rules = lifecycle.rules
-    if any(code != CLIENT for code in rules.close_codes) or any(any(r) for r in rules.reusable):
-        return "a workload closes other than client-first, or tcp_tw_reuse applies"
+    if any(code not in COVERED_CLOSES for code in rules.close_codes):
+        return "a workload leaves FIN_WAIT2 orphans (close: half)"
+    if any(any(r) for r in rules.reusable):
+        return "tcp_tw_reuse applies"
     kind = model.host.policy_name
     if kind not in ("linux", "random_start", "sequential"):
         return f"policy {kind!r}"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +35,29 @@ def built() -> None:
         pytest.skip(build.reason)
 
 
-def run(scenario: Scenario, pure: bool, port_map: PortMapSpec | None = None) -> tuple[RunRecords, PortModel]:
+@contextlib.contextmanager
+def build(pure: bool) -> Iterator[None]:
+    """PORTSIM_PURE set for ``pure``, else cleared, then as it was (usable inside Hypothesis examples)."""
     previous = os.environ.get(compiled.PURE_VARIABLE)
     os.environ[compiled.PURE_VARIABLE] = "1" if pure else "0"
     try:
-        model = PortModel(scenario, port_map=port_map)
-        attached = model.batch is not None
-        records = model.run()
+        yield
     finally:
         if previous is None:
             del os.environ[compiled.PURE_VARIABLE]
         else:
             os.environ[compiled.PURE_VARIABLE] = previous
+
+
+def model_on(scenario: Scenario, pure: bool, port_map: PortMapSpec | None = None) -> PortModel:
+    with build(pure):
+        return PortModel(scenario, port_map=port_map)
+
+
+def run(scenario: Scenario, pure: bool, port_map: PortMapSpec | None = None) -> tuple[RunRecords, PortModel]:
+    model = model_on(scenario, pure, port_map)
+    attached = model.batch is not None
+    records = model.run()
     assert attached is (not pure and compiled.uncovered(model) is None)
     return records, model
 
@@ -95,7 +108,7 @@ def test_the_compiled_path_gives_the_python_models_records_bit_for_bit(raw: dict
     assert_same_records(pure, fast)
 
 
-def reference(**host: Any) -> Scenario:
+def reference(close: str = "client", **host: Any) -> Scenario:
     return validate(
         {
             "name": "reference",
@@ -108,6 +121,7 @@ def reference(**host: Any) -> Scenario:
                     "name": "w",
                     "arrivals": {"kind": "poisson", "rate": 80.0},
                     "duration": {"kind": "exponential", "mean": 1.0},
+                    "close": close,
                     "destinations": [{"address": "10.0.0.1", "port": 443}],
                 }
             ],
@@ -117,12 +131,17 @@ def reference(**host: Any) -> Scenario:
 
 
 @pytest.mark.usefixtures("built")
-@pytest.mark.parametrize("policy", ["linux", "random_start", "sequential"])
-def test_a_busy_run_is_equal_and_taken_by_the_compiled_path(policy: str) -> None:
-    """A range that runs short (failures, long scans) under each covered policy, with a port map recorded."""
-    scenario = reference(policy=policy, tw_reuse=0)
+@pytest.mark.parametrize(
+    ("policy", "close"), [("linux", "client"), ("random_start", "server"), ("sequential", "reset")]
+)
+def test_a_busy_run_is_equal_and_taken_by_the_compiled_path(policy: str, close: str) -> None:
+    """A range that runs short (failures, long scans) under each covered policy and close, with a port map."""
+    scenario = reference(close, policy=policy, tw_reuse=0)
+    if close != "client":  # free at once: a range 50 times smaller runs short
+        scenario = scenario.with_changes({"host.port_range": [49152, 49231]})
     pure, _ = run(scenario, pure=True, port_map=PortMapSpec())
     fast, model = run(scenario, pure=False, port_map=PortMapSpec())
+    assert compiled.uncovered(model) is None  # so run() saw it attached
     assert sum(fast.failures) > 100  # the failure path ran
     assert_same_records(pure, fast)
     assert model.batch is None  # detached at the end: the Python lifecycle reports the still-open intervals
@@ -131,14 +150,7 @@ def test_a_busy_run_is_equal_and_taken_by_the_compiled_path(policy: str) -> None
 @pytest.mark.usefixtures("built")
 def test_max_tw_buckets_hands_over_to_python_at_the_close_that_needs_it() -> None:
     scenario = reference(tw_reuse=0, max_tw_buckets=2000)
-    previous = os.environ.get(compiled.PURE_VARIABLE)
-    os.environ[compiled.PURE_VARIABLE] = "0"
-    try:
-        model = PortModel(scenario)
-    finally:
-        os.environ.pop(compiled.PURE_VARIABLE)
-        if previous is not None:
-            os.environ[compiled.PURE_VARIABLE] = previous
+    model = model_on(scenario, pure=False)
     assert model.batch is not None
     model.env.run(until=10.0)
     assert model.batch is not None  # 800 connections: under the limit
@@ -156,8 +168,11 @@ def test_uncovered_says_why() -> None:
         return compiled.uncovered(PortModel(reference(**host), fast=True))
 
     assert why(tw_reuse=0) is None
-    assert why(tw_reuse=1) == "a workload closes other than client-first, or tcp_tw_reuse applies"
+    assert why(tw_reuse=1) == "tcp_tw_reuse applies"
     assert why(tw_reuse=0, policy="double_hash") == "policy 'double_hash'"
+    assert compiled.uncovered(PortModel(reference("half", tw_reuse=0))) == (
+        "a workload leaves FIN_WAIT2 orphans (close: half)"
+    )
     assert why(tw_reuse=0, port_range=[49152, 53246]) == "the linux policy on an odd-sized range"
     assert (
         compiled.uncovered(PortModel(reference(tw_reuse=0), fast=False)) == "the general lifecycle path was asked for"
@@ -225,14 +240,7 @@ def test_a_layer_subscribing_after_the_model_is_built_makes_it_hand_over() -> No
     scenario = reference(tw_reuse=0)
 
     def watched(pure: bool) -> tuple[RunRecords, list[float], PortModel]:
-        previous = os.environ.get(compiled.PURE_VARIABLE)
-        os.environ[compiled.PURE_VARIABLE] = "1" if pure else "0"
-        try:
-            model = PortModel(scenario)
-        finally:
-            os.environ.pop(compiled.PURE_VARIABLE)
-            if previous is not None:
-                os.environ[compiled.PURE_VARIABLE] = previous
+        model = model_on(scenario, pure)
         assert (model.batch is None) is pure
         model.env.run(until=5.0)
         closes: list[float] = []
@@ -247,3 +255,37 @@ def test_a_layer_subscribing_after_the_model_is_built_makes_it_hand_over() -> No
     assert len(fast_closes) > 7000  # 80/s from 5 s to 120 s, less the attempts that failed
     assert fast_closes == pure_closes
     assert fast_closes[0] >= 5.0
+
+
+@pytest.mark.usefixtures("built")
+def test_closes_at_the_same_instant_go_in_opening_order() -> None:
+    """Two workloads opening at the same instants with the same fixed duration close at the same instants: in
+    opening order, as in the Python model, which a layer that subscribes later sees in the TIME_WAITs' releases."""
+    workload = {
+        "arrivals": {"kind": "constant", "interval": 0.5},
+        "duration": {"kind": "fixed", "value": 1.0},
+        "destinations": [{"address": "10.0.0.1", "port": 443}],
+    }
+    scenario = validate(
+        {
+            "name": "ties",
+            "duration": 40.0,
+            "host": {"preset": "linux", "port_range": [40000, 40063], "time_wait": 10.0, "policy": "random_start"},
+            "workloads": [{"name": "a", **workload}, {"name": "b", **workload}],
+        },
+        "<ties>",
+    )
+
+    def releases(pure: bool) -> list[tuple[float, int]]:
+        model = model_on(scenario, pure)
+        assert (model.batch is None) is pure
+        model.env.run(until=20.0)
+        seen: list[tuple[float, int]] = []
+        model.lifecycle.on_release(lambda conn, t: seen.append((t, conn[4])))
+        model.run()
+        return seen
+
+    fast = releases(pure=False)
+    assert len(fast) > 30
+    assert len({t for t, _ in fast}) < len(fast)  # ties
+    assert fast == releases(pure=True)
