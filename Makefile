@@ -27,7 +27,7 @@ run: compiled
 	$(BIN)/portsim run scenarios/quickstart.yaml
 
 # A C compiler for the compiled fast path (sim/model/_batch.pyx): Debian's gcc, installed in a root shell with
-# apt-get where missing; elsewhere portsim runs its pure Python model (same results, about 5 times slower).
+# apt-get where missing; elsewhere portsim runs its pure Python model (same results, 6 to 9 times slower).
 compiler:
 	@if command -v cc >/dev/null || command -v gcc >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \

@@ -289,3 +289,28 @@ def test_closes_at_the_same_instant_go_in_opening_order() -> None:
     assert len(fast) > 30
     assert len({t for t, _ in fast}) < len(fast)  # ties
     assert fast == releases(pure=True)
+
+
+@pytest.mark.usefixtures("built")
+def test_the_time_wait_ring_grows_while_it_wraps() -> None:
+    """A load that rises once TIME_WAITs have started to expire makes the ring grow with its head inside it."""
+    quiet = {
+        "name": "quiet",
+        "arrivals": {"kind": "poisson", "rate": 10.0},
+        "duration": {"kind": "exponential", "mean": 1.0},
+        "destinations": [{"address": "10.0.0.1", "port": 443}],
+    }
+    busy = {**quiet, "name": "busy", "arrivals": {"kind": "poisson", "rate": 100.0}, "start": 90.0}
+    scenario = validate(
+        {
+            "name": "rising",
+            "duration": 150.0,
+            "host": {"preset": "linux", "time_wait": 60.0, "tw_reuse": 0},
+            "workloads": [quiet, busy],
+        },
+        "<rising>",
+    )
+    pure, _ = run(scenario, pure=True)
+    fast, _ = run(scenario, pure=False)
+    assert fast.peak_time_wait > 4000  # grown twice from 1,024 after the first expiries at 60 s
+    assert_same_records(pure, fast)
