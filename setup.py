@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import warnings
 from pathlib import Path
 
 from setuptools import Extension, setup
@@ -27,7 +28,8 @@ def mirrored_digest() -> str:
 
 
 class OptionalBuildExt(build_ext):
-    """build_ext that warns in one line instead of failing when the extension cannot be compiled."""
+    """build_ext that warns in one line instead of failing when the extension cannot be compiled, and then leaves
+    no module in place (not even one an earlier build left in ``build/``)."""
 
     warned = False
 
@@ -35,6 +37,10 @@ class OptionalBuildExt(build_ext):
         if not self.warned:
             self.warned = True
             print(WARNING.format(str(exc).splitlines()[0] if str(exc) else type(exc).__name__), file=sys.stderr)
+
+    def copy_extensions_to_source(self) -> None:
+        if not self.warned:
+            super().copy_extensions_to_source()
 
     def run(self) -> None:
         try:
@@ -47,6 +53,11 @@ class OptionalBuildExt(build_ext):
             super().build_extension(ext)
         except Exception as exc:  # a compiler that fails: missing headers, broken toolchain
             self.warn(exc)
+
+
+# setuptools' notice that [tool.setuptools] in pyproject.toml is "beta": not ours to act on, and it would make the
+# one warning line three
+warnings.filterwarnings("ignore", message=r"Support for .*tool\.setuptools.* is still \*beta\*")
 
 
 def extensions() -> list[Extension]:

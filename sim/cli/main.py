@@ -63,12 +63,24 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"portsim: error: {one_line(message)} (see {hint})\n")
 
 
+class Version(argparse.Action):
+    """``--version``: the version and which model runs, printed as is (argparse would wrap it), looked up only when
+    asked (so that other commands never check the compiled build)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"portsim {version()}: {compiled.build().describe()}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="portsim",
         description="Simulate an operating system's ephemeral port pool. Times in seconds, rates in connections/s.",
     )
-    parser.add_argument("--version", action="version", version=f"portsim {version()}: {compiled.build().describe()}")
+    parser.add_argument("--version", action=Version, help="show the version and which model runs, and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a scenario and write its results folder")

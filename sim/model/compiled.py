@@ -62,7 +62,7 @@ def _installed() -> tuple[ModuleType | None, str]:
     if current != module.SOURCE_HASH:
         print(
             f"portsim: the compiled fast path is stale (built from sources {module.SOURCE_HASH}, now {current}): "
-            "running the pure Python model; rebuild with `make` or `pip install .`",
+            "running the pure Python model; rebuild it with `make compiled` (or reinstall portsim)",
             file=sys.stderr,
         )
         return None, "the compiled fast path is stale: rebuild it"

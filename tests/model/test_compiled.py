@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shutil
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -314,3 +316,30 @@ def test_the_time_wait_ring_grows_while_it_wraps() -> None:
     fast, _ = run(scenario, pure=False)
     assert fast.peak_time_wait > 4000  # grown twice from 1,024 after the first expiries at 60 s
     assert_same_records(pure, fast)
+
+
+def test_without_a_compiler_the_build_says_so_in_one_line_and_leaves_no_module(tmp_path: Path) -> None:
+    """``setup.py build_ext`` with a compiler that fails: exit 0, one warning line, no extension in place, even
+    where an earlier build left one under build/."""
+    root = Path(compiled.__file__).resolve().parents[2]
+    ignore = shutil.ignore_patterns("*.so", "_batch.c", "__pycache__")
+    shutil.copytree(root / "sim", tmp_path / "sim", ignore=ignore)
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy2(root / name, tmp_path / name)
+    stale = tmp_path / "build" / "lib" / "sim" / "model" / f"_batch{sysconfig.get_config_var('EXT_SUFFIX')}"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"an earlier build")
+    done = subprocess.run(
+        [sys.executable, "setup.py", "-q", "build_ext", "--inplace", "--build-lib", str(tmp_path / "build" / "lib")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CC": "/bin/false"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("portsim: the compiled fast path was not built (")
+    assert lines[0].endswith("portsim will run its pure Python model (same results)")
+    assert not list((tmp_path / "sim" / "model").glob("_batch*.so"))
