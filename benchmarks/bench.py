@@ -584,7 +584,9 @@ def main() -> None:
     parser.add_argument("--fleet", action="store_true", help="only the fleet behind a translator")
     parser.add_argument("--fleet-child", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--capacity-child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--compiled", action="store_true", help="only the single-run table (pure and compiled) and the capacity search on both")
+    parser.add_argument(
+        "--compiled", action="store_true", help="only the single-run table and the capacity search, pure and compiled"
+    )
     args = parser.parse_args()
     if args.capacity_child:
         print(json.dumps(capacity_child()))
