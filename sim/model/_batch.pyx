@@ -10,17 +10,20 @@ the reference: the differential tests compare the two.
 
 While attached it owns the calendar (the heap of connection ends and the TIME_WAIT queue) and the
 policy's table; it works on the pool's own byte arrays, pulls from the model's own random-number
-iterators, and appends to the recorder's own buffers. Counters are read from the Python objects
-when C code is entered and written back when it returns, so that everything Python reads between
-two batches (samples, warm-up, the port map, progress) is current. When a rule it lacks comes up
-(``max_tw_buckets`` reached at a close), it writes the calendar back as the Python lifecycle holds
-it and hands over, before that close, for the rest of the run.
+iterators, and appends to the recorder's own typed buffers (``array``), which numpy folds in bulk.
+Counters are read from the Python objects when C code is entered and written back when it returns, so
+that everything Python reads between two batches (samples, warm-up, the port map, progress) is current.
+When a rule it lacks comes up (``max_tw_buckets`` reached at a client's close, a layer subscribing), it
+writes the calendar back as the Python lifecycle holds it and hands over, before that close, for the rest
+of the run.
 """
 
 from libc.math cimport ceil
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memchr, memset
+from cpython cimport array
+from cpython.object cimport Py_SIZE
 
 import heapq
 import math
@@ -73,6 +76,22 @@ cdef inline bint before(End* a, End* b) noexcept nogil:
     return a.t < b.t or (a.t == b.t and a.ident < b.ident)
 
 
+cdef inline int push_q(array.array buffer, int64_t value) except -1:
+    """``buffer.append(value)`` for an ``array('q')``."""
+    cdef Py_ssize_t n = Py_SIZE(buffer)
+    array.resize_smart(buffer, n + 1)
+    buffer.data.as_longlongs[n] = value
+    return 0
+
+
+cdef inline int push_d(array.array buffer, double value) except -1:
+    """``buffer.append(value)`` for an ``array('d')``."""
+    cdef Py_ssize_t n = Py_SIZE(buffer)
+    array.resize_smart(buffer, n + 1)
+    buffer.data.as_doubles[n] = value
+    return 0
+
+
 cdef inline Py_ssize_t find0(unsigned char* v, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     """bytearray.find(0, a, b)."""
     if b <= a:
@@ -87,7 +106,8 @@ cdef class Batch:
     """The model's calendar and hot path in C, attached to one ``PortModel`` (see the module docstring)."""
 
     cdef object model, lifecycle, pool, recorder, policy, levels, port_map, every_tick
-    cdef list keep, drivers_durations, drivers_pick, probes_buf, occupancy_buf, pairs_buf, offsets_buf, reuse_buf
+    cdef list keep, drivers_durations, drivers_pick
+    cdef array.array probes_buf, occupancy_buf, pairs_buf, offsets_buf, reuse_buf
     cdef list first_failure, times, noise, drivers
     cdef public bint attached
     cdef public long count
@@ -680,8 +700,8 @@ cdef class Batch:
                 self.seq_last = slot
         self.attempts[w] += 1
         self.dest_attempts[dst] += 1
-        self.probes_buf.append(probes)
-        self.occupancy_buf.append(occupancy)
+        push_q(self.probes_buf, probes)
+        push_d(self.occupancy_buf, occupancy)
         if slot < 0:
             self.failures[w] += 1
             self.dest_failures[dst] += 1
@@ -706,12 +726,12 @@ cdef class Batch:
         # Recorder.connected
         self.successes[w] += 1
         self.dest_successes[dst] += 1
-        self.pairs_buf.append(dst)
-        self.offsets_buf.append(self.offsets[slot])
+        push_q(self.pairs_buf, dst)
+        push_q(self.offsets_buf, self.offsets[slot])
         if self.ports_in_use > self.peak_ports:
             self.peak_ports = self.ports_in_use
         if interval >= 0:
-            self.reuse_buf.append(interval)
+            push_d(self.reuse_buf, interval)
         self.next_id += 1
         # Lifecycle.open
         end = now + <double>next(self.drivers_durations[w])

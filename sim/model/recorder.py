@@ -6,6 +6,8 @@ Nothing here grows with the number of connections: counters, histograms folded w
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 
 from ..stats.histograms import IntHistogram, LogHistogram
@@ -62,11 +64,12 @@ class Recorder:
         self.reuse_distance = [IntHistogram() for _ in range(n_destinations)]
         self.increments: list[np.ndarray | None] = [None] * n_destinations
         """Per destination: counts of the step (mod range size) between consecutive ports from one source."""
-        # per attempt, folded with numpy every so often (see fold): probes, occupancy, (source, destination), port
-        self._probes: list[int] = []
-        self._occupancy: list[float] = []
-        self._pairs: list[int] = []
-        self._offsets: list[int] = []
+        # per attempt, folded with numpy every so often (see fold): probes, occupancy, (source, destination), port;
+        # typed arrays, which the compiled path fills without a Python object per value
+        self._probes = array("q")
+        self._occupancy = array("d")
+        self._pairs = array("q")
+        self._offsets = array("q")
         # predictability state carried across folds, per (source, destination) pair
         self._n_dests = n_destinations
         self._count = [0] * (n_sources * n_destinations)
@@ -134,18 +137,18 @@ class Recorder:
     def fold(self) -> None:
         """Fold the per-attempt buffers into the histograms and predictability figures (numpy, in bulk)."""
         if self._probes:
-            probes = np.asarray(self._probes, dtype=np.int64)
-            bins = (np.asarray(self._occupancy) * (OCCUPANCY_BINS - 1) + 0.5).astype(np.int64)
+            probes = np.array(self._probes, dtype=np.int64)  # copies: the buffers are emptied next
+            bins = (np.array(self._occupancy, dtype=np.float64) * (OCCUPANCY_BINS - 1) + 0.5).astype(np.int64)
             self.probes.add_many(probes)
             self.occupancy_attempts += np.bincount(bins, minlength=OCCUPANCY_BINS)
             self.occupancy_probes += np.bincount(bins, weights=probes, minlength=OCCUPANCY_BINS).astype(np.int64)
-            self._probes.clear()
-            self._occupancy.clear()
+            del self._probes[:]
+            del self._occupancy[:]
         if self._pairs:
-            pairs = np.asarray(self._pairs, dtype=np.int64)
-            offsets = np.asarray(self._offsets, dtype=np.int64)
-            self._pairs.clear()
-            self._offsets.clear()
+            pairs = np.array(self._pairs, dtype=np.int64)
+            offsets = np.array(self._offsets, dtype=np.int64)
+            del self._pairs[:]
+            del self._offsets[:]
             order = np.argsort(pairs, kind="stable")
             pairs, offsets = pairs[order], offsets[order]
             cuts = [*np.flatnonzero(pairs[1:] != pairs[:-1]) + 1, pairs.size]

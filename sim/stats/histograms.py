@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import math
+from array import array
 
 import numpy as np
 
@@ -87,16 +88,16 @@ class LogHistogram:
         self.counts = np.zeros(n_inner + 2, dtype=np.int64)
         self.total = 0.0
         self.minimum = math.inf
-        self._buffer: list[float] = []
+        self._buffer = array("d")
         self.add = self._buffer.append
-        """Record one value (buffered)."""
+        """Record one value (buffered, as a float)."""
 
     def flush(self) -> None:
         """Fold buffered values into the counts."""
         if not self._buffer:
             return
-        values = np.asarray(self._buffer)
-        self._buffer.clear()
+        values = np.array(self._buffer, dtype=np.float64)  # a copy: the buffer is emptied next
+        del self._buffer[:]
         self.total += float(values.sum())
         self.minimum = min(self.minimum, float(values.min()))
         index = np.searchsorted(self.edges, values, side="right")
@@ -104,7 +105,7 @@ class LogHistogram:
 
     def clear(self) -> None:
         """Forget everything recorded so far."""
-        self._buffer.clear()
+        del self._buffer[:]
         self.counts[:] = 0
         self.total = 0.0
         self.minimum = math.inf
