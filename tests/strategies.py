@@ -126,6 +126,9 @@ def covered_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     raw = draw(scenarios())
     host = raw["host"]
     host["policy"] = draw(st.sampled_from(["linux", "random_start", "sequential"]))
+    low, high = host["port_range"]
+    if host["policy"] == "linux" and (high - low) % 2 == 0 and draw(st.sampled_from([True, True, False])):
+        host["port_range"] = [low, high + 1]  # an even-sized range, which the compiled linux policy needs
     host["tw_reuse"] = 0
     host["time_wait"] = draw(st.sampled_from([0.5, 2.0, 5.0]))
     host["max_tw_buckets"] = draw(st.sampled_from(["unlimited", "unlimited", 3, 20]))
