@@ -19,15 +19,15 @@ of the run.
 """
 
 from libc.math cimport ceil
-from libc.stdint cimport int64_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memchr, memset
 from cpython cimport array
 from cpython.object cimport Py_SIZE
 
-import heapq
 import math
-from collections import deque
+
+from ..core.transitions import AT_ONCE
 
 cdef extern from *:
     """
@@ -46,11 +46,8 @@ cdef double GRID_EPSILON = 1e-12
 cdef unsigned char ESTABLISHED = 1
 cdef unsigned char TIME_WAIT = 2
 cdef int LINUX = 0, RANDOM_START = 1, SEQUENTIAL = 2
-cdef int CLIENT = 0, AT_ONCE = 2  # transitions.CLIENT, transitions.AT_ONCE
 POLICY_KINDS = {"linux": LINUX, "random_start": RANDOM_START, "sequential": SEQUENTIAL}
 """The policies the compiled path runs, by registered name."""
-HANDOVER = -1
-"""``Batch.run`` returns this (and the count in ``count``) when it handed over to the Python model."""
 
 
 cdef struct End:
@@ -108,7 +105,7 @@ cdef class Batch:
     cdef object model, lifecycle, pool, recorder, policy, levels, port_map, every_tick
     cdef list keep, drivers_durations, drivers_pick
     cdef array.array probes_buf, occupancy_buf, pairs_buf, offsets_buf, reuse_buf
-    cdef list first_failure, times, noise, drivers
+    cdef list first_failure, times, drivers
     cdef public bint attached
     cdef public long count
     cdef long tick_mask
@@ -148,7 +145,7 @@ cdef class Batch:
     cdef char* failed_once
     cdef int64_t peak_ports
     # policy
-    cdef int kind, even, random_increment
+    cdef int kind, random_increment
     cdef uint64_t* table
     cdef uint64_t mask, span
     cdef Py_ssize_t half, table_n
@@ -211,7 +208,7 @@ cdef class Batch:
         free(self.stream_class)
 
     def __init__(
-        self, model, str policy_kind, every_tick, long tick_mask
+        self, model, every_tick, long tick_mask
     ):
         """Attach to ``model``, a fresh ``PortModel`` whose run it covers (``sim.model.compiled.uncovered``).
 
@@ -292,7 +289,7 @@ cdef class Batch:
         self.offsets_buf = rec._offsets
         self.reuse_buf = rec.reuse._buffer
         self.first_failure = rec.first_failure
-        self.kind = POLICY_KINDS[policy_kind]
+        self.kind = POLICY_KINDS[model.host.policy_name]
         policy = self.policy
         if self.kind == LINUX:
             self.table_n = len(policy.table)
@@ -302,7 +299,6 @@ cdef class Batch:
             self.mask = policy.mask
             self.span = policy.remaining
             self.half = policy._half
-            self.even = policy._even
             self.random_increment = policy._random_increment
             self.noise_iter = policy._noise
             self.dest_hash = <uint64_t*>malloc(n * sizeof(uint64_t))
@@ -427,11 +423,10 @@ cdef class Batch:
                 table[i] = self.table[i]
         calendar = self.lifecycle.calendar
         ends = calendar.ends
-        ends.clear()
+        ends.clear()  # refilled in the C heap's array order: already a heapq heap, the (time, id) keys being unique
         for i in range(self.heap_n):
             e = &self.heap[i]
             ends.append((e.t, e.ident, self.connection(e.ident, e.dst, e.slot, e.cls, e.opened)))
-        heapq.heapify(ends)  # already a heap under the same order; kept cheap and safe
         time_waits = calendar.time_waits
         time_waits.clear()
         for i in range(self.ring_n):
@@ -792,8 +787,8 @@ cdef class Batch:
     def run(self, double horizon):
         """Make every attempt before ``horizon`` in time order (at equal times the stream listed first).
 
-        Returns the number of attempts made so far in the run (``count``), or ``HANDOVER`` when the
-        Python model takes over from the attempt due next.
+        Stops early when it hands over to the Python model (``attached`` is then False), which makes the
+        attempt due next. ``count`` holds the attempts made so far in the run.
         """
         cdef Py_ssize_t i, best
         cdef double t
@@ -801,7 +796,7 @@ cdef class Batch:
         cdef int n = self.n_streams
         cdef double* next_t = self.next_t
         if not self.keeps():
-            return HANDOVER
+            return
         self.load()
         try:
             while True:
@@ -812,9 +807,9 @@ cdef class Batch:
                         t = next_t[i]
                         best = i
                 if best < 0 or t >= horizon:
-                    return count
+                    return
                 if self.attempt(self.stream_class[best], t):
-                    return HANDOVER
+                    return
                 count += 1
                 if not count & self.tick_mask:
                     self.count = count

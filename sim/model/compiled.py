@@ -30,6 +30,8 @@ PURE_VARIABLE = "PORTSIM_PURE"
 """Set to 1 to run the pure Python model even where the compiled path is built."""
 COVERED_CLOSES = (CLIENT, AT_ONCE)
 """The close codes the compiled path runs: the client's (TIME_WAIT), and the server's or an RST's (free at once)."""
+COVERED_POLICIES = ("linux", "random_start", "sequential")
+"""The policies the compiled path runs (``_batch.POLICY_KINDS``)."""
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def uncovered(model: Any) -> str | None:
     if any(any(r) for r in rules.reusable):
         return "tcp_tw_reuse applies"
     kind = model.host.policy_name
-    if kind not in ("linux", "random_start", "sequential"):
+    if kind not in COVERED_POLICIES:
         return f"policy {kind!r}"
     if kind == "linux" and not model.policy._even:
         return "the linux policy on an odd-sized range"
@@ -107,7 +109,7 @@ def attach(model: Any) -> Any | None:
     module = build().module
     if module is None or uncovered(model) is not None:
         return None
-    return module.Batch(model, model.host.policy_name, model._every_tick, TICK_MASK)
+    return module.Batch(model, model._every_tick, TICK_MASK)
 
 
 def main(argv: list[str] | None = None) -> int:

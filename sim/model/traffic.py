@@ -17,9 +17,6 @@ import simpy
 
 from .recorder import TICK_MASK
 
-HANDOVER = -1
-"""What the compiled path's ``run`` returns when the Python model takes over (``_batch.HANDOVER``)."""
-
 D = TypeVar("D")
 
 
@@ -100,6 +97,7 @@ def batched(
         if t == math.inf:
             return
         yield env.timeout(t - env.now)
-        if batch.run(env.peek()) == HANDOVER:
+        batch.run(env.peek())
+        if not batch.attached:  # handed over: the Python model makes the attempts from the next one on
             break
     yield from merged(env, batch.remaining(), drivers, attempt, every_tick, batch.count)
