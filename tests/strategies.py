@@ -140,3 +140,76 @@ def covered_scenarios(draw: st.DrawFn) -> dict[str, Any]:
         if workload["arrivals"]["kind"] == "poisson":
             workload["arrivals"]["rate"] *= draw(st.sampled_from([1, 10]))
     return raw
+
+
+@st.composite
+def nat_kinds(draw: st.DrawFn) -> dict[str, Any]:
+    """A translator of any kind with small limits and short timers, so that runs of a few seconds fill it, drop
+    SYNs, free mappings after closes and cooldowns, and drop idle ones."""
+    kind = draw(
+        st.sampled_from(["linux-snat", "aws-nat-gateway", "azure-lb-outbound", "azure-nat-gateway", "gcp-cloud-nat"])
+    )
+    nat: dict[str, Any] = {"kind": kind, "connect_timeout": draw(st.sampled_from([0.5, 3.0, 133.5]))}
+    if kind == "linux-snat":
+        low = draw(st.integers(1024, 60000))
+        nat.update(
+            addresses=draw(st.integers(1, 3)),
+            ports=[low, low + draw(st.sampled_from([7, 31, 200, 5000]))],
+            mode=draw(st.sampled_from(["default", "random", "fully-random", "persistent"])),
+            time_wait=draw(st.sampled_from([0.0, 1.0, 5.0])),
+            close=draw(st.sampled_from([0.0, 0.5, 3.0])),
+            evict=draw(st.sampled_from([0.0, 0.5, 1.0])),
+            established=draw(st.sampled_from([1.0, 4.0, 1e6])),
+        )
+    elif kind == "aws-nat-gateway":
+        nat.update(
+            addresses=draw(st.integers(1, 3)),
+            per_destination=draw(st.sampled_from([2, 10, 55_000])),
+            idle_timeout=draw(st.sampled_from([1.0, 4.0, 350.0])),
+            hold_after_close=draw(st.sampled_from([0.0, 1.0, 3.0])),
+        )
+    elif kind == "azure-lb-outbound":
+        nat.update(
+            ports_per_host=draw(st.sampled_from([8, 16, 64])),
+            hold_after_close=draw(st.sampled_from([0.0, 1.0, 3.0])),
+        )
+    elif kind == "azure-nat-gateway":
+        nat.update(
+            addresses=draw(st.integers(1, 2)),
+            ports_per_address=draw(st.sampled_from([8, 40, 64_512])),
+            per_destination=draw(st.sampled_from([4, 20, 50_000])),
+            cooldown_fin=draw(st.sampled_from([0.0, 1.0, 5.0])),
+            cooldown_rst=draw(st.sampled_from([0.0, 0.5, 2.0])),
+            cooldown_counts=draw(st.booleans()),
+        )
+    else:
+        dynamic = draw(st.booleans())
+        nat.update(
+            min_ports_per_host=draw(st.sampled_from([32] if dynamic else [2, 4, 32])),
+            dynamic=dynamic,
+            endpoint_independent=not dynamic and draw(st.booleans()),
+            time_wait=draw(st.sampled_from([1.0, 5.0])),
+            established_idle=draw(st.sampled_from([1.0, 4.0, 1200.0])),
+        )
+        if dynamic:
+            nat["max_ports_per_host"] = draw(st.sampled_from([32, 64, 128]))
+    return nat
+
+
+@st.composite
+def covered_fleet_scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    """``covered_scenarios`` run by a fleet (one or two groups of a few hosts), most often behind a translator
+    (``nat_kinds``)."""
+    raw = draw(covered_scenarios())
+    names = [w["name"] for w in raw["workloads"]]
+    if len(names) > 1 and draw(st.booleans()):
+        split = draw(st.integers(1, len(names) - 1))
+        raw["hosts"] = [
+            {"name": "a", "count": draw(st.integers(1, 4)), "workloads": names[:split]},
+            {"name": "b", "count": draw(st.integers(1, 4)), "workloads": names[split:]},
+        ]
+    else:
+        raw["hosts"] = [{"name": "fleet", "count": draw(st.integers(1, 6)), "workloads": names}]
+    if draw(st.sampled_from([True, True, True, False])):
+        raw["nat"] = draw(nat_kinds())
+    return raw

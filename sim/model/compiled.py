@@ -2,10 +2,11 @@
 
 ``sim/model/_batch.pyx`` (Cython) runs the common case of a run in C: connect() with the ``linux``
 (even-sized range), ``random_start`` or ``sequential`` policy, closes by the client (TIME_WAIT), the
-server or an RST (no FIN_WAIT2 orphans), no tcp_tw_reuse, no bind(), no client layer, no translator, no
-trace. Every other run, and a covered run from the moment it needs a rule the compiled path lacks
-(``max_tw_buckets`` reached at a client's close, a layer subscribing to the lifecycle), runs in the Python
-model, which stays the reference: both give the same records, bit for bit, for the same seed.
+server or an RST (no FIN_WAIT2 orphans), no tcp_tw_reuse, no bind(), no client layer, no trace; one host
+or a fleet, with or without a translator in front (every NAT kind). Every other run, and a covered run
+from the moment it needs a rule the compiled path lacks (``max_tw_buckets`` reached at a client's close, a
+layer subscribing to the lifecycle), runs in the Python model, which stays the reference: both give the
+same records, bit for bit, for the same seed.
 
 ``PORTSIM_PURE=1`` forces the Python model. A build is used only while the sources it mirrors
 (``mirrored.MIRRORED``) are those it was compiled from.
@@ -23,6 +24,8 @@ from types import ModuleType
 from typing import Any
 
 from ..core.transitions import AT_ONCE, CLIENT
+from ..nat.linux import LinuxSnatTranslator
+from ..nat.quotas import QuotaTranslator
 from .mirrored import digest
 from .recorder import TICK_MASK
 
@@ -85,11 +88,15 @@ def uncovered(model: Any) -> str | None:
     lifecycle = model.lifecycle
     if not lifecycle._fast:
         return "the general lifecycle path was asked for"
-    if lifecycle.hooks or model.nat is not None or model.clients is not None:
-        return "a layer follows the lifecycle (client pool, retries or translator)"
+    hooks = lifecycle.hooks
+    translator = [] if model.nat is None else [model.nat._closed]
+    if model.clients is not None or hooks.released or hooks.closed != translator:
+        return "a layer follows the lifecycle (client pool or retries)"
+    if model.nat is not None and type(model.nat.translator) not in (QuotaTranslator, LinuxSnatTranslator):
+        return f"translator {type(model.nat.translator).__name__}"
     for d in model.drivers:
-        if d.replay is not None or d.bound or d.pick_source is not None or d.layered:
-            return f"workload {d.spec.name!r} replays a trace, binds or picks its source address"
+        if d.replay is not None or d.bound or d.layered:
+            return f"workload {d.spec.name!r} replays a trace or binds"
     rules = lifecycle.rules
     if any(code not in COVERED_CLOSES for code in rules.close_codes):
         return "a workload leaves FIN_WAIT2 orphans (close: half)"

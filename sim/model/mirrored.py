@@ -26,6 +26,11 @@ MIRRORED = (
     "core/policies/scans.py",
     "core/streams.py",
     "stats/histograms.py",
+    "nat/layer.py",
+    "nat/translator.py",
+    "nat/quotas.py",
+    "nat/linux.py",
+    "nat/snat_search.py",
 )
 """Paths under ``sim/`` of the compiled module and of every Python module whose rules or state it mirrors."""
 

@@ -13,7 +13,6 @@ import dataclasses
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
-from itertools import repeat
 
 import numpy as np
 import simpy
@@ -25,7 +24,7 @@ from ..config.scenario import Scenario
 from ..config.workload import Workload
 from ..core.hooks import Connection
 from ..core.host import build_host
-from ..core.streams import component_rng, random_ints, weighted_choices
+from ..core.streams import component_rng, fleet_sources, random_ints, weighted_choices
 from ..nat.build import make_translator, unit_labels
 from ..nat.layer import NatLayer
 from ..version import version
@@ -187,11 +186,16 @@ class PortModel:
         """A workload's source index per attempt: one of its group's hosts at random, then one of that host's
         addresses when it binds (a plain connect() uses the first)."""
         k = self.per_host
-        addresses = random_ints(self._rng(f"workload:{w.name}:source"), k) if k > 1 and w.bind is not False else None
+        spread = k > 1 and w.bind is not False
         if group.first == 0 and group.count == 1:
-            return addresses
-        hosts = random_ints(self._rng(f"workload:{w.name}:host"), group.count) if group.count > 1 else repeat(0)
-        return ((group.first + h) * k + (next(addresses) if addresses is not None else 0) for h in hosts)
+            return random_ints(self._rng(f"workload:{w.name}:source"), k) if spread else None
+        return fleet_sources(
+            self._rng(f"workload:{w.name}:host") if group.count > 1 else None,
+            group.count,
+            group.first,
+            k,
+            self._rng(f"workload:{w.name}:source") if spread else None,
+        )
 
     def _nat(self) -> NatLayer | None:
         """The translator in front of the hosts, when the scenario has one."""

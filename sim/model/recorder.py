@@ -72,9 +72,14 @@ class Recorder:
         self._offsets = array("q")
         # predictability state carried across folds, per (source, destination) pair
         self._n_dests = n_destinations
-        self._count = [0] * (n_sources * n_destinations)
-        self._last_use: list[np.ndarray | None] = [None] * (n_sources * n_destinations)
-        self._previous = [-1] * (n_sources * n_destinations)
+        pairs = n_sources * n_destinations
+        self._count = np.zeros(pairs, dtype=np.int64)
+        """Per pair: its connections folded so far."""
+        self._last_use = np.zeros(pairs * size, dtype=np.int64)
+        """Per pair and port (pair x size + port): 1 + the pair's connection count at the port's last use, 0 if
+        never (zeroed pages stay unallocated until a pair uses them)."""
+        self._previous = np.full(pairs, -1, dtype=np.int64)
+        """Per pair: the port of its last connection folded, -1 if none."""
         self._baseline: dict[str, list[int]] = {}
         self.window_start = 0.0
         self.series: dict[str, list[float]] = {k: [] for k in SERIES}
@@ -149,41 +154,48 @@ class Recorder:
             offsets = np.array(self._offsets, dtype=np.int64)
             del self._pairs[:]
             del self._offsets[:]
-            order = np.argsort(pairs, kind="stable")
-            pairs, offsets = pairs[order], offsets[order]
-            cuts = [*np.flatnonzero(pairs[1:] != pairs[:-1]) + 1, pairs.size]
-            begin = 0
-            for end in cuts:
-                self._fold_pair(int(pairs[begin]), offsets[begin:end])
-                begin = end
+            self._fold_pairs(pairs, offsets)
 
-    def _fold_pair(self, pair: int, offsets: np.ndarray) -> None:
-        """Reuse distances and increments of one (source, destination) pair's ports, in connection order."""
-        dst = pair % self._n_dests
-        size = self.size
-        previous = self._previous[pair]
-        sequence = offsets if previous < 0 else np.concatenate([[previous], offsets])
-        if sequence.size > 1:
-            steps = self.increments[dst]
-            if steps is None:
-                steps = self.increments[dst] = np.zeros(size, dtype=np.int64)
-            steps += np.bincount(np.diff(sequence) % size, minlength=size)
-        self._previous[pair] = int(offsets[-1])
-        last_use = self._last_use[pair]
-        if last_use is None:
-            last_use = self._last_use[pair] = np.full(size, -1, dtype=np.int64)
-        index = self._count[pair] + np.arange(offsets.size)
-        by_port = np.lexsort((index, offsets))
-        ports, when = offsets[by_port], index[by_port]
-        repeat = ports[1:] == ports[:-1]
+    def _fold_pairs(self, pairs: np.ndarray, offsets: np.ndarray) -> None:
+        """Reuse distances and increments of the ports of every (source, destination) pair in ``pairs``, given in
+        connection order with their ``offsets``, carrying on from the folds before."""
+        n_dests, size = self._n_dests, self.size
+        order = np.argsort(pairs, kind="stable")
+        pairs, offsets = pairs[order], offsets[order]
+        n = pairs.size
+        starts = np.flatnonzero(np.concatenate([[True], pairs[1:] != pairs[:-1]]))
+        lengths = np.diff(np.append(starts, n))
+        owners = pairs[starts]
+        # increments: the steps between a pair's consecutive ports, from the last port of its previous fold on
+        previous = self._previous[owners]
+        carried = previous >= 0
+        same = pairs[1:] == pairs[:-1]
+        steps = np.concatenate([(offsets[1:] - offsets[:-1])[same], offsets[starts][carried] - previous[carried]])
+        steps %= size
+        step_dests = np.concatenate([pairs[1:][same], owners[carried]]) % n_dests
+        for dst in np.unique(step_dests).tolist():
+            counts = self.increments[dst]
+            if counts is None:
+                counts = self.increments[dst] = np.zeros(size, dtype=np.int64)
+            counts += np.bincount(steps[step_dests == dst], minlength=size)
+        self._previous[owners] = offsets[starts + lengths - 1]
+        # reuse distances: connections of a pair between two uses of one port (index: the pair's connection count)
+        index = np.repeat(self._count[owners] - starts, lengths) + np.arange(n)
+        cells = pairs * size + offsets
+        by_port = np.argsort(cells, kind="stable")  # by pair, then port, then connection
+        cell, when = cells[by_port], index[by_port]
+        pair = cell // size
+        repeat = cell[1:] == cell[:-1]
         first = np.concatenate([[True], ~repeat])
-        earlier = last_use[ports[first]]
+        earlier = self._last_use[cell[first]] - 1
         seen = earlier >= 0
         distances = np.concatenate([(when[1:] - when[:-1])[repeat], when[first][seen] - earlier[seen]])
-        self.reuse_distance[dst].add_many(distances)
+        distance_dests = np.concatenate([pair[1:][repeat], pair[first][seen]]) % n_dests
+        for dst in np.unique(distance_dests).tolist():
+            self.reuse_distance[dst].add_many(distances[distance_dests == dst])
         last = np.concatenate([~repeat, [True]])
-        last_use[ports[last]] = when[last]
-        self._count[pair] += offsets.size
+        self._last_use[cell[last]] = when[last] + 1
+        self._count[owners] += lengths
 
     # ----------------------------------------------------------------- window and series
 

@@ -14,6 +14,7 @@ netfilter's bounded search (``sim.nat.linux``), or as counts against a quota (``
 from __future__ import annotations
 
 import math
+from array import array
 from collections import OrderedDict, deque
 
 import numpy as np
@@ -62,7 +63,8 @@ class Translator:
         self.free_share_n = 0
         """Over drops: the summed share of the other hosts' mappings free at each (host-scoped kinds)."""
         self.probes = IntHistogram()
-        self._probes: list[int] = []
+        self._probes = array("q")
+        """Ports each search examined since the last fold (a typed buffer, which the compiled path fills too)."""
         self._after_fin = kind.after_close(False)
         self._after_rst = kind.after_close(True)
         self._idle = kind.idle_after()
@@ -240,7 +242,7 @@ class Translator:
     def _fold(self) -> None:
         if self._probes:
             self.probes.add_many(np.asarray(self._probes, dtype=np.int64))
-            self._probes.clear()
+            del self._probes[:]
 
     def sample(self, now: float, syn_sent: int = 0) -> None:
         """Append one time-series row at ``now``: open and closing mappings, failures since the last row, and

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,12 +18,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from sim.config.load import load_scenario
 from sim.config.scenario import Scenario, validate
 from sim.model import compiled
 from sim.model.model import PortModel
 from sim.model.portmap import PortMapSpec
 from sim.model.records import RunRecords
-from tests.strategies import covered_scenarios
+from tests.strategies import covered_fleet_scenarios, covered_scenarios
 
 SCALE = float(os.environ.get("PORTSIM_EXAMPLES_SCALE", "1"))
 
@@ -108,6 +110,91 @@ def test_the_compiled_path_gives_the_python_models_records_bit_for_bit(raw: dict
     pure, _ = run(scenario, pure=True)
     fast, _ = run(scenario, pure=False)
     assert_same_records(pure, fast)
+
+
+@pytest.mark.usefixtures("built")
+@settings(max_examples=max(10, int(150 * SCALE)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(covered_fleet_scenarios())
+def test_fleets_and_translators_give_the_python_models_records_bit_for_bit(raw: dict[str, Any]) -> None:
+    """Random fleets (one or two groups), most behind a translator of any kind with small limits and short
+    timers (drops, SYNs held until connect() times out, cooldowns, idle drops, netfilter's search and
+    evictions), some handing over at max_tw_buckets: identical records, the translator's included."""
+    scenario = validate(raw, "<random>")
+    pure, _ = run(scenario, pure=True)
+    fast, _ = run(scenario, pure=False)
+    assert_same_records(pure, fast)
+
+
+NAT_SCENARIOS = sorted(
+    p.name
+    for p in Path(__file__).resolve().parents[2].joinpath("scenarios").glob("*.yaml")
+    if re.search(r"^nat:", p.read_text(), re.MULTILINE)
+)
+
+
+@pytest.mark.usefixtures("built")
+@pytest.mark.parametrize("name", NAT_SCENARIOS)
+def test_a_translator_handed_over_mid_run_goes_on_in_python_as_if_it_had_run_there(name: str) -> None:
+    """Each shipped NAT scenario, shortened: the compiled path hands over mid-run (a layer subscribing), with
+    open, closing and idle mappings and held SYNs written back; the rest of the run in Python gives a pure
+    run's records."""
+    scenario = load_scenario(Path(__file__).resolve().parents[2] / "scenarios" / name)
+    scenario = scenario.with_changes(duration=scenario.warmup + 60.0, replications=1)
+
+    def handed_over(pure: bool) -> RunRecords:
+        model = model_on(scenario, pure)
+        assert (model.batch is None) is pure
+        model.env.run(until=scenario.warmup + 30.0)
+        model.lifecycle.on_close(lambda conn, t, code: None)
+        model.env.run(until=scenario.warmup + 31.0)
+        assert model.batch is None
+        return model.run()
+
+    pure = handed_over(pure=True)
+    assert pure.nat is not None
+    assert pure.nat.attempts > 0
+    assert_same_records(pure, handed_over(pure=False))
+
+
+@pytest.mark.usefixtures("built")
+def test_the_ring_of_open_mappings_is_compacted_behind_a_long_lived_one() -> None:
+    """One connection open for the whole run holds the head of the open mappings while thousands close behind
+    it: compacting the ring (made to happen often here) loses none of them."""
+    raw = {
+        "name": "compact",
+        "duration": 60.0,
+        "seed": 3,
+        "host": {"preset": "linux", "tw_reuse": 0},
+        "workloads": [
+            {
+                "name": "long",
+                "arrivals": {"kind": "constant", "interval": 0.5},
+                "stop": 1.0,
+                "duration": {"kind": "fixed", "value": 1000.0},
+                "destinations": [{"address": "10.0.0.1", "port": 443}],
+            },
+            {
+                "name": "short",
+                "arrivals": {"kind": "poisson", "rate": 200.0},
+                "duration": {"kind": "exponential", "mean": 0.2},
+                "destinations": [{"address": "10.0.0.1", "port": 443}],
+            },
+        ],
+        "hosts": [{"name": "web", "count": 3, "workloads": ["long", "short"]}],
+        "nat": {"kind": "aws-nat-gateway", "idle_timeout": 30.0, "per_destination": 400},
+    }
+    scenario = validate(raw, "<compact>")
+    model = model_on(scenario, pure=False)
+    assert model.batch is not None
+    nat = model.batch.nat
+    assert nat is not None
+    nat.compact_at = 64
+    fast = model.run()
+    assert nat.compactions > 10
+    pure, _ = run(scenario, pure=True)
+    assert_same_records(pure, fast)
+    assert fast.nat is not None
+    assert fast.nat.idle_timeouts >= 1  # the long ones, dropped idle about 30 s after they opened
 
 
 def reference(close: str = "client", **host: Any) -> Scenario:

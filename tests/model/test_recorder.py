@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def test_recorder_folds_predictability_exactly() -> None:
@@ -36,6 +38,51 @@ def test_recorder_folds_predictability_exactly() -> None:
         np.testing.assert_array_equal(recorder.reuse_distance[dst].counts, counts)
         np.testing.assert_array_equal(recorder.increments[dst], expected_steps[dst])
     assert recorder.occupancy_attempts[50] == 3000
+
+
+@given(
+    st.integers(1, 5),
+    st.integers(1, 3),
+    st.integers(1, 40),
+    st.lists(st.tuples(st.integers(0, 10**6), st.booleans()), max_size=300),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_bulk_fold_equals_the_per_connection_definition(
+    n_sources: int, n_dests: int, size: int, draws: list[tuple[int, bool]]
+) -> None:
+    """Any sources, destinations, range and fold points: the vectorised fold over every pair at once counts the
+    same reuse distances and increments, per destination, as one connection at a time."""
+    from sim.model.recorder import Recorder
+
+    recorder = Recorder(1, n_dests, n_sources, size)
+    distances: list[list[int]] = [[] for _ in range(n_dests)]
+    steps = np.zeros((n_dests, size), dtype=np.int64)
+    last_use: dict[tuple[int, int, int], int] = {}
+    count: dict[tuple[int, int], int] = {}
+    previous: dict[tuple[int, int], int] = {}
+    for x, fold in draws:
+        src, dst, offset = x % n_sources, x // n_sources % n_dests, x // (n_sources * n_dests) % size
+        recorder.connected(0, dst, 1, 0.5, -1.0, src, offset, 1)
+        c = count.get((src, dst), 0)
+        if (src, dst, offset) in last_use:
+            distances[dst].append(c - last_use[(src, dst, offset)])
+        last_use[(src, dst, offset)] = c
+        count[(src, dst)] = c + 1
+        if (src, dst) in previous:
+            steps[dst, (offset - previous[(src, dst)]) % size] += 1
+        previous[(src, dst)] = offset
+        if fold:
+            recorder.fold()
+    recorder.fold()
+    for dst in range(n_dests):
+        got = recorder.reuse_distance[dst].counts
+        np.testing.assert_array_equal(got, np.bincount(np.array(distances[dst], dtype=np.int64), minlength=got.size))
+        increments = recorder.increments[dst]
+        if not steps[dst].any():
+            assert increments is None or not increments.any()
+        else:
+            assert increments is not None
+            np.testing.assert_array_equal(increments, steps[dst])
 
 
 def test_each_attempt_is_counted_for_its_workload_and_destination() -> None:
