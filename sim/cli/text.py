@@ -116,9 +116,9 @@ def summary_text(result: RunReport, out: Path) -> str:
             if s.nat is not None and w.translator_failures:
                 host = w.failures - w.translator_failures
                 causes = f"{w.translator_failures:,.0f} {s.nat.error}" + (f", {host:,.0f} {w.errno}" if host else "")
+            failed = f"{w.failures:,.0f} failed" + (f" ({causes})" if w.failures else "")
             lines.append(
-                f"  workload {name:<12} {w.attempts:,.0f} attempts, {w.failures:,.0f} failed "
-                f"({causes}), blocking {fmt(w.blocking_probability)}"
+                f"  workload {name:<12} {w.attempts:,.0f} attempts, {failed}, blocking {fmt(w.blocking_probability)}"
             )
     for name, w in s.workloads.items():
         if w.requests is not None:
@@ -195,7 +195,7 @@ def comparison_text(results: Mapping[str, RunReport], out: Path) -> str:
     requests = any(row.new_connections_per_s is not None for row in table.values())
     extra = f" {'req fail':>9} {'new/s':>8}" if requests else ""
     nat = any(r.summary.nat is not None for r in results.values())
-    extra += f" {'NAT drops':>9} {'NAT EB':>8}" if nat else ""
+    extra += f" {'NAT block':>9} {'NAT EB':>8}" if nat else ""
     lines = [
         f"portsim {first.summary.version}: {first.scenario.name}, {len(results)} variants",
         f"  {'variant':<{width}}  {'attempts':>10} {'failures':>9} {'blocking':>9} "

@@ -30,6 +30,11 @@ class Duration(Spec):
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw ``n`` durations."""
 
+    @abstractmethod
+    def capped(self, cap: float) -> tuple[float, float]:
+        """(E[min(D, cap)], P(D <= cap)): the mean time a connection stays open when something ends it at ``cap``
+        at the latest (a translator's idle timeout), and the share that ends by itself first."""
+
     def stream(self, rng: np.random.Generator) -> Iterator[float]:
         """An endless iterator of durations."""
         return batched(lambda n: self.sample(rng, n))
@@ -48,6 +53,9 @@ class Fixed(Duration):
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return np.full(n, self.value)
 
+    def capped(self, cap: float) -> tuple[float, float]:
+        return min(self.value, cap), 1.0 if self.value <= cap else 0.0
+
 
 class Exponential(Duration):
     """Exponential durations with the given mean."""
@@ -61,6 +69,10 @@ class Exponential(Duration):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.exponential(self.mean, n)
+
+    def capped(self, cap: float) -> tuple[float, float]:
+        ended = -math.expm1(-cap / self.mean)
+        return self.mean * ended, ended
 
 
 class Lognormal(Duration):
@@ -77,6 +89,17 @@ class Lognormal(Duration):
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         mu = math.log(self.mean) - self.sigma**2 / 2
         return rng.lognormal(mu, self.sigma, n)
+
+    def capped(self, cap: float) -> tuple[float, float]:
+        if cap == math.inf:
+            return self.mean, 1.0
+        if cap <= 0:
+            return 0.0, 0.0
+        mu, s = math.log(self.mean) - self.sigma**2 / 2, self.sigma
+        z = (math.log(cap) - mu) / s
+        ended = _normal_cdf(z)
+        # E[D; D <= cap] = mean x Phi(z - sigma) for a lognormal
+        return self.mean * _normal_cdf(z - s) + cap * (1.0 - ended), ended
 
 
 class Uniform(Duration):
@@ -98,6 +121,15 @@ class Uniform(Duration):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return rng.uniform(self.low, self.high, n)
+
+    def capped(self, cap: float) -> tuple[float, float]:
+        low, high = self.low, self.high
+        if cap >= high:
+            return self.expected, 1.0
+        if cap <= low:
+            return cap, 0.0
+        width = high - low
+        return ((cap * cap - low * low) / 2 + cap * (high - cap)) / width, (cap - low) / width
 
 
 class Pareto(Duration):
@@ -128,6 +160,19 @@ class Pareto(Duration):
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return self.minimum * (1.0 + rng.pareto(self.shape, n))
+
+    def capped(self, cap: float) -> tuple[float, float]:
+        low, a = self.minimum, self.shape
+        if cap == math.inf:
+            return self.expected, 1.0
+        if cap <= low:
+            return cap, 0.0
+        # E[min(D, cap)] = low + the integral from low to cap of P(D > x) = (low / x)^a
+        return low + low**a * (cap ** (1 - a) - low ** (1 - a)) / (1 - a), 1.0 - (low / cap) ** a
+
+
+def _normal_cdf(z: float) -> float:
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
 
 
 DurationSpec = Annotated[Fixed | Exponential | Lognormal | Uniform | Pareto, Field(discriminator="kind")]

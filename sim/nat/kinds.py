@@ -217,7 +217,7 @@ class AzureLbOutbound(NatKind):
         for most, ports in AZURE_LB_TABLE:
             if hosts <= most:
                 return min(ports * self.frontend_addresses, 1024)
-        raise KeyedError("ports_per_host", f"{hosts} hosts: the default table stops at 1,000; give ports_per_host")
+        raise KeyedError("ports_per_host", f"{hosts:,} hosts: the default table stops at 1,000; give ports_per_host")
 
     def check_fleet(self, hosts: int) -> None:
         self.ports_for(hosts)

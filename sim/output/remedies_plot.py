@@ -54,7 +54,16 @@ def remedies_figure(data: Mapping[str, Any]) -> Figure:
             text += f"  ×{r['gain']:.2f}"
         if blocking is not None:
             text += f"; {percent(blocking)} blocked now"
-        ax.text(top * 1.02, y, text, va="center", fontsize=8, clip_on=False)
+        ax.annotate(
+            text,
+            (1.0, y),
+            xycoords=("axes fraction", "data"),
+            xytext=(6, 0),  # clear of the frame
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+            annotation_clip=False,
+        )
     ax.set_xlim(0, top * 1.02)
     ax.set_xlabel(f"{unit} sustained at {percent(float(data['target']))} blocking", fontsize=9)
     ax.grid(True, axis="x", alpha=0.3)

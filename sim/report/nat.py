@@ -1,11 +1,12 @@
 """From what the translator recorded to its figures (``nat`` in summary.json), with its theory.
 
 The theory is each kind's documented arithmetic: a pool of ``pool_size`` mappings, each held for a
-connection's mean duration plus the kind's time after close, sustains ``pool_size / (hold + after)`` new
-connections per second (Azure NAT Gateway with FIN: 50,000 / 65.5 s = 763/s per address toward one
-destination). With Poisson arrivals and pools that neither grow nor fail early, Erlang B gives the
-blocking of each pool: one per host and destination for host-scoped kinds, the addresses' pools together
-toward one destination for the kinds that try every address (AWS, Azure NAT Gateway).
+connection's mean duration (cut at the kind's idle timeout) plus the kind's time after close, sustains
+``pool_size / (hold + after)`` new connections per second (Azure NAT Gateway with FIN: 50,000 / 65.5 s =
+763/s per address toward one destination). With Poisson arrivals and pools that neither grow nor fail
+early, Erlang B gives the blocking of each pool: one per host and destination for host-scoped kinds, the
+addresses' pools together toward one destination for the kinds that try every address (AWS, Azure NAT
+Gateway).
 """
 
 from __future__ import annotations
@@ -22,14 +23,18 @@ MAX_OWNERS = 64
 
 
 def _hold(scenario: Scenario, kind: NatKind) -> float:
-    """Seconds a mapping is held per connection: the rate-weighted mean duration plus the time after close."""
+    """Seconds a mapping is held per connection, rate-weighted over the workloads: open until its connection closes
+    or the kind's idle timeout drops it (E[min(D, idle)]), then, for the connections that closed first, the kind's
+    time after close."""
     total = sum(w.offered.mean_rate * scenario.hosts_running(w) for w in scenario.workloads)
     if total <= 0:
         return 0.0
+    idle = kind.idle_after()
     held = 0.0
     for w in scenario.workloads:
         share = w.offered.mean_rate * scenario.hosts_running(w) / total
-        held += share * (w.holding.expected + kind.after_close(w.close == "reset"))
+        open_for, closed_first = w.holding.capped(idle)
+        held += share * (open_for + closed_first * kind.after_close(w.close == "reset"))
     return held
 
 

@@ -283,7 +283,8 @@ class NatFigures(Record):
     evicted: Number | None = None
     failed_with_free_ports: Number | None = None
     sustainable_rate: Number | None = None
-    """New connections per second one pool sustains: pool size / (mean hold + the mapping's time after close)."""
+    """New connections per second one pool sustains: pool size / (mean hold, cut at the idle timeout, + the time after
+    close)."""
     sustainable_rate_per: str = ""
     erlang_b: list[NatErlangB] = []
     erlang_b_note: str = ""

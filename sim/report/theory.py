@@ -217,7 +217,10 @@ def predict(scenario: Scenario) -> ErlangPrediction:
     )
 
 
-GROUPS_REASON = "host groups run different workloads, so no one host carries the sum of the rates (see nat)"
+GROUPS_REASON = (
+    "host groups run different workloads, so no one host carries the sum of the rates; each workload runs on one "
+    "group: its figures (workloads) are that group's"
+)
 """Why the host's Erlang B and capacity do not apply to a fleet of several host groups."""
 COUPLED_REASON = (
     "bound and plain connections take ports from the same addresses, so the pools are coupled and no "

@@ -793,4 +793,4 @@ def test_a_run_behind_a_translator_names_its_drops_and_separates_the_hosts_figur
     assert main(["run", str(scenario), "--out", str(tmp_path / "both"), "--no-plots"]) == 0
     table = capsys.readouterr().out
     assert "host EB" in table
-    assert "NAT drops" in table
+    assert "NAT block" in table

@@ -72,7 +72,7 @@ def test_groups_number_their_hosts_one_after_the_other(make_scenario: Make) -> N
         ),
         (
             {"nat": {"kind": "azure-lb-outbound"}, "hosts": [{"name": "a", "count": 1001, "workloads": ["w"]}]},
-            "nat.ports_per_host: 1001 hosts: the default table stops at 1,000",
+            "nat.ports_per_host: 1,001 hosts: the default table stops at 1,000",
         ),
     ],
 )

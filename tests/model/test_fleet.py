@@ -108,6 +108,34 @@ def test_host_scoped_pools_block_as_erlang_b_per_host(make_scenario: Make) -> No
     assert low <= theory <= high
 
 
+def test_an_idle_timeout_shorter_than_the_connections_shortens_the_hold_erlang_b_uses(make_scenario: Make) -> None:
+    # AWS, 12 mappings toward one destination, idle timeout 4 s, hold after close 2 s, Exp(5 s) connections at 3/s:
+    # a mapping is held E[min(D, 4)] + 2 P(D <= 4) = 7 (1 - e^-0.8) = 3.86 s, not 5 + 2 = 7 s (21 erlangs)
+    s = make_scenario(
+        duration=4200.0,
+        warmup=200.0,
+        host=WIDE,
+        nat={
+            "kind": "aws-nat-gateway",
+            "per_destination": 12,
+            "idle_timeout": 4.0,
+            "hold_after_close": 2.0,
+            "connect_timeout": 1.0,
+        },
+        workload={"arrivals": {"kind": "poisson", "rate": 3.0}, "duration": {"kind": "exponential", "mean": 5.0}},
+    )
+    r = PortModel(s).run()
+    nat = report(r).summary.nat
+    assert nat is not None
+    hold = 7.0 * -np.expm1(-0.8)
+    theory = erlang_b(12, 3.0 * hold)
+    assert nat.erlang_b[0].blocking_probability == pytest.approx(theory)
+    assert nat.sustainable_rate == pytest.approx(12 / hold)
+    low, high = batch_interval(r.series, 200.0, lambda a, f: float(f.sum() / a.sum()))
+    assert low <= theory <= high
+    assert not low <= erlang_b(12, 3.0 * 7.0) <= high  # the hold without the idle timeout is far off
+
+
 def test_azure_nat_gateway_sustains_its_pool_over_hold_plus_cooldown(make_scenario: Make) -> None:
     # 50 ports toward one destination, FIN cooldown 65 s, 0.5 s connections: 50 / 65.5 = 0.763 new connections/s
     s = make_scenario(
