@@ -218,3 +218,13 @@ def test_occupancy_counts_are_integers() -> None:
     assert recorder.occupancy_probes.dtype.kind == "i"
     assert recorder.occupancy_attempts.tolist()[25] == 3
     assert recorder.occupancy_probes.tolist()[25] == 6
+
+
+@given(st.lists(st.integers(0, 2**62), min_size=1, max_size=200), st.integers(1, 6))
+@settings(max_examples=200, deadline=None)
+def test_the_stable_order_is_numpys_stable_argsort(values: list[int], spread: int) -> None:
+    """Few distinct keys (ties) or huge ones (past the position trick's range, sorted the plain stable way)."""
+    from sim.model.recorder import _stable_order
+
+    keys = np.array([v % spread if v % 2 else v for v in values], dtype=np.int64)
+    np.testing.assert_array_equal(_stable_order(keys, keys.size), np.argsort(keys, kind="stable"))
