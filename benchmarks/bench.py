@@ -432,44 +432,58 @@ def clients(quick: bool) -> None:
         )
 
 
-def fleet_child(kind: str, seconds: float) -> dict[str, Any]:
-    """One fleet run in this process: 1,000 hosts at 10/s each behind a translator (or one host at 300/s alone)."""
+def fleet_child(kind: str, seconds: float, single: float) -> dict[str, Any]:
+    """In this process: one host alone at 300/s for ``single`` seconds (skipped when 0), 1,000 hosts at 10/s each
+    behind the translator ``kind`` for ``seconds``, then the host alone again; CPU time per connection of each."""
     import sim
 
-    host = {"preset": "linux", "tw_reuse": 0}
-    workload = {
-        "name": "w",
-        "arrivals": {"kind": "poisson", "rate": 10.0 if kind != "single" else 300.0},
-        "duration": {"kind": "exponential", "mean": 1.0},
-        "close": "reset" if kind == "linux" else "client",  # conntrack's CLOSE 10 s: the range holds the load
-        "destinations": [{"address": "10.0.0.1", "port": 443}],
-    }
-    raw: dict[str, Any] = {"name": "bench-fleet", "duration": seconds, "seed": 1, "host": host, "workloads": [workload]}
-    if kind != "single":
-        raw["hosts"] = [{"name": "fleet", "count": 1000, "workloads": ["w"]}]
-        raw["nat"] = {"kind": "aws-nat-gateway"} if kind == "aws" else {"kind": "linux-snat", "addresses": 4}
-    scenario = sim.Scenario.model_validate(raw)
-    started = time.process_time()
-    summary = sim.simulate(scenario).summary
-    cpu = time.process_time() - started
+    def cost(hosts: int, duration: float) -> tuple[float, Any]:
+        workload = {
+            "name": "w",
+            "arrivals": {"kind": "poisson", "rate": 10.0 if hosts > 1 else 300.0},
+            "duration": {"kind": "exponential", "mean": 1.0},
+            "close": "reset" if kind == "linux" else "client",  # conntrack's CLOSE 10 s: the range holds the load
+            "destinations": [{"address": "10.0.0.1", "port": 443}],
+        }
+        raw: dict[str, Any] = {
+            "name": "bench-fleet",
+            "duration": duration,
+            "seed": 1,
+            "host": {"preset": "linux", "tw_reuse": 0},
+            "workloads": [workload],
+        }
+        if hosts > 1:
+            raw["hosts"] = [{"name": "fleet", "count": hosts, "workloads": ["w"]}]
+            raw["nat"] = {"kind": "aws-nat-gateway"} if kind == "aws" else {"kind": "linux-snat", "addresses": 4}
+        started = time.process_time()
+        summary = sim.simulate(sim.Scenario.model_validate(raw)).summary
+        return (time.process_time() - started) / summary.attempts * 1e6, summary
+
+    cost(1, 10.0)  # imports and first-call set-up, so that neither side pays them
+    before = cost(1, single)[0] if single else 0.0
+    per_connection, summary = cost(1000, seconds)
+    after = cost(1, single)[0] if single else 0.0
     return {
         "attempts": summary.attempts,
         "failures": summary.failures,
-        "us_per_connection": cpu / summary.attempts * 1e6,
+        "us_per_connection": per_connection,
+        "single_us_per_connection": (before + after) / 2,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
 
 def fleet(quick: bool) -> None:
-    """1,000 hosts behind one translator, 10,000 new connections/s in all, against one host alone on the same build
-    (each in a child process, CPU time per connection; the pure model against itself, the build in use against
-    itself), and the fleet at two durations (peak memory flat in connections once the TIME_WAIT population has
-    settled, after 61 s: hence at least 150 s)."""
+    """1,000 hosts behind one translator, 10,000 new connections/s in all, against one host alone with the same
+    workload and no translator at 300/s, in the same process (before and after the fleet: the host's speed
+    drifts), CPU time per connection, on the build in use and on the pure model; and the fleet at two durations
+    (peak memory flat in connections once the TIME_WAIT population has settled, after 61 s: hence at least
+    150 s)."""
     seconds = 150.0 if quick else 600.0
+    single = 1000.0 if quick else 3000.0
 
-    def child(kind: str, span: float, pure: bool = False) -> dict[str, Any]:
+    def child(kind: str, span: float, alone: float, pure: bool = False) -> dict[str, Any]:
         out = subprocess.run(
-            [sys.executable, __file__, "--fleet-child", kind, str(span)],
+            [sys.executable, __file__, "--fleet-child", kind, str(span), str(alone)],
             capture_output=True,
             text=True,
             check=True,
@@ -478,25 +492,22 @@ def fleet(quick: bool) -> None:
         result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
         return result
 
-    # each build against itself: the fleet behind a translator and one host alone, both pure, then both on the build
-    # in use (the compiled path where it is built)
-    span = 3000.0 if not quick else 1000.0
-    single = {"pure": child("single", span, pure=True), "in use": child("single", span)}
     print(
         f"\nfleet: 1,000 Linux hosts at 10/s each (10,000 new conn/s to one destination, {seconds:g} s) behind a "
-        f"translator, against one host alone at 300/s on the same build ({single['pure']['us_per_connection']:.2f} "
-        f"us per connection on the pure model, {single['in use']['us_per_connection']:.2f} us on the build in use); "
-        "target <= 2x, memory flat"
+        f"translator, against one host alone at 300/s with the same workload, in the same process and on the same "
+        "build; target <= 2x, memory flat"
     )
     for kind, label in (("aws", "aws-nat-gateway"), ("linux", "linux-snat, 4 addresses, RST")):
-        half, whole, pure = child(kind, seconds / 2), child(kind, seconds), child(kind, seconds, pure=True)
+        half = child(kind, seconds / 2, 0.0)
+        whole, pure = child(kind, seconds, single), child(kind, seconds, single, pure=True)
+
+        def ratio(r: dict[str, Any]) -> str:
+            alone = r["single_us_per_connection"]
+            return f"{r['us_per_connection']:.2f} us = {r['us_per_connection'] / alone:.2f}x one host's {alone:.2f} us"
+
         print(
-            f"  {label:<30} {whole['attempts']:>10,} connections, {whole['failures']:,} failed: "
-            f"{whole['us_per_connection']:.2f} us each = "
-            f"{whole['us_per_connection'] / single['in use']['us_per_connection']:.2f}x one host's on the build in "
-            f"use; pure {pure['us_per_connection']:.2f} us = "
-            f"{pure['us_per_connection'] / single['pure']['us_per_connection']:.2f}x one host's pure; "
-            f"peak RSS {half['peak_rss_mb']:.0f} MB at {seconds / 2:g} s, "
+            f"  {label:<30} {whole['attempts']:>10,} connections, {whole['failures']:,} failed: build in use "
+            f"{ratio(whole)}; pure {ratio(pure)}; peak RSS {half['peak_rss_mb']:.0f} MB at {seconds / 2:g} s, "
             f"{whole['peak_rss_mb']:.0f} MB at {seconds:g} s",
             flush=True,
         )
@@ -586,7 +597,7 @@ def main() -> None:
     parser.add_argument("--trace", action="store_true", help="only the trace replay's measurements")
     parser.add_argument("--port-map", action="store_true", help="only the port map recorder's cost")
     parser.add_argument("--fleet", action="store_true", help="only the fleet behind a translator")
-    parser.add_argument("--fleet-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--fleet-child", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--capacity-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--compiled", action="store_true", help="only the single-run table and the capacity search, pure and compiled"
@@ -596,7 +607,7 @@ def main() -> None:
         print(json.dumps(capacity_child()))
         return
     if args.fleet_child:
-        print(json.dumps(fleet_child(args.fleet_child[0], float(args.fleet_child[1]))))
+        print(json.dumps(fleet_child(args.fleet_child[0], float(args.fleet_child[1]), float(args.fleet_child[2]))))
         return
     if args.fleet:
         fleet(args.quick)
