@@ -6,37 +6,51 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.model.recorder import Recorder
 
-def test_recorder_folds_predictability_exactly() -> None:
-    """Reuse distances and increments computed in bulk equal the per-connection definition."""
-    from sim.model.recorder import Recorder
 
-    size, n_dests = 50, 3
-    rng = np.random.default_rng(8)
-    recorder = Recorder(1, n_dests, 2, size)
-    expected_distances: list[list[int]] = [[], [], []]
-    expected_steps = np.zeros((n_dests, size), dtype=np.int64)
+def fold_as_defined(n_sources: int, n_dests: int, size: int, connections: list[tuple[int, int, int, bool]]) -> Recorder:
+    """A recorder given ``connections`` (source, destination, port offset, fold after it), checked against the
+    per-connection definition of reuse distances and increments, per destination."""
+    recorder = Recorder(1, n_dests, n_sources, size)
+    distances: list[list[int]] = [[] for _ in range(n_dests)]
+    steps = np.zeros((n_dests, size), dtype=np.int64)
     last_use: dict[tuple[int, int, int], int] = {}
     count: dict[tuple[int, int], int] = {}
     previous: dict[tuple[int, int], int] = {}
-    for k in range(3000):
-        src, dst, offset = int(rng.integers(2)), int(rng.integers(n_dests)), int(rng.integers(size))
+    for src, dst, offset, fold in connections:
         recorder.connected(0, dst, 1, 0.5, -1.0, src, offset, 1)
         c = count.get((src, dst), 0)
         if (src, dst, offset) in last_use:
-            expected_distances[dst].append(c - last_use[(src, dst, offset)])
+            distances[dst].append(c - last_use[(src, dst, offset)])
         last_use[(src, dst, offset)] = c
         count[(src, dst)] = c + 1
         if (src, dst) in previous:
-            expected_steps[dst, (offset - previous[(src, dst)]) % size] += 1
+            steps[dst, (offset - previous[(src, dst)]) % size] += 1
         previous[(src, dst)] = offset
-        if k % 737 == 0:
+        if fold:
             recorder.fold()  # folds at arbitrary points must not change anything
     recorder.fold()
     for dst in range(n_dests):
-        counts = np.bincount(expected_distances[dst], minlength=recorder.reuse_distance[dst].counts.size)
-        np.testing.assert_array_equal(recorder.reuse_distance[dst].counts, counts)
-        np.testing.assert_array_equal(recorder.increments[dst], expected_steps[dst])
+        got = recorder.reuse_distance[dst].counts
+        np.testing.assert_array_equal(got, np.bincount(np.array(distances[dst], dtype=np.int64), minlength=got.size))
+        increments = recorder.increments[dst]
+        if not steps[dst].any():
+            assert increments is None or not increments.any()
+        else:
+            assert increments is not None
+            np.testing.assert_array_equal(increments, steps[dst])
+    return recorder
+
+
+def test_recorder_folds_predictability_exactly() -> None:
+    """Reuse distances and increments computed in bulk equal the per-connection definition."""
+    size, n_dests = 50, 3
+    rng = np.random.default_rng(8)
+    connections = [
+        (int(rng.integers(2)), int(rng.integers(n_dests)), int(rng.integers(size)), k % 737 == 0) for k in range(3000)
+    ]
+    recorder = fold_as_defined(2, n_dests, size, connections)
     assert recorder.occupancy_attempts[50] == 3000
 
 
@@ -52,37 +66,10 @@ def test_the_bulk_fold_equals_the_per_connection_definition(
 ) -> None:
     """Any sources, destinations, range and fold points: the vectorised fold over every pair at once counts the
     same reuse distances and increments, per destination, as one connection at a time."""
-    from sim.model.recorder import Recorder
-
-    recorder = Recorder(1, n_dests, n_sources, size)
-    distances: list[list[int]] = [[] for _ in range(n_dests)]
-    steps = np.zeros((n_dests, size), dtype=np.int64)
-    last_use: dict[tuple[int, int, int], int] = {}
-    count: dict[tuple[int, int], int] = {}
-    previous: dict[tuple[int, int], int] = {}
-    for x, fold in draws:
-        src, dst, offset = x % n_sources, x // n_sources % n_dests, x // (n_sources * n_dests) % size
-        recorder.connected(0, dst, 1, 0.5, -1.0, src, offset, 1)
-        c = count.get((src, dst), 0)
-        if (src, dst, offset) in last_use:
-            distances[dst].append(c - last_use[(src, dst, offset)])
-        last_use[(src, dst, offset)] = c
-        count[(src, dst)] = c + 1
-        if (src, dst) in previous:
-            steps[dst, (offset - previous[(src, dst)]) % size] += 1
-        previous[(src, dst)] = offset
-        if fold:
-            recorder.fold()
-    recorder.fold()
-    for dst in range(n_dests):
-        got = recorder.reuse_distance[dst].counts
-        np.testing.assert_array_equal(got, np.bincount(np.array(distances[dst], dtype=np.int64), minlength=got.size))
-        increments = recorder.increments[dst]
-        if not steps[dst].any():
-            assert increments is None or not increments.any()
-        else:
-            assert increments is not None
-            np.testing.assert_array_equal(increments, steps[dst])
+    connections = [
+        (x % n_sources, x // n_sources % n_dests, x // (n_sources * n_dests) % size, fold) for x, fold in draws
+    ]
+    fold_as_defined(n_sources, n_dests, size, connections)
 
 
 def test_each_attempt_is_counted_for_its_workload_and_destination() -> None:
