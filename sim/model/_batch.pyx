@@ -231,12 +231,10 @@ cdef class Nat:
     writes them back. The layer's dropped SYNs stay in its own deque (rare, read by its ``sample``).
     """
 
-    cdef object layer, tr
+    cdef object tr, held
     cdef array.array probes
-    cdef int kind, units, hosts, n_dest
-    cdef public object held
-    cdef public double timeout
-    cdef public int per_host, low
+    cdef int kind, units, hosts, n_dest, per_host, low
+    cdef double timeout
     cdef double after_fin, after_rst, idle
     # levels and counters (Translator)
     cdef int64_t* busy
@@ -256,8 +254,8 @@ cdef class Nat:
     cdef Ring opened, closes, fin, rst
     cdef Py_ssize_t alive
     cdef public Py_ssize_t compact_at
-    cdef readonly long compactions
     """Open mappings in the ring (closed ones included) above which it is compacted when mostly closed ones."""
+    cdef readonly long compactions
     # QuotaTranslator
     cdef int keys, host_scoped, grow
     cdef int64_t* live
@@ -323,7 +321,6 @@ cdef class Nat:
 
         cdef Py_ssize_t i
         tr = self.tr = layer.translator
-        self.layer = layer
         self.keep = []
         self.held = layer._held
         self.timeout = layer._timeout
@@ -452,10 +449,7 @@ cdef class Nat:
             m = <Mapping*>ring_at(&self.opened, i)
             if m.alive:
                 opened[m.conn] = (m.token, m.unit, m.host, m.opened)
-        if opened:
-            tr._head()
-        else:
-            tr._idle_at, tr._idle_conn = INF, -1
+        tr._head()
         closes = tr._closes
         closes.clear()
         for i in range(self.closes.n):
@@ -599,7 +593,7 @@ cdef class Nat:
     cdef int64_t snat_take(self, int64_t conn, int host, int port, int dst, double now, int* unit) except -2:
         cdef int u = self.snat_address(host, dst)
         cdef Py_ssize_t pool = u * self.n_dest + dst
-        cdef Py_ssize_t keep, size = self.size, index, attempts, i
+        cdef Py_ssize_t keep, size = self.size, index, attempts, i, j
         cdef int64_t probes, offset
         cdef unsigned char* states
         cdef unsigned char state
@@ -625,16 +619,17 @@ cdef class Nat:
         else:
             attempts = size if size < SNAT_FIRST_ROUND else SNAT_FIRST_ROUND
             probes = 0
-            while index < 0:
+            while True:
                 offset = <int64_t>next(self.offsets)
                 for i in range(attempts):
                     probes += 1
-                    state = states[((offset + i) & 0xFFFF) % size]
+                    j = ((offset + i) & 0xFFFF) % size  # the kernel's offset is a u16 that wraps
+                    state = states[j]
                     if state == SNAT_FREE:
-                        index = ((offset + i) & 0xFFFF) % size
+                        index = j
                         break
                     if state == SNAT_CLOSING and attempts - i <= SNAT_HARDER and self.coins.random() < self.evict:
-                        index = ((offset + i) & 0xFFFF) % size
+                        index = j
                         evicted = True
                         break
                 if index >= 0 or attempts >= size or attempts < 2 * SNAT_LAST_ROUND:
@@ -847,7 +842,7 @@ cdef class Batch:
     cdef public bint attached
     cdef public long count
     cdef readonly Nat nat
-    cdef object layer, fallback
+    cdef object fallback
     cdef char* reset
     cdef int hooks
     cdef long tick_mask
@@ -1038,14 +1033,14 @@ cdef class Batch:
             self.dest0[i] = self.drivers[i].destinations[0]
             self.at_once[i] = codes[i] == AT_ONCE
             self.reset[i] = self.drivers[i].spec.close == "reset"
-        self.layer = model.nat
-        self.nat = None if self.layer is None else Nat(self.layer)
+        layer = model.nat
+        self.nat = None if layer is None else Nat(layer)
         self.hooks = len(self.lifecycle.hooks.closed)  # the close hooks it runs itself: the translator's
-        if self.layer is None:
+        if layer is None:
             lifecycle = self.lifecycle
             self.fallback = lambda now: type(lifecycle).advance(lifecycle, now)
         else:
-            self.fallback = self.layer.advance
+            self.fallback = layer.advance
         timers = self.lifecycle.timers
         self.tw_length = timers.time_wait
         self.grid = timers.granularity

@@ -83,9 +83,11 @@ class Recorder:
         pairs = n_sources * n_destinations
         self._count = np.zeros(pairs, dtype=np.int64)
         """Per pair: its connections folded so far."""
-        self._last_use = np.zeros(pairs * size, dtype=np.int64)
-        """Per pair and port (pair x size + port): 1 + the pair's connection count at the port's last use, 0 if
-        never (zeroed pages stay unallocated until a pair uses them)."""
+        self._row = np.full(pairs, -1, dtype=np.int64)
+        """Per pair: its row of ``_last_use``, -1 until it first connects (rows are made for the pairs used only)."""
+        self._last_use = np.zeros((0, size), dtype=np.int64)
+        """Per pair's row and port: 1 + the pair's connection count at the port's last use, 0 if never."""
+        self._rows = 0
         self._previous = np.full(pairs, -1, dtype=np.int64)
         """Per pair: the port of its last connection folded, -1 if none."""
         self._baseline: dict[str, list[int]] = {}
@@ -196,15 +198,30 @@ class Recorder:
         pair = cell // size
         repeat = cell[1:] == cell[:-1]
         first = np.concatenate([[True], ~repeat])
-        earlier = self._last_use[cell[first]] - 1
+        last_use = self._rows_for(owners).reshape(-1)
+        row_cell = self._row[pair] * size + cell % size
+        earlier = last_use[row_cell[first]] - 1
         seen = earlier >= 0
         distances = np.concatenate([(when[1:] - when[:-1])[repeat], when[first][seen] - earlier[seen]])
         distance_dests = np.concatenate([pair[1:][repeat], pair[first][seen]]) % n_dests
         for dst in np.unique(distance_dests).tolist():
             self.reuse_distance[dst].add_many(distances[distance_dests == dst])
         last = np.concatenate([~repeat, [True]])
-        self._last_use[cell[last]] = when[last] + 1
+        last_use[row_cell[last]] = when[last] + 1
         self._count[owners] += lengths
+
+    def _rows_for(self, pairs: np.ndarray) -> np.ndarray:
+        """``_last_use`` with a row for each of ``pairs`` (new rows zero; capacity doubles as pairs appear)."""
+        new = pairs[self._row[pairs] < 0]
+        if new.size:
+            need = self._rows + new.size
+            if need > self._last_use.shape[0]:
+                grown = np.zeros((max(need, 2 * self._last_use.shape[0]), self.size), dtype=np.int64)
+                grown[: self._rows] = self._last_use[: self._rows]
+                self._last_use = grown
+            self._row[new] = np.arange(self._rows, need)
+            self._rows = need
+        return self._last_use
 
     # ----------------------------------------------------------------- window and series
 
