@@ -109,7 +109,7 @@ def warn(chosen: PortMapSpec | None) -> None:
 
 def cells(chosen: PortMapSpec | None, scenario: Scenario) -> int:
     """Frames x ports the port map of ``scenario`` records (0 without frames)."""
-    return 0 if chosen is None else chosen.frames * scenario.host.resolved.size
+    return 0 if chosen is None else chosen.frames * scenario.fleet_host.size
 
 
 def note_video() -> None:

@@ -91,6 +91,7 @@ def summary_text(result: RunReport, out: Path) -> str:
         + erlang(s.erlang_b),
         f"  ports in use         peak {s.ports_in_use.peak:,.0f} of {s.pool.total_ports:,}, "
         f"mean {s.ports_in_use.mean:,.1f}",
+        *group_lines(s),
         f"  TIME_WAIT            peak {tw.peak:,.0f}, mean {tw.mean:,.1f}"
         + (f", {tw.recycled:,.0f} taken over by tw_reuse" if tw.recycled else "")
         + (f", {tw.overflow:,.0f} closes skipped TIME_WAIT/FIN_WAIT2 (max_tw_buckets)" if tw.overflow else ""),
@@ -127,6 +128,15 @@ def summary_text(result: RunReport, out: Path) -> str:
         lines.extend(nat_lines(s.nat))
     lines.append(f"  results              {out}/")
     return "\n".join(lines)
+
+
+def group_lines(s: Summary) -> list[str]:
+    """One line per host group with a host of its own: its hosts and their settings."""
+    return [
+        f"    group {name:<14} {g.hosts:,} host{'s' if g.hosts > 1 else ''}: {g.preset}, ports "
+        f"{g.port_range[0]}-{g.port_range[1]} ({g.total_ports:,} in all), TIME_WAIT {g.time_wait_s:g} s"
+        for name, g in (s.pool.groups or {}).items()
+    ]
 
 
 def nat_lines(n: NatFigures) -> list[str]:
@@ -186,6 +196,13 @@ def request_lines(name: str, r: ClientFigures) -> list[str]:
     return lines
 
 
+def host_cell(s: Summary, one: str) -> str:
+    """The hosts of a variant in one cell: ``one`` (the settings every host has), or each host group's."""
+    if not s.pool.groups:
+        return one
+    return "; ".join(f"{name} {g.preset}, TIME_WAIT {g.time_wait_s:g} s" for name, g in s.pool.groups.items())
+
+
 def comparison_text(results: Mapping[str, RunReport], out: Path) -> str:
     """Variants side by side, as ``portsim run`` prints them."""
     first = next(iter(results.values()))
@@ -213,7 +230,9 @@ def comparison_text(results: Mapping[str, RunReport], out: Path) -> str:
             f"  {name:<{width}}  {row.attempts:>10,.0f} {row.failures:>9,.0f} "
             f"{fmt(row.blocking_probability):>9} {predicted(row.erlang_b):>9} "
             f"{row.seconds_failing:>9,.0f} {row.time_wait_mean:>9,.0f}{cells} {row.pool_size:>7,}  "
-            f"preset {row.preset}, policy {row.policy}, TIME_WAIT {row.time_wait_s:g} s"
+            + host_cell(
+                results[name].summary, f"preset {row.preset}, policy {row.policy}, TIME_WAIT {row.time_wait_s:g} s"
+            )
         )
     lines.append(f"  results              {out}/ (one folder per variant, comparison.json, comparison.png)")
     return "\n".join(lines)

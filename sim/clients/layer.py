@@ -15,8 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from ..core.hooks import Connection
-from ..core.lifecycle import Lifecycle
+from ..core.hooks import Connection, Driven
 from ..core.transitions import Close
 from .pools import Pool, PooledConnection, Request
 from .recorder import CAUSES, ClientRecorder, ClientRecords
@@ -49,7 +48,7 @@ class ClientLayer:
     """Request and retry events for the workloads that need them, applied in time order with the lifecycle's."""
 
     def __init__(
-        self, lifecycle: Lifecycle, connect: Connect, workloads: Sequence[ClientWorkload], n_destinations: int
+        self, lifecycle: Driven, connect: Connect, workloads: Sequence[ClientWorkload], n_destinations: int
     ) -> None:
         self.lifecycle = lifecycle
         self.connect = connect

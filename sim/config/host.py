@@ -98,6 +98,8 @@ class Host(Spec):
     probe_cost_ns: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] | None = None
 
     _explicit: frozenset[str] = PrivateAttr(default=frozenset())
+    _preset_given: bool = PrivateAttr(default=False)
+    _written: dict[str, Any] | None = PrivateAttr(default=None)
     _resolved: ResolvedHost | None = PrivateAttr(default=None)
 
     @model_validator(mode="wrap")
@@ -124,6 +126,7 @@ class Host(Spec):
             filled["port_range"] = (int(low), int(high))
         host = handler(filled)
         host._explicit = explicit
+        host._preset_given = data.get("preset") is not None
         return host
 
     def __eq__(self, other: object) -> bool:
@@ -137,6 +140,19 @@ class Host(Spec):
         """The host as written: the preset and the keys given explicitly (what overrides start from)."""
         full = self.model_dump(mode="json", exclude_none=True)
         return {k: v for k, v in full.items() if k == "preset" or k in self._explicit}
+
+    def written(self) -> dict[str, Any]:
+        """The keys as written, the preset only when it was (what a host group changes of the scenario's host)."""
+        if self._written is not None:
+            return dict(self._written)
+        given = self.given()
+        return given if self._preset_given else {k: v for k, v in given.items() if k != "preset"}
+
+    def changed(self, keys: dict[str, Any]) -> Host:
+        """This host with ``keys`` (written as a host group writes them) changed; ``written()`` gives ``keys`` back."""
+        host = Host.model_validate({**self.given(), **keys})
+        host._written = dict(keys)
+        return host
 
     @field_validator("preset")
     @classmethod

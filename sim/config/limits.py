@@ -56,27 +56,34 @@ PER_DROPPED = 120
 
 def memory(scenario: Scenario) -> float:
     """Estimated peak bytes of one replication of ``scenario``."""
-    host = scenario.host.resolved
-    size = host.size
     n_dest = len(scenario.destinations)
-    hosts = scenario.fleet_hosts
-    sources_used = (host.source_addresses if any(w.bind is not False for w in scenario.workloads) else 1) * hosts
-    keys = n_dest if host.shares_ports else 1
-    pool = host.source_addresses * hosts * size * 14 + sources_used * keys * size * 9
+    binds = any(w.bind is not False for w in scenario.workloads)
+    size = max(g.host.size for g in scenario.fleet)
+    pool = tuples = 0.0
+    sources_used = 0
+    for g in scenario.fleet:
+        h = g.host
+        used = (h.source_addresses if binds else 1) * g.count
+        keys = n_dest if h.shares_ports else 1
+        pool += h.source_addresses * g.count * h.size * 14 + used * keys * h.size * 9
+        tuples += used * keys * h.size
+        sources_used += used
     recorder = n_dest * size * 8 * 3 + sources_used * n_dest * size * 8
     offered = 0.0
     for w in scenario.workloads:
+        host = scenario.host_of(w)
         extra = host.time_wait + host.time_wait_granularity if w.close == "client" else 0.0
         extra = host.fin_timeout if w.close == "half" else extra
         offered += w.offered.mean_rate * scenario.hosts_running(w) * (w.holding.expected + extra)
-    held = min(offered * 2 + 100, float(sources_used * keys * size))
+    held = min(offered * 2 + 100, tuples)
     held += _translator(scenario) / PER_CONNECTION
     waiting = sum(_waiting(scenario, w) for w in scenario.workloads)
     table = 0.0
-    policy = host.policy
-    if host.policy_name == "linux":
-        bits = policy.get("table_bits", 16) if isinstance(policy, Mapping) else 16
-        table = float(1 << int(bits)) * 40
+    # a policy per group when groups have hosts of their own, else one for the fleet
+    for h in [g.host for g in scenario.fleet] if scenario.mixed_hosts else [scenario.fleet_host]:
+        if h.policy_name == "linux":
+            bits = h.policy.get("table_bits", 16) if isinstance(h.policy, Mapping) else 16
+            table += float(1 << int(bits)) * 40
     rows = scenario.duration / scenario.step + 2
     series = rows * PER_ROW * (1 + scenario.replications / 2)
     return BASELINE + pool + recorder + held * PER_CONNECTION + waiting * PER_WAITING + table + series

@@ -12,9 +12,10 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ..core.arrivals import Trace
+from ..core.host import ResolvedHost
 from ..core.spec import KeyedError, NonNegativeSeconds, PositiveSeconds, Spec
 from ..nat.kinds import NatSpec
 from .errors import ScenarioError, describe, echo, format_path
@@ -117,6 +118,8 @@ class Scenario(Spec):
     """The variant this scenario is (set when a variant is expanded, and kept in its results' scenario.yaml)."""
     portsim_version: Annotated[str, Field(max_length=100)] | None = None
 
+    _group_hosts: tuple[ResolvedHost, ...] = PrivateAttr(default=())
+
     @model_validator(mode="before")
     @classmethod
     def _defaults(cls, data: Any) -> Any:
@@ -171,6 +174,7 @@ class Scenario(Spec):
             missing = [n for n in names if n not in owner]
             if missing:
                 raise KeyedError("hosts", f"workload {missing[0]!r} runs on no host group (list it under one)")
+        self._group_hosts = tuple(self._group_host(i, g) for i, g in enumerate(groups))
         total = self.fleet_hosts
         if total > MAX_HOSTS:
             raise KeyedError("hosts", f"{total:,} hosts in all: at most {MAX_HOSTS:,}")
@@ -181,22 +185,63 @@ class Scenario(Spec):
                 raise KeyedError(("nat", *exc.key), str(exc)) from None
         return self
 
+    def _group_host(self, i: int, group: HostGroup) -> ResolvedHost:
+        """Group ``i``'s host: the scenario's, with the keys the group's ``host`` gives changed (kept merged in
+        the group, so that the group's values read as the hosts run)."""
+        if group.host is None:
+            return self.host.resolved
+        try:
+            merged = self.host.changed(group.host.written())
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(k) for k in error["loc"])
+            detail = str(error["msg"]).removeprefix("Value error, ")
+            raise KeyedError(
+                ("hosts", i, "host"), f"with the scenario's host: {where + ': ' if where else ''}{detail}"
+            ) from None
+        assert self.hosts is not None
+        self.hosts[i] = group.model_copy(update={"host": merged})
+        return merged.resolved
+
     @property
     def fleet(self) -> list[Group]:
         """The host groups as the model runs them (one group of one host without ``hosts``)."""
         if not self.hosts:
-            return [Group("host", 0, 1, tuple(range(len(self.workloads))))]
+            return [Group("host", 0, 1, tuple(range(len(self.workloads))), self.host.resolved, 0)]
         index = {w.name: i for i, w in enumerate(self.workloads)}
-        groups, first = [], 0
-        for g in self.hosts:
-            groups.append(Group(g.name, first, g.count, tuple(index[n] for n in g.workloads)))
+        groups, first, source = [], 0, 0
+        for g, host in zip(self.hosts, self._group_hosts, strict=True):
+            groups.append(Group(g.name, first, g.count, tuple(index[n] for n in g.workloads), host, source))
             first += g.count
+            source += g.count * host.source_addresses
         return groups
 
     @property
     def fleet_hosts(self) -> int:
         """Hosts in all groups."""
         return sum(g.count for g in self.hosts) if self.hosts else 1
+
+    @property
+    def fleet_host(self) -> ResolvedHost:
+        """The first host group's settings: every host's, unless groups have hosts of their own (``mixed_hosts``)."""
+        return self._group_hosts[0] if self._group_hosts else self.host.resolved
+
+    @property
+    def mixed_hosts(self) -> bool:
+        """Whether some host group's settings differ from the scenario's ``host`` (a ``host:`` of its own)."""
+        return any(h != self.host.resolved for h in self._group_hosts)
+
+    def host_of(self, workload: Workload) -> ResolvedHost:
+        """The settings of the hosts running ``workload``."""
+        for g, host in zip(self.hosts or [], self._group_hosts, strict=False):
+            if workload.name in g.workloads:
+                return host
+        return self.host.resolved
+
+    @property
+    def group_hosts(self) -> list[tuple[str, ResolvedHost, int]]:
+        """(group name, host settings, hosts) per group; one entry ("host", the host, 1) without ``hosts``."""
+        return [(g.name, g.host, g.count) for g in self.fleet]
 
     @property
     def nat_growing(self) -> bool:
@@ -301,20 +346,29 @@ class Scenario(Spec):
     def warnings(self) -> list[str]:
         """Things that are valid but probably not what the author meant."""
         notes = []
-        host = self.host.resolved
-        if host.source_addresses > 1 and not any(w.bind for w in self.workloads):
-            notes.append(
-                f"host.source_addresses is {host.source_addresses} but no workload binds: a plain connect() "
-                "uses the first address only (set bind: no_port to spread connections, as IP_BIND_ADDRESS_NO_PORT)"
-            )
-        if host.tw_reuse and host.sharing == "none":
-            notes.append("host.tw_reuse has no effect with sharing: none")
+        hosts = (
+            [(f"hosts.{g.name}.host", g.host) for g in self.fleet]
+            if self.mixed_hosts
+            else [("host", self.host.resolved)]
+        )
+        for where, host in hosts:
+            if host.source_addresses > 1 and not any(w.bind for w in self.workloads):
+                notes.append(
+                    f"{where}.source_addresses is {host.source_addresses} but no workload binds: a plain connect() "
+                    "uses the first address only (set bind: no_port to spread connections, as IP_BIND_ADDRESS_NO_PORT)"
+                )
+            if host.tw_reuse and host.sharing == "none":
+                notes.append(f"{where}.tw_reuse has no effect with sharing: none")
         for w in self.workloads:
             if w.pool is not None:
                 notes.extend(f"workloads.{w.name}.pool: {note}" for note in w.pool.contradictions())
         window = self.duration - self.warmup
         # a keep-alive pool's connections close when the pool decides, not after each request's hold
-        holds = [w.holding.expected + host.time_wait for w in self.workloads if w.close == "client" and not w.pooled]
+        holds = [
+            w.holding.expected + self.host_of(w).time_wait
+            for w in self.workloads
+            if w.close == "client" and not w.pooled
+        ]
         if self.nat is not None:  # the translator's mappings outlive their connections too
             holds += [w.holding.expected + self.nat.after_close(w.close == "reset") for w in self.workloads]
             notes.extend(f"nat: {note}" for note in self.nat.contradictions())
@@ -324,12 +378,13 @@ class Scenario(Spec):
                 "(of the host, or of the translator's mappings after close): "
                 "figures may not have settled (see README, Erlang B)"
             )
-        outside = sorted(p for p in host.reserved if not host.low <= p <= host.high)
-        if outside:
-            notes.append(
-                f"{len(outside)} reserved port(s) lie outside port_range {host.low}-{host.high} "
-                f"and change nothing (e.g. {outside[0]})"
-            )
+        for where, host in hosts:
+            outside = sorted(p for p in host.reserved if not host.low <= p <= host.high)
+            if outside:
+                notes.append(
+                    f"{len(outside)} reserved port(s) of {where} lie outside port_range {host.low}-{host.high} "
+                    f"and change nothing (e.g. {outside[0]})"
+                )
         attempts = self.expected_attempts
         if attempts > LONG_RUN:
             notes.append(
@@ -374,6 +429,9 @@ class Scenario(Spec):
         data = self.model_dump(mode="json", exclude_none=True)
         if not resolved:
             data["host"] = self.host.given()
+            for raw_group, g in zip(data.get("hosts") or [], self.hosts or [], strict=True):
+                if g.host is not None:
+                    raw_group["host"] = g.host.written()
             for raw, w in zip(data["workloads"], self.workloads, strict=True):
                 if w.pool is not None:
                     raw["pool"] = w.pool.given()

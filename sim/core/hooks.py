@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 Connection = tuple[int, int, int, int, int, float]
 """(source index, destination index, slot, connection class, connection id, time it opened)."""
@@ -27,3 +28,31 @@ class Hooks:
 
     def __bool__(self) -> bool:
         return bool(self.closed or self.released)
+
+
+class Driven(Protocol):
+    """What a layer in front of the hosts uses of their lifecycle: one host's ``Lifecycle`` or a fleet's
+    (``core.fleet.FleetLifecycle``)."""
+
+    def advance(self, now: float) -> None:
+        """Apply every close and expiry due at or before ``now``, in time order."""
+
+    def on_close(self, hook: CloseHook) -> None:
+        """Call ``hook`` whenever a connection leaves ESTABLISHED."""
+
+    def start(self, connection: Connection) -> None:
+        """Count a connection ESTABLISHED from now whose close is not scheduled."""
+
+    def close_at(self, t: float, connection: Connection) -> None:
+        """Schedule the close of a connection counted with ``start``."""
+
+    def close_now(
+        self, now: float, connection: Connection, close: Literal["client", "server", "reset", "half"] | None = None
+    ) -> None:
+        """Close a connection counted with ``start`` at ``now``."""
+
+    def open(self, end: float, connection: Connection) -> None:
+        """Register a connection ESTABLISHED now that closes at ``end``."""
+
+    def close_per_connection(self, c: int) -> dict[int, int]:
+        """Let each connection of class ``c`` close on a side of its own; returns the mapping to fill."""

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .accounting import Accounting
 from .lifecycle import Lifecycle
 from .policies import Policy, PortSpace, make_policy, split_policy
 from .pool import PortPool
@@ -118,6 +119,8 @@ def build_host(
     *,
     n_destinations: int | None = None,
     fast: bool = True,
+    sources: range | None = None,
+    levels: Accounting | None = None,
 ) -> HostParts:
     """Wire a host's port space, policy, pool and lifecycle.
 
@@ -125,7 +128,8 @@ def build_host(
     ``SocketHost`` does; then ``n_destinations`` sizes the pool). ``classes``: (close side, bound) of
     each connection class; tcp_tw_reuse eligibility is set for every destination known now, and
     ``set_reusable`` sets it for those added later. ``fast=False`` always takes the lifecycle's
-    general path.
+    general path. ``sources`` and ``levels``: a fleet's host group's own source indices and the fleet's
+    shared counts (``core.fleet``).
     """
     n = len(destinations) if n_destinations is None else n_destinations
     space = PortSpace(host.low, host.high, host.source_addresses, destinations)
@@ -137,13 +141,20 @@ def build_host(
         sharing=host.shares_ports,
         reserved=host.reserved_offsets,
         layout=policy.layout,
+        sources=sources,
     )
     reusable = [
         [host.tw_reusable(destinations[d][0], bound) if d < len(destinations) else False for d in range(n)]
         for _, bound in classes
     ]
     lifecycle = Lifecycle(
-        pool, host.timers, [close for close, _ in classes], [bound for _, bound in classes], reusable, fast=fast
+        pool,
+        host.timers,
+        [close for close, _ in classes],
+        [bound for _, bound in classes],
+        reusable,
+        fast=fast,
+        levels=levels,
     )
     return HostParts(host, space, policy, pool, lifecycle)
 

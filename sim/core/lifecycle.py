@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .accounting import Accounting
 from .calendar import Calendar
@@ -38,16 +38,18 @@ class Lifecycle:
         reusable: Sequence[Sequence[bool]] = (),
         *,
         fast: bool = True,
+        levels: Accounting | None = None,
     ) -> None:
         """Per connection class c (a workload): ``close[c]``, ``bound[c]``, ``reusable[c][destination]``.
 
-        ``fast=False`` always takes the general path (the reference the fast path is tested against).
+        ``fast=False`` always takes the general path (the reference the fast path is tested against);
+        ``levels``: counts shared with other lifecycles (a fleet's host groups), else its own.
         """
         self.pool = pool
         self.timers = timers
         n_dest = pool.n_destinations
         self.calendar = Calendar()
-        self.levels = Accounting(n_dest)
+        self.levels = Accounting(n_dest) if levels is None else levels
         self.hooks = Hooks()
         reusable = [list(r) for r in reusable] if reusable else [[False] * n_dest for _ in close]
         self.rules = Transitions(pool, timers, self.calendar, self.levels, self.hooks, close, bound, reusable)
@@ -132,6 +134,16 @@ class Lifecycle:
     def recycled(self, connection: Connection, now: float) -> None:
         """At ``now`` a new connection took over the TIME_WAIT 4-tuple of ``connection`` (tcp_tw_reuse)."""
         self.rules.recycle(connection, now)
+
+    def next_due(self) -> float:
+        """The time of the next close or expiry in the calendar (inf when none); tw_reuse promotions aside."""
+        ends, cal = self._ends, self.calendar
+        t = ends[0][0] if ends else INF
+        if cal.time_waits and cal.time_waits[0][0] < t:
+            t = cal.time_waits[0][0]
+        if cal.fin_waits and cal.fin_waits[0][0] < t:
+            t = cal.fin_waits[0][0]
+        return t
 
     def advance(self, now: float) -> None:
         """Apply every close and expiry due at or before ``now``, in time order.
@@ -277,19 +289,33 @@ class Lifecycle:
 
     def time_means(self, now: float) -> dict[str, float]:
         """Time-weighted mean of each level over the window ending at ``now`` (ports in use included)."""
-        levels = self.levels
-        span = now - levels.window_start
-        if span <= 0:
-            return {
-                "established": float(levels.established),
-                "time_wait": float(levels.time_wait),
-                "fin_wait2": float(levels.fin_wait2),
-                "ports_in_use": float(self.pool.ports_in_use),
-            }
-        open_established, open_time_wait, open_fin_wait2 = self.still_open(now)
+        pool = self.pool
+        return level_means(
+            self.levels, now, lambda: self.still_open(now), lambda: pool.port_seconds(now), pool.ports_in_use
+        )
+
+
+def level_means(
+    levels: Accounting,
+    now: float,
+    still_open: Callable[[], tuple[float, float, float]],
+    port_seconds: Callable[[], float],
+    ports_in_use: int,
+) -> dict[str, float]:
+    """Time-weighted means over the window ending at ``now``: ``still_open()`` gives the measured seconds of the
+    intervals not yet ended, ``port_seconds()`` the port-busy seconds (the levels now when the window is empty)."""
+    span = now - levels.window_start
+    if span <= 0:
         return {
-            "established": (levels.seconds_established + open_established) / span,
-            "time_wait": (levels.seconds_time_wait + open_time_wait) / span,
-            "fin_wait2": (levels.seconds_fin_wait2 + open_fin_wait2) / span,
-            "ports_in_use": self.pool.port_seconds(now) / span,
+            "established": float(levels.established),
+            "time_wait": float(levels.time_wait),
+            "fin_wait2": float(levels.fin_wait2),
+            "ports_in_use": float(ports_in_use),
         }
+    open_established, open_time_wait, open_fin_wait2 = still_open()
+    return {
+        "established": (levels.seconds_established + open_established) / span,
+        "time_wait": (levels.seconds_time_wait + open_time_wait) / span,
+        "fin_wait2": (levels.seconds_fin_wait2 + open_fin_wait2) / span,
+        "ports_in_use": port_seconds() / span,
+    }

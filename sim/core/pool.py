@@ -48,7 +48,10 @@ class PortPool:
         sharing: bool = True,
         reserved: Iterable[int] = (),
         layout: Layout = "natural",
+        sources: range | None = None,
     ) -> None:
+        """``sources``: the source indices this pool holds ports for (all by default); a fleet's host group
+        holds its own hosts' (another pool holds the others), so the indices are the fleet's."""
         if size < 1:
             raise ValueError("the port range must hold at least one port")
         self.size = size
@@ -65,11 +68,13 @@ class PortPool:
         for s in self.reserved:
             template[s] = RESERVED
         n_keys = n_destinations if sharing else 1
-        self._base = [bytearray(template) for _ in range(n_sources)]
+        own = range(n_sources) if sources is None else sources
+        width = [size if s in own else 0 for s in range(n_sources)]  # another pool's sources: empty arrays
+        self._base = [bytearray(template[:w]) for w in width]
         self._bound = [0] * n_sources
-        self.local = [bytearray(template) for _ in range(n_sources)]
+        self.local = [bytearray(template[:w]) for w in width]
         """Per source: nonzero where any socket sits on the port (or it is reserved)."""
-        self.refs = [array("I", bytes(4 * size)) for _ in range(n_sources)]
+        self.refs = [array("I", bytes(4 * w)) for w in width]
         """Per source and slot: number of sockets (4-tuples held) on that local port."""
         self.in_use = [0] * n_sources
         """Per source: local ports carrying at least one socket."""
@@ -79,7 +84,7 @@ class PortPool:
         self._recyclable: dict[tuple[int, int, int], Connection] = {}
         self.ports_in_use = 0
         """Distinct (source address, port) pairs carrying at least one socket."""
-        self._since = [array("d", bytes(8 * size)) for _ in range(n_sources)]
+        self._since = [array("d", bytes(8 * w)) for w in width]
         self.window_start = 0.0
         self._port_seconds = 0.0
         self._usable = size - len(self.reserved)

@@ -38,13 +38,13 @@ def random_ints(rng: np.random.Generator, high: int) -> Iterator[int]:
 def fleet_sources(
     hosts: np.random.Generator | None, count: int, first: int, per_host: int, addresses: np.random.Generator | None
 ) -> Iterator[int]:
-    """Endless source indexes ``(first + h) * per_host + a``: ``h`` uniform in ``[0, count)`` drawn from ``hosts``
+    """Endless source indexes ``first + h * per_host + a``: ``h`` uniform in ``[0, count)`` drawn from ``hosts``
     (0 when None), ``a`` uniform in ``[0, per_host)`` from ``addresses`` (0 when None); each stream drawn in batches,
     so the same numbers as ``random_ints`` on each."""
     while True:
         h = hosts.integers(0, count, BATCH) if hosts is not None else np.zeros(BATCH, dtype=np.int64)
         a = addresses.integers(0, per_host, BATCH) if addresses is not None else 0
-        yield from ((first + h) * per_host + a).tolist()
+        yield from (first + h * per_host + a).tolist()
 
 
 def weighted_choices(rng: np.random.Generator, values: list[int], probabilities: list[float]) -> Iterator[int]:

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ..config.host import MAX_SOURCE_ADDRESSES
 from ..config.scenario import Scenario
 from ..config.workload import Workload
 from ..core.arrivals import Trace
+from ..core.host import ResolvedHost
 from .fix import Fix, NotApplicableError, register_fix
 
 WIDEST_RANGE = (1024, 65535)
+
+
+def on_every_host(scenario: Scenario, key: str, value: Callable[[ResolvedHost], Any]) -> dict[str, Any]:
+    """The changes that set host ``key`` to ``value(host)`` on every host: the scenario's ``host``, and each host
+    group whose own ``host`` writes the key (the others take the scenario's)."""
+    changes = {f"host.{key}": value(scenario.host.resolved)}
+    for spec, group in zip(scenario.hosts or [], scenario.fleet, strict=False):
+        if spec.host is not None and key in spec.host.written():
+            changes[f"hosts.{group.name}.host.{key}"] = value(group.host)
+    return changes
+
+
+def _hosts(scenario: Scenario) -> list[ResolvedHost]:
+    """Every host group's settings (the scenario's host alone without groups)."""
+    return [g.host for g in scenario.fleet]
 
 
 def _client_closers(scenario: Scenario) -> list[int]:
@@ -43,10 +60,12 @@ class WiderPortRange(Fix):
     source = "Linux ip-sysctl.rst, ip_local_port_range"
 
     def changes(self, scenario: Scenario) -> dict[str, Any]:
-        host = scenario.host.resolved
-        if host.low <= WIDEST_RANGE[0] and host.high >= WIDEST_RANGE[1]:
+        if all(h.low <= WIDEST_RANGE[0] and h.high >= WIDEST_RANGE[1] for h in _hosts(scenario)):
+            host = scenario.fleet_host
             raise NotApplicableError(f"port_range is already {host.low}-{host.high}")
-        return {"host.port_range": [min(host.low, WIDEST_RANGE[0]), max(host.high, WIDEST_RANGE[1])]}
+        return on_every_host(
+            scenario, "port_range", lambda h: [min(h.low, WIDEST_RANGE[0]), max(h.high, WIDEST_RANGE[1])]
+        )
 
 
 @register_fix
@@ -56,8 +75,8 @@ class TwReuse(Fix):
     source = "Linux ip-sysctl.rst, tcp_tw_reuse"
 
     def changes(self, scenario: Scenario) -> dict[str, Any]:
-        host = scenario.host.resolved
-        if host.tw_reuse == 1 and host.timestamps:
+        hosts = _hosts(scenario)
+        if all(h.tw_reuse == 1 and h.timestamps for h in hosts):
             raise NotApplicableError("tw_reuse is already 1 with timestamps")
         closers = _client_closers(scenario)
         if not closers:
@@ -67,19 +86,22 @@ class TwReuse(Fix):
                 "every workload that closes first binds before connecting without SO_REUSEADDR: bind() passes over "
                 "ports in TIME_WAIT, so tcp_tw_reuse never gets to act"
             )
-        if host.sharing == "none":
+        if all(h.sharing == "none" for h in hosts):
             raise NotApplicableError("the host does not share ports across destinations (sharing: none)")
-        return {"host.tw_reuse": 1, "host.timestamps": True}
+        return {
+            **on_every_host(scenario, "tw_reuse", lambda h: 1),
+            **on_every_host(scenario, "timestamps", lambda h: True),
+        }
 
 
 class MoreAddresses(Fix):
     factor: ClassVar[int]
 
     def changes(self, scenario: Scenario) -> dict[str, Any]:
-        addresses = scenario.host.resolved.source_addresses * self.factor
+        addresses = max(h.source_addresses for h in _hosts(scenario)) * self.factor
         if addresses > MAX_SOURCE_ADDRESSES:
             raise NotApplicableError(f"{addresses} source addresses is above the {MAX_SOURCE_ADDRESSES} portsim models")
-        changes: dict[str, Any] = {"host.source_addresses": addresses}
+        changes = on_every_host(scenario, "source_addresses", lambda h: h.source_addresses * self.factor)
         for i, w in enumerate(scenario.workloads):
             if w.bind is not True:
                 changes[f"workloads.{i}.bind"] = "no_port"

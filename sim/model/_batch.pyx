@@ -314,8 +314,9 @@ cdef class Nat:
         free(self.states)
         free(self.used)
 
-    def __init__(self, layer):
-        """Mirror ``layer``, a fresh ``NatLayer`` (its translator with no mapping yet)."""
+    def __init__(self, layer, int per_host, int low):
+        """Mirror ``layer``, a fresh ``NatLayer`` (its translator with no mapping yet), in front of identical hosts
+        with ``per_host`` source addresses each and ranges from ``low``."""
         from ..nat.linux import LinuxSnatTranslator
         from ..nat.quotas import QuotaTranslator
 
@@ -324,8 +325,8 @@ cdef class Nat:
         self.keep = []
         self.held = layer._held
         self.timeout = layer._timeout
-        self.per_host = layer._per_host
-        self.low = layer.low
+        self.per_host = per_host
+        self.low = low
         self.units = tr.units
         self.hosts = tr.hosts
         self.n_dest = tr.n_dest
@@ -1034,7 +1035,7 @@ cdef class Batch:
             self.at_once[i] = codes[i] == AT_ONCE
             self.reset[i] = self.drivers[i].spec.close == "reset"
         layer = model.nat
-        self.nat = None if layer is None else Nat(layer)
+        self.nat = None if layer is None else Nat(layer, model.groups[0].host.source_addresses, model.space.low)
         self.hooks = len(self.lifecycle.hooks.closed)  # the close hooks it runs itself: the translator's
         if layer is None:
             lifecycle = self.lifecycle

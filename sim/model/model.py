@@ -22,8 +22,10 @@ from ..clients.retry import Backoff
 from ..config.fleet import Group
 from ..config.scenario import Scenario
 from ..config.workload import Workload
+from ..core.fleet import FleetLifecycle, build_fleet
 from ..core.hooks import Connection
 from ..core.host import build_host
+from ..core.lifecycle import Lifecycle
 from ..core.streams import component_rng, fleet_sources, random_ints, weighted_choices
 from ..nat.build import make_translator, unit_labels
 from ..nat.layer import NatLayer
@@ -81,31 +83,45 @@ class PortModel:
         self.seed = scenario.seed if seed is None else seed
         self.replication = replication
         host = scenario.host.resolved
-        self.per_host = host.source_addresses
         self.groups = scenario.fleet
-        if scenario.fleet_hosts > 1:  # one pool with each host's addresses as sources of their own
-            hosts = scenario.fleet_hosts
-            # one lifecycle counts the fleet's TIME_WAITs: each host's max_tw_buckets, times the hosts, caps the total
-            buckets = None if host.max_tw_buckets is None else host.max_tw_buckets * hosts
-            host = dataclasses.replace(host, source_addresses=hosts * host.source_addresses, max_tw_buckets=buckets)
         destinations = scenario.destinations
         index = {d.endpoint: i for i, d in enumerate(destinations)}
+        endpoints = [d.endpoint for d in destinations]
+        classes = [(w.close, w.bound) for w in scenario.workloads]
+        group_of = {i: g for g in self.groups for i in g.workloads}
         self.env = simpy.Environment()
-        self.parts = build_host(
-            host,
-            [d.endpoint for d in destinations],
-            [(w.close, w.bound) for w in scenario.workloads],
-            self._rng("policy"),
-            fast=fast,
-        )
+        self.lifecycle: Lifecycle | FleetLifecycle
+        if scenario.mixed_hosts:  # groups with hosts of their own: parts per group, run as one
+            number = {g.name: k for k, g in enumerate(self.groups)}
+            group_parts, self.lifecycle = build_fleet(
+                [(g.host, g.count, g.sources) for g in self.groups],
+                endpoints,
+                classes,
+                [number[group_of[i].name] for i in range(len(scenario.workloads))],
+                # the first group draws the stream a lone host would, so adding a group changes no other's ports
+                [self._rng("policy" if k == 0 else f"policy:{g.name}") for k, g in enumerate(self.groups)],
+                fast=fast,
+            )
+            self.parts_of = [group_parts[number[group_of[i].name]] for i in range(len(scenario.workloads))]
+            self.parts = group_parts[0]
+            n_sources = self.groups[-1].sources.stop
+            sizes = [g.host.size for g in self.groups for _ in g.sources]
+        else:
+            if scenario.fleet_hosts > 1:  # one pool with each host's addresses as sources of their own
+                hosts = scenario.fleet_hosts
+                # one lifecycle counts the fleet's TIME_WAITs: each host's max_tw_buckets, times the hosts, caps it
+                buckets = None if host.max_tw_buckets is None else host.max_tw_buckets * hosts
+                host = dataclasses.replace(host, source_addresses=hosts * host.source_addresses, max_tw_buckets=buckets)
+            self.parts = build_host(host, endpoints, classes, self._rng("policy"), fast=fast)
+            self.lifecycle = self.parts.lifecycle
+            self.parts_of = [self.parts] * len(scenario.workloads)
+            n_sources, sizes = host.source_addresses, None
         self.host = host
-        self.space, self.policy, self.pool, self.lifecycle = (
-            self.parts.space,
-            self.parts.policy,
-            self.parts.pool,
-            self.parts.lifecycle,
-        )
-        self.recorder = Recorder(len(scenario.workloads), len(destinations), host.source_addresses, host.size)
+        """The host settings of a fleet of identical hosts (source addresses: the fleet's), else the scenario's."""
+        self.space, self.policy, self.pool = self.parts.space, self.parts.policy, self.parts.pool
+        """The first group's parts (every host's in a fleet of identical hosts); ``parts_of`` has each workload's."""
+        size = max(g.host.size for g in self.groups)
+        self.recorder = Recorder(len(scenario.workloads), len(destinations), n_sources, size, sizes)
         self._next_id = 0
         self._progress: ProgressCallback | None = None
         group_of = {i: g for g in self.groups for i in g.workloads}
@@ -122,9 +138,10 @@ class PortModel:
             self.pool,
             self.recorder,
             [d.label for d in destinations],
-            host.low,
+            self.space.low,
             port_map,
             port_map.check(scenario) if port_map is not None else 0,
+            self.groups[0].sources if scenario.mixed_hosts else None,
         )
         self.batch = compiled.attach(self) if fast else None
         """The compiled fast path while it runs the model (``compiled``), else None."""
@@ -185,14 +202,14 @@ class PortModel:
     def _sources(self, w: Workload, group: Group) -> Iterator[int] | None:
         """A workload's source index per attempt: one of its group's hosts at random, then one of that host's
         addresses when it binds (a plain connect() uses the first)."""
-        k = self.per_host
+        k = group.host.source_addresses
         spread = k > 1 and w.bind is not False
-        if group.first == 0 and group.count == 1:
+        if group.first_source == 0 and group.count == 1:
             return random_ints(self._rng(f"workload:{w.name}:source"), k) if spread else None
         return fleet_sources(
             self._rng(f"workload:{w.name}:host") if group.count > 1 else None,
             group.count,
-            group.first,
+            group.first_source,
             k,
             self._rng(f"workload:{w.name}:source") if spread else None,
         )
@@ -207,13 +224,15 @@ class PortModel:
         self.nat_labels = unit_labels(kind, [(g.name, g.count) for g in self.groups])
         return NatLayer(
             translator,
-            self.parts,
+            self.lifecycle,
+            self.parts_of,
             self.allocate,
             self.recorder.translator_failed,
             rst=[w.close == "reset" for w in workloads],
             bound=[w.bound for w in workloads],
-            sources_per_host=self.per_host,
-            advance=self.lifecycle.advance,
+            host_of_source=[
+                g.first + h for g in self.groups for h in range(g.count) for _ in range(g.host.source_addresses)
+            ],
         )
 
     def _advance(self) -> Callable[[float], None]:
@@ -277,7 +296,8 @@ class PortModel:
         if conn is None:
             return -1
         self.lifecycle.open(now + next(driver.durations), conn)
-        return self.space.low + self.pool.offsets[conn[2]]
+        parts = self.parts_of[driver.index]
+        return parts.space.low + parts.pool.offsets[conn[2]]
 
     def connect(self, w: int, src: int, dst: int, now: float) -> Connection | None:
         """Workload ``w``'s connect() (or bind() then connect()) from source ``src`` to ``dst`` at ``now``.
@@ -290,15 +310,16 @@ class PortModel:
     def allocate(self, w: int, src: int, dst: int, now: float) -> Connection | None:
         """``connect`` once the layers are up to date at ``now`` (a translator advances them itself first)."""
         recorder = self.recorder
-        pool = self.pool
+        parts = self.parts_of[w]
+        pool = parts.pool
         driver = self.drivers[w]
         bound = driver.bound
         if bound:
             occupancy = pool.local_occupancy(src)
-            slot, probes = self.policy.bind(pool.local[src], src, now, driver.spec.reuseaddr)
+            slot, probes = parts.policy.bind(pool.local[src], src, now, driver.spec.reuseaddr)
         else:
             view, occupancy = pool.request(src, dst)
-            slot, probes = self.policy.connect(view, src, dst, now)
+            slot, probes = parts.policy.connect(view, src, dst, now)
         if slot < 0:
             recorder.failed(w, dst, probes, occupancy, now)
             if self.port_map.still is None:  # on the failure path only: successful attempts never test it
@@ -307,9 +328,15 @@ class PortModel:
         interval, recycled = pool.take(src, dst, slot, bound, now)
         if recycled is not None:
             self.lifecycle.recycled(recycled, now)
-        recorder.connected(w, dst, probes, occupancy, interval, src, pool.offsets[slot], pool.ports_in_use)
+        in_use = pool.ports_in_use if self.lifecycle is parts.lifecycle else self.ports_in_use
+        recorder.connected(w, dst, probes, occupancy, interval, src, pool.offsets[slot], in_use)
         self._next_id += 1
         return (src, dst, slot, w, self._next_id, now)
+
+    @property
+    def ports_in_use(self) -> int:
+        """(source address, port) pairs carrying a socket, over every host."""
+        return self.lifecycle.ports_in_use if isinstance(self.lifecycle, FleetLifecycle) else self.pool.ports_in_use
 
     def _every_tick(self, now: float) -> None:
         self.recorder.flush(FLUSH)
@@ -330,7 +357,7 @@ class PortModel:
 
     def _sample(self, t: float) -> None:
         lc = self.lifecycle
-        self.recorder.sample(t, lc.established, lc.time_wait, lc.fin_wait2, self.pool.ports_in_use)
+        self.recorder.sample(t, lc.established, lc.time_wait, lc.fin_wait2, self.ports_in_use)
         if self.clients is not None:
             self.clients.recorder.sample(t, self.clients.idle_total)
         if self.nat is not None:
@@ -345,8 +372,9 @@ class PortModel:
             self.clients.start_window(warmup)
         if self.nat is not None:
             self.nat.translator.start_window(warmup)
-        self.recorder.start_window(warmup, self.pool.ports_in_use)
-        self.pool.start_window(warmup)
+        self.recorder.start_window(warmup, self.ports_in_use)
+        for pool in {id(p.pool): p.pool for p in self.parts_of}.values():
+            pool.start_window(warmup)
 
     # ----------------------------------------------------------------- running
 

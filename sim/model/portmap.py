@@ -78,7 +78,7 @@ class PortMapSpec:
     ) -> int:
         """The index of the chosen destination in ``scenario.destinations``; ScenarioError if there is no such
         destination or source address (the message names them ``destination_name`` and ``source_name``)."""
-        n_sources = scenario.host.resolved.source_addresses
+        n_sources = scenario.fleet_host.source_addresses
         if self.source >= n_sources:
             raise ScenarioError(
                 f"{source_name} {self.source}: {scenario.name} has {n_sources} source address(es), numbered from 0"
@@ -153,9 +153,12 @@ class PortMapRecorder:
         low: int,
         spec: PortMapSpec | None = None,
         destination: int = 0,
+        sources: range | None = None,
     ) -> None:
-        """``labels``: the destinations' ``address:port``; ``destination``: the frames' (an index of ``labels``)."""
+        """``labels``: the destinations' ``address:port``; ``destination``: the frames' (an index of ``labels``);
+        ``sources``: the source indices ``pool`` holds (all), whose first failure makes the still."""
         self.pool = pool
+        self.sources = range(pool.n_sources) if sources is None else sources
         self.counts = counts
         self.labels = list(labels)
         self.low = low
@@ -195,7 +198,10 @@ class PortMapRecorder:
 
     def failed(self, src: int, dst: int, now: float) -> None:
         """The first failure of the run, from ``src`` toward ``dst`` at ``now``: take the still (call once), of
-        that pair, or of the pair the spec chose."""
+        that pair, or of the pair the spec chose. Failures on sources of other pools (a fleet's other host
+        groups) take nothing."""
+        if src not in self.sources:
+            return
         spec = self.spec
         if spec is not None and (spec.destination is not None or spec.source != 0):
             src, dst = self.source, self.destination

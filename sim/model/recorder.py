@@ -7,6 +7,7 @@ Nothing here grows with the number of connections: counters, histograms folded w
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -53,8 +54,13 @@ class Recorder:
         "dest_translator_failures",
     )
 
-    def __init__(self, n_workloads: int, n_destinations: int, n_sources: int, size: int) -> None:
+    def __init__(
+        self, n_workloads: int, n_destinations: int, n_sources: int, size: int, sizes: Sequence[int] | None = None
+    ) -> None:
+        """``size``: ports in the largest range; ``sizes``: per source, ports in its range when they differ (a
+        fleet's host groups)."""
         self.size = size
+        self._sizes = None if sizes is None else np.asarray(sizes, dtype=np.int64)
         self.attempts = [0] * n_workloads
         self.established = [0] * n_workloads
         self.failures = [0] * n_workloads
@@ -182,8 +188,9 @@ class Recorder:
         carried = previous >= 0
         same = pairs[1:] == pairs[:-1]
         steps = np.concatenate([(offsets[1:] - offsets[:-1])[same], offsets[starts][carried] - previous[carried]])
-        steps %= size
-        step_dests = np.concatenate([pairs[1:][same], owners[carried]]) % n_dests
+        step_pairs = np.concatenate([pairs[1:][same], owners[carried]])
+        steps %= size if self._sizes is None else self._sizes[step_pairs // n_dests]
+        step_dests = step_pairs % n_dests
         for dst in np.unique(step_dests).tolist():
             counts = self.increments[dst]
             if counts is None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from ..config.errors import ScenarioError
 from ..config.workload import Workload
 from ..core.arrivals import Trace
-from ..core.lifecycle import Lifecycle
+from ..core.hooks import Driven
 from ..core.trace import DEFAULT_CLOSE, TraceError, TraceReader
 from ..core.transitions import CLOSE_CODES, CLOSES
 
@@ -59,7 +59,7 @@ class Replay:
         c: int,
         workload: Workload,
         index: Mapping[tuple[str, int], int],
-        lifecycle: Lifecycle,
+        lifecycle: Driven,
         last_id: Callable[[], int],
     ) -> Replay | None:
         """The replay of workload ``workload`` (connection class ``c``) if it is a trace, else None.

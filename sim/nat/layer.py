@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from ..core.hooks import Connection
+from ..core.hooks import Connection, Driven
 from ..core.host import HostParts
 from .translator import Translator
 
@@ -22,37 +22,38 @@ ConnectFn = Callable[[int, int, int, float], Connection | None]
 
 
 class NatLayer:
-    """A translator in front of the fleet's hosts (one source index range per host)."""
+    """A translator in front of the fleet's hosts."""
 
     def __init__(
         self,
         translator: Translator,
-        parts: HostParts,
+        lifecycle: Driven,
+        parts: Sequence[HostParts],
         connect: ConnectFn,
         failed: Callable[[int, int, float], None],
         *,
         rst: Sequence[bool],
         bound: Sequence[bool],
-        sources_per_host: int,
-        advance: Callable[[float], None],
+        host_of_source: Sequence[int],
     ) -> None:
-        """``connect``: the host's connect() without its own advance (this layer advances the layers below
-        first, then its SYN releases and the translator's frees, all due before the host picks a port);
-        ``failed(workload, destination, now)`` records a dropped attempt; ``rst``/``bound``: per workload,
-        whether it closes by RST and binds; ``advance``: the layers below's."""
+        """``lifecycle``: the hosts' (this layer advances it, then its SYN releases and the translator's frees,
+        all due before a host picks a port); ``parts``: per workload, the parts of the hosts running it;
+        ``connect``: the host's connect() without its own advance; ``failed(workload, destination, now)`` records
+        a dropped attempt; ``rst``/``bound``: per workload, whether it closes by RST and binds;
+        ``host_of_source``: per source index, its host."""
         self.translator = translator
-        self.pool = parts.pool
-        self.low = parts.host.low
+        self._pools = [p.pool for p in parts]
+        self._lows = [p.host.low for p in parts]
         self._failed = failed
         self._connect = connect
         self._rst = list(rst)
         self._bound = list(bound)
-        self._per_host = sources_per_host
-        self._below = advance
+        self._host_of = list(host_of_source)
+        self._below = lifecycle.advance
         self._timeout = translator.kind.connect_timeout
         self._held: deque[tuple[float, Connection]] = deque()
         """Host ports held by a dropped SYN until connect() times out, (time, connection), in time order."""
-        parts.lifecycle.on_close(self._closed)
+        lifecycle.on_close(self._closed)
 
     def _closed(self, conn: Connection, t: float, code: int) -> None:
         self.translator.closed(conn[4], t, self._rst[conn[3]])
@@ -64,7 +65,8 @@ class NatLayer:
         held = self._held
         while held and held[0][0] <= now:
             t, c = held.popleft()
-            self.pool.release(c[0], c[1], c[2], self._bound[c[3]], t)
+            w = c[3]
+            self._pools[w].release(c[0], c[1], c[2], self._bound[w], t)
 
     def sample(self, now: float) -> None:
         """Append the translator's time-series row at ``now`` (call once everything is advanced to ``now``)."""
@@ -76,8 +78,8 @@ class NatLayer:
         conn = self._connect(w, src, dst, now)
         if conn is None:
             return None
-        port = self.low + self.pool.offsets[conn[2]]
-        if self.translator.map(conn[4], src // self._per_host, port, dst, now):
+        port = self._lows[w] + self._pools[w].offsets[conn[2]]
+        if self.translator.map(conn[4], self._host_of[src], port, dst, now):
             return conn
         self._failed(w, dst, now)
         self._held.append((now + self._timeout, conn))

@@ -32,7 +32,7 @@ COLORS = {"established": "#2b7bba", "time_wait": "#f0a030", "ports": "#333333", 
 
 
 def _subtitle(result: RunReport) -> str:
-    host = result.scenario.host.resolved
+    host = result.scenario.fleet_host
     reps = result.summary.replications
     variant = result.summary.variant
     text = f"variant {variant}: " if variant else ""
@@ -41,10 +41,17 @@ def _subtitle(result: RunReport) -> str:
         params = ", ".join(f"{k} {v}" for k, v in host.policy.items() if k != "name")
         policy += f" ({params})" if params else ""
     grid = f" on a {host.time_wait_granularity:g} s grid" if host.time_wait_granularity else ""
-    text += (
-        f"{host.preset} preset, ports {host.low}-{host.high}, policy {policy}, "
-        f"TIME_WAIT {host.time_wait:g} s{grid}, seed {result.scenario.seed}"
-    )
+    if result.scenario.mixed_hosts:
+        groups = [
+            f"{name} {h.preset} {h.low}-{h.high} TW {h.time_wait:g} s" for name, h, _ in result.scenario.group_hosts
+        ]
+        text += "host groups " + ", ".join(groups[:3]) + (", ..." if len(groups) > 3 else "")
+        text += f", seed {result.scenario.seed}"
+    else:
+        text += (
+            f"{host.preset} preset, ports {host.low}-{host.high}, policy {policy}, "
+            f"TIME_WAIT {host.time_wait:g} s{grid}, seed {result.scenario.seed}"
+        )
     if reps:
         text += f", mean of {reps} replications"
     return text
@@ -315,7 +322,7 @@ def probes(result: RunReport) -> Figure:
 def latency(result: RunReport) -> Figure:
     """Mean estimated connect() latency against the occupancy of the pool each attempt drew from."""
     fig, ax = _figure("Estimated connect() latency against occupancy", result)
-    host = result.scenario.host.resolved
+    host = result.scenario.fleet_host
     base = host.connect_base_us
     per_probe = host.probe_cost_ns
     attempts = result.occupancy_attempts.astype(float)

@@ -130,14 +130,16 @@ def _port_map(result: RunReport) -> PortMap:
 
 
 def _about(result: RunReport, source: int, destination: str) -> str:
-    host = result.scenario.host.resolved
+    host = result.scenario.fleet_host
     reps = result.summary.replications
     text = (
         f"{host.preset} preset, policy {host.policy_name}, TIME_WAIT {host.time_wait:g} s, seed {result.scenario.seed}"
     )
     if reps:
         text += f", replication 0 of {reps}"
-    return f"ports {host.low}-{host.high} toward {destination} from source address {source}\n{text}"
+    first = result.scenario.fleet[0]
+    group = f" (host group {first.name}: the port map follows the first group)" if result.scenario.mixed_hosts else ""
+    return f"ports {host.low}-{host.high} toward {destination} from source address {source}{group}\n{text}"
 
 
 def _counts(attempts: int, failures: int) -> str:
@@ -268,10 +270,11 @@ def still(result: RunReport) -> Figure:
     labels = [f"{name}: {counts[i]:,}" for i, (name, _) in enumerate(CATEGORIES)]
     drawn = _Map(result, states, DPI, shown, labels)
     drawn.about.set_text(_about(result, snap.source, snap.destination))
+    where = f" on group {result.scenario.fleet[0].name}'s hosts" if result.scenario.mixed_hosts else ""
     if port_map.at_failure:
-        drawn.headline.set_text(f"the first connect() (or bind()) failure, at {snap.time:,.2f} s")
+        drawn.headline.set_text(f"the first connect() (or bind()) failure{where}, at {snap.time:,.2f} s")
     else:
-        drawn.headline.set_text(f"the end of the run, at {snap.time:,.2f} s: no connect() failed")
+        drawn.headline.set_text(f"the end of the run, at {snap.time:,.2f} s: no connect() failed{where}")
     drawn.counts.set_text(_counts(snap.attempts, snap.failures))
     return drawn.fig
 

@@ -38,7 +38,7 @@ def compare(reports: Mapping[str, RunReport]) -> dict[str, ComparisonRow]:
     table: dict[str, ComparisonRow] = {}
     for name, report in reports.items():
         s = report.summary
-        host = report.scenario.host.resolved
+        host = report.scenario.fleet_host
         ci: Any = (s.ci95 or {}).get("blocking_probability")
         table[name] = ComparisonRow(
             attempts=s.attempts,

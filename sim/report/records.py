@@ -85,8 +85,25 @@ class ReuseIntervals(Record):
     mean: Number | None
 
 
+class GroupHost(Record):
+    """One host group's settings, in a fleet whose groups have hosts of their own."""
+
+    hosts: int
+    preset: str
+    port_range: tuple[int, int]
+    ports_per_source: int
+    source_addresses: int
+    total_ports: int
+    """Over every source address used and every host of the group."""
+    policy: str | dict[str, Any]
+    sharing: str
+    time_wait_s: Number
+    tw_reuse: int
+    max_tw_buckets: int | str
+
+
 class PoolFacts(Record):
-    """The pool the run drew from."""
+    """The pool the run drew from (the first host group's settings when groups have hosts of their own)."""
 
     port_range: tuple[int, int]
     ports_per_source: int
@@ -102,7 +119,9 @@ class PoolFacts(Record):
     tw_reuse: int
     max_tw_buckets: int | str
     hosts: int = 1
-    """Hosts in the fleet, each with this pool."""
+    """Hosts in the fleet, each with this pool unless ``groups`` says otherwise."""
+    groups: dict[str, GroupHost] | None = None
+    """Per host group, its settings, when groups have hosts of their own."""
 
 
 class ErlangB(Record):

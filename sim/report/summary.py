@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..config.workload import Workload
+from ..core.host import ResolvedHost
 from ..model.records import RunRecords
 from ..stats.histograms import IntHistogram
 from .nat import nat_figures
 from .records import (
     DestinationFigures,
+    GroupHost,
     Level,
     NextPortGuess,
     PoolFacts,
@@ -73,10 +75,28 @@ def offered_rate(w: Workload, start: float, stop: float) -> float:
     return w.offered.mean_rate_over(a, b) * (b - a) / (stop - start) if b > a else 0.0
 
 
+def group_host(host: ResolvedHost, count: int, binds: bool) -> GroupHost:
+    """A host group's settings, for a fleet whose groups have hosts of their own."""
+    used = host.source_addresses if binds else 1
+    return GroupHost(
+        hosts=count,
+        preset=host.preset,
+        port_range=(host.low, host.high),
+        ports_per_source=host.usable_ports,
+        source_addresses=host.source_addresses,
+        total_ports=host.usable_ports * used * count,
+        policy=dict(host.policy) if not isinstance(host.policy, str) else host.policy,
+        sharing=host.sharing,
+        time_wait_s=host.time_wait,
+        tw_reuse=host.tw_reuse,
+        max_tw_buckets="unlimited" if host.max_tw_buckets is None else host.max_tw_buckets,
+    )
+
+
 def summarize(records: RunRecords) -> Summary:
     """The summary.json figures of one replication (see the README)."""
     scenario = records.scenario
-    host = scenario.host.resolved
+    host = scenario.fleet_host
     prediction = predict(scenario)
     errors = {ERRNO_CONNECT: 0, ERRNO_BIND: 0}
     workloads: dict[str, WorkloadFigures] = {}
@@ -110,15 +130,17 @@ def summarize(records: RunRecords) -> Summary:
             peak_time_wait=records.dest_peak_time_wait[j],
             time_wait_recycled=records.dest_recycled[j],
             reuse_distance=_distance(records.reuse_distance[j]),
-            next_port_guess=_guess(records.increments[j], host.size),
+            next_port_guess=_guess(records.increments[j], max(g.host.size for g in scenario.fleet)),
             erlang_b=prediction.destination(d.label),
         )
     attempts, failures = sum(records.attempts), sum(records.failures)
     failed_at = [t for t in records.first_failure if t is not None]
     probes = records.probes
     spread = {"mean": probes.mean(), "p99": probes.quantile(0.99), "max": probes.max()}
-    used = host.source_addresses if any(w.bind for w in scenario.workloads) else 1
+    binds = any(w.bind for w in scenario.workloads)
+    used = host.source_addresses if binds else 1
     hosts = scenario.fleet_hosts
+    groups = {g.name: group_host(g.host, g.count, binds) for g in scenario.fleet} if scenario.mixed_hosts else None
     means = records.means
     return Summary(
         scenario=scenario.name,
@@ -160,7 +182,9 @@ def summarize(records: RunRecords) -> Summary:
             reserved=len(host.reserved_offsets),
             source_addresses=host.source_addresses,
             source_addresses_used=used,
-            total_ports=host.usable_ports * used * hosts,
+            total_ports=(
+                host.usable_ports * used * hosts if groups is None else sum(g.total_ports for g in groups.values())
+            ),
             hosts=hosts,
             policy=dict(host.policy) if not isinstance(host.policy, str) else host.policy,
             sharing=host.sharing,
@@ -168,6 +192,7 @@ def summarize(records: RunRecords) -> Summary:
             time_wait_granularity_s=host.time_wait_granularity,
             tw_reuse=host.tw_reuse,
             max_tw_buckets="unlimited" if host.max_tw_buckets is None else host.max_tw_buckets,
+            groups=groups,
         ),
         erlang_b=prediction.record(),
         capacity_at_1pct_blocking=capacity(scenario, 0.01),

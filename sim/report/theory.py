@@ -69,12 +69,11 @@ class ErlangPrediction:
 
 def reused_destinations(scenario: Scenario) -> set[str]:
     """Destinations whose TIME_WAITs tcp_tw_reuse may take over (some workload closes first and qualifies)."""
-    host = scenario.host.resolved
     return {
         d.label
         for w in scenario.workloads
         for d in w.destinations
-        if w.close == "client" and host.tw_reusable(d.address, w.bound)
+        if w.close == "client" and scenario.host_of(w).tw_reusable(d.address, w.bound)
     }
 
 
@@ -84,8 +83,8 @@ def hold_time(scenario: Scenario, workload_index: int) -> float:
     ESTABLISHED time, plus TIME_WAIT when this host closes first (half a timer slot more on average
     with a timer grid), or plus fin_timeout for a half-closed connection.
     """
-    host = scenario.host.resolved
     w = scenario.workloads[workload_index]
+    host = scenario.host_of(w)
     extra = 0.0
     if w.close == "client" and host.time_wait > 0:
         extra = host.time_wait + host.time_wait_granularity / 2
@@ -96,7 +95,7 @@ def hold_time(scenario: Scenario, workload_index: int) -> float:
 
 def tuples(scenario: Scenario) -> int:
     """4-tuples the workloads can hold at once: ports x source addresses used x sharing keys."""
-    host = scenario.host.resolved
+    host = scenario.fleet_host
     sources = host.source_addresses if any(w.bind is not False for w in scenario.workloads) else 1
     keys = len(scenario.destinations) if host.shares_ports else 1
     return host.usable_ports * sources * keys
@@ -104,7 +103,7 @@ def tuples(scenario: Scenario) -> int:
 
 def buckets_bite(scenario: Scenario) -> bool:
     """Whether max_tw_buckets can be reached: the expected TIME_WAIT and FIN_WAIT2 count near the limit."""
-    limit = scenario.host.resolved.max_tw_buckets
+    limit = scenario.fleet_host.max_tw_buckets
     if limit is None:
         return False
     waiting = sum(
@@ -120,7 +119,7 @@ def coupled(scenario: Scenario) -> bool:
 
 def _reasons(scenario: Scenario) -> list[str]:
     """Why the Erlang B prediction does not apply to this scenario (empty when it does)."""
-    host = scenario.host.resolved
+    host = scenario.fleet_host
     reasons: list[str] = []
     if len(scenario.fleet) > 1:
         reasons.append(GROUPS_REASON)
@@ -147,7 +146,7 @@ def _reasons(scenario: Scenario) -> list[str]:
 
 def _caveats(scenario: Scenario) -> list[str]:
     """Why the prediction applies only approximately (empty when exact)."""
-    host = scenario.host.resolved
+    host = scenario.fleet_host
     grid = host.time_wait_granularity
     if grid > 0 and host.time_wait > 0 and any(w.close == "client" for w in scenario.workloads):
         return [
@@ -159,7 +158,7 @@ def _caveats(scenario: Scenario) -> list[str]:
 
 def predict(scenario: Scenario) -> ErlangPrediction:
     """Erlang B blocking for the scenario's pools, and whether the prediction applies."""
-    host = scenario.host.resolved
+    host = scenario.fleet_host
     n = host.usable_ports
     shared = host.shares_ports
     reasons = _reasons(scenario)
@@ -256,7 +255,7 @@ def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, Capacity]:
     ``ignores`` names them when they can apply. Pools coupled by bound and plain connections get no
     figure, and ``reason`` says why.
     """
-    host = scenario.host.resolved
+    host = scenario.fleet_host
     n = host.usable_ports
     weighted: dict[str, list[float]] = {}  # key -> [rate, rate * hold, sources]
     for i, w in enumerate(scenario.workloads):

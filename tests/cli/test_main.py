@@ -30,6 +30,7 @@ NAT_SCENARIOS = {
     "azure-lb-default-snat",
     "azure-nat-fin-vs-rst",
     "gcp-cloud-nat-defaults",
+    "mixed-fleet-nat",
 }  # fleets behind a translator, with variants, run by their own test
 SWEEPS = {"knee-sweep"}  # scenarios with a sweep: section, run by their own test
 EVERY_RUN_PLOTS = [*plots.PLOTS, "port_map"]  # with the port map's still, drawn for every run
@@ -168,6 +169,17 @@ NAT_ANSWERS: dict[str, Callable[[dict[str, dict[str, Any]]], bool]] = {
         and nat(v["defaults"])["groups"]["nodes"]["hosts_failed"] == 30
         and v["tw-30s"]["failures"] == v["dynamic"]["failures"] == 0
         and v["defaults"]["errors"]["OUT_OF_RESOURCES"] == v["defaults"]["failures"]
+    ),
+    "mixed-fleet-nat": lambda v: (
+        0.07 < v["baseline"]["workloads"]["batch-api"]["blocking_probability"] < 0.12
+        and v["baseline"]["workloads"]["web-api"]["failures"] == 0
+        and v["baseline"]["errors"]["EADDRNOTAVAIL"] == v["baseline"]["failures"]
+        and nat(v["baseline"])["failures"] == 0
+        and v["baseline"]["pool"]["groups"]["batch"]["preset"] == "windows"
+        and v["windows-tw-30"]["pool"]["groups"]["batch"]["time_wait_s"] == 30
+        and v["batch-on-linux"]["pool"]["groups"] is None  # every host is alike again: one pool description
+        and v["batch-on-linux"]["pool"]["port_range"] == [32768, 60999]
+        and v["windows-tw-30"]["failures"] == v["batch-on-linux"]["failures"] == 0
     ),
 }
 """What each shipped NAT scenario's opening comment promises, from each variant's summary.json."""

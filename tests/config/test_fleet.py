@@ -9,14 +9,15 @@ import pytest
 
 from sim.config.errors import ScenarioError
 from sim.config.fleet import Group
-from sim.config.scenario import Scenario
+from sim.config.scenario import Scenario, validate
 
 Make = Callable[..., Scenario]
 
 
 def test_without_hosts_a_scenario_is_one_group_of_one_host(make_scenario: Make) -> None:
     s = make_scenario()
-    assert s.fleet == [Group("host", 0, 1, (0,))]
+    assert s.fleet == [Group("host", 0, 1, (0,), s.host.resolved, 0)]
+    assert not s.mixed_hosts
     assert s.fleet_hosts == 1
     assert s.nat is None
 
@@ -33,7 +34,9 @@ def test_groups_number_their_hosts_one_after_the_other(make_scenario: Make) -> N
     raw["workloads"].append(second)
     raw["hosts"] = [{"name": "a", "count": 3, "workloads": ["w"]}, {"name": "b", "count": 2, "workloads": ["v"]}]
     s = Scenario.model_validate(raw)
-    assert s.fleet == [Group("a", 0, 3, (0,)), Group("b", 3, 2, (1,))]
+    host = s.host.resolved
+    assert s.fleet == [Group("a", 0, 3, (0,), host, 0), Group("b", 3, 2, (1,), host, 3)]
+    assert not s.mixed_hosts
     assert s.fleet_hosts == 5
     assert s.expected_attempts == pytest.approx(5.0 * 20 * 3 + 2.0 * 20 * 2)  # rates are per host
     assert Scenario.model_validate(s.to_dict()) == s
@@ -122,3 +125,80 @@ def test_a_short_window_is_warned_about_against_the_translators_hold(make_scenar
     s = make_scenario(duration=300.0, host={"preset": "linux", "time_wait": 1.0}, nat={"kind": "gcp-cloud-nat"})
     assert any("three TIME_WAIT cycles" in n for n in s.warnings())  # 1 s + 120 s after close, three times > 300 s
     assert not any("three TIME_WAIT cycles" in n for n in s.with_changes(["nat.time_wait=30"]).warnings())
+
+
+def two_groups(make_scenario: Make, **changes: Any) -> Scenario:
+    """Workloads w and v on groups a (3 hosts) and b (2 hosts); ``changes`` deep-merged as make_scenario does."""
+    second = {**make_scenario().to_dict()["workloads"][0], "name": "v"}
+    return make_scenario(
+        workloads=[make_scenario().to_dict()["workloads"][0], second],
+        **{"hosts": [{"name": "a", "count": 3, "workloads": ["w"]}, {"name": "b", "count": 2, "workloads": ["v"]}]},
+        **changes,
+    )
+
+
+def with_group_host(s: Scenario, group: int, host: dict[str, Any]) -> Scenario:
+    raw = s.to_dict(resolved=False)
+    raw["hosts"][group]["host"] = host
+    return validate(raw, source="<test>")
+
+
+def test_a_group_host_changes_the_keys_it_names_of_the_scenarios_host(make_scenario: Make) -> None:
+    s = with_group_host(two_groups(make_scenario), 1, {"preset": "windows", "source_addresses": 2})
+    a, b = s.fleet
+    assert s.mixed_hosts
+    assert a.host == s.host.resolved
+    # the scenario's host writes port_range and time_wait: group b keeps them under its own preset
+    assert (b.host.preset, b.host.low, b.host.high, b.host.time_wait) == ("windows", 50000, 50015, 2.0)
+    assert b.host.policy == "random_start"  # windows' own, not written by the scenario's host
+    assert (a.sources, b.sources) == (range(0, 3), range(3, 7))  # 3 hosts x 1 address, then 2 hosts x 2
+    assert s.host_of(s.workloads[1]) == b.host
+    assert s.fleet_host == a.host
+    assert s.group_hosts == [("a", a.host, 3), ("b", b.host, 2)]
+    # written back as given, so changes to the scenario's host still reach the groups that do not pin the key
+    assert s.to_dict(resolved=False)["hosts"][1]["host"] == {"preset": "windows", "source_addresses": 2}
+    later = s.with_changes({"host.time_wait": 7.0})
+    assert [g.host.time_wait for g in later.fleet] == [7.0, 7.0]
+    pinned = s.with_changes({"hosts.b.host.time_wait": 9.0, "host.time_wait": 7.0})
+    assert [g.host.time_wait for g in pinned.fleet] == [7.0, 9.0]
+    # the resolved scenario (results' scenario.yaml) loads back equal, hosts and all
+    again = Scenario.model_validate(s.to_dict())
+    assert again == s
+    assert [g.host for g in again.fleet] == [g.host for g in s.fleet]
+
+
+def test_a_group_host_equal_to_the_scenarios_is_not_a_mixed_fleet(make_scenario: Make) -> None:
+    s = with_group_host(two_groups(make_scenario), 0, {"time_wait": 2.0})
+    assert not s.mixed_hosts
+    assert with_group_host(s, 0, {"time_wait": 3.0}).mixed_hosts
+
+
+@pytest.mark.parametrize(
+    ("host", "message"),
+    [
+        ({"port_range": [60000, 50000]}, "hosts[1].host.port_range: low (60000) is greater than high (50000)"),
+        ({"preset": "plan9"}, "hosts[1].host.preset: unknown preset"),
+        ({"tw_reuse": 5}, "hosts[1].host.tw_reuse"),
+        ({"tmie_wait": 5}, "hosts[1].host.tmie_wait"),
+        (
+            {"reserved_ports": "50000-50015"},
+            "hosts[1].host: with the scenario's host: every port of port_range is reserved",
+        ),
+    ],
+)
+def test_a_bad_group_host_gets_one_line_naming_the_key(make_scenario: Make, host: dict[str, Any], message: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        with_group_host(two_groups(make_scenario), 1, host)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_warnings_name_the_group_whose_host_they_are_about(make_scenario: Make) -> None:
+    plain = make_scenario(host={"source_addresses": 2, "reserved_ports": [80]})
+    assert any(n.startswith("host.source_addresses is 2 but no workload binds") for n in plain.warnings())
+    assert any("reserved port(s) of host lie outside port_range 50000-50015" in n for n in plain.warnings())
+    s = with_group_host(two_groups(make_scenario), 1, {"source_addresses": 2, "preset": "macos", "tw_reuse": 1})
+    notes = s.warnings()
+    assert any(n.startswith("hosts.b.host.source_addresses is 2 but no workload binds") for n in notes)
+    assert "hosts.b.host.tw_reuse has no effect with sharing: none" in notes
+    assert not any(n.startswith("hosts.a.host.") for n in notes)

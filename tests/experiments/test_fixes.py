@@ -42,6 +42,30 @@ def test_each_fix_changes_what_it_says(make_scenario: Callable[..., Scenario]) -
             assert name == "bind-no-port" or FIXES[name].__module__ == "sim.experiments.nat_fixes"
 
 
+def test_the_host_fixes_change_every_host_group(make_scenario: Callable[..., Scenario]) -> None:
+    w = make_scenario().to_dict()["workloads"][0]
+    fleet = make_scenario(
+        host={"preset": "linux", "port_range": [50000, 50015]},
+        workloads=[w, {**w, "name": "v"}],
+        hosts=[
+            {"name": "a", "count": 2, "workloads": ["w"]},
+            {"name": "b", "count": 3, "host": {"preset": "windows", "port_range": [60000, 60019]}, "workloads": ["v"]},
+        ],
+    )
+    widened = fleet.with_changes(FIXES["wider-port-range"]().changes(fleet))
+    assert [(g.host.low, g.host.high) for g in widened.fleet] == [(1024, 65535), (1024, 65535)]
+    assert widened.fleet[1].host.preset == "windows"
+    reused = fleet.with_changes(FIXES["tw-reuse"]().changes(fleet))
+    assert [(g.host.tw_reuse, g.host.timestamps) for g in reused.fleet] == [(1, True), (1, True)]
+    spread = fleet.with_changes(FIXES["2x-source-addresses"]().changes(fleet))
+    assert [g.host.source_addresses for g in spread.fleet] == [2, 2]
+    pinned = fleet.with_changes({"hosts.b.host.source_addresses": 3})
+    spread = pinned.with_changes(FIXES["2x-source-addresses"]().changes(pinned))
+    assert [g.host.source_addresses for g in spread.fleet] == [2, 6]
+    with pytest.raises(NotApplicableError, match="already 1024-65535"):
+        FIXES["wider-port-range"]().changes(widened)
+
+
 @pytest.mark.parametrize(
     ("name", "changes", "reason"),
     [

@@ -14,6 +14,8 @@ import pytest
 from scipy import stats
 
 from sim.config.scenario import Scenario
+from sim.core.fleet import FleetLifecycle
+from sim.model import compiled
 from sim.model.model import PortModel
 from sim.report.summary import report
 from sim.stats.erlang import erlang_b
@@ -182,3 +184,116 @@ def test_max_tw_buckets_holds_per_host_not_for_the_fleet(make_scenario: Make) ->
     assert summary.time_wait.overflow == 0
     crowded = report(PortModel(s.with_changes(["host.max_tw_buckets=5"])).run()).summary
     assert crowded.time_wait.overflow > 0
+
+
+# ----------------------------------------------------------------- host groups with hosts of their own
+
+V = {
+    "name": "v",
+    "arrivals": {"kind": "poisson", "rate": 4.0},
+    "duration": {"kind": "exponential", "mean": 2.0},
+    "close": "client",
+    "destinations": [{"address": "10.0.0.2", "port": 443}],
+}
+WINDOWS = {"preset": "windows", "port_range": [49152, 49171], "time_wait": 5.0}
+
+
+def groups(make_scenario: Make, order: str = "ab", b_host: dict[str, Any] | None = None, **changes: Any) -> Scenario:
+    """Group a (3 hosts) runs w on the scenario's host, group b (2 hosts) runs v on ``b_host``; ``order`` lists them."""
+    w = make_scenario().to_dict()["workloads"][0]
+    spec = {
+        "a": {"name": "a", "count": 3, "workloads": ["w"]},
+        "b": {"name": "b", "count": 2, "host": WINDOWS if b_host is None else b_host, "workloads": ["v"]},
+    }
+    workloads = {"a": w, "b": V}
+    return make_scenario(
+        duration=120.0,
+        workloads=[workloads[k] for k in order],
+        hosts=[spec[k] for k in order],
+        **changes,
+    )
+
+
+@pytest.mark.parametrize("nat", [None, {"kind": "aws-nat-gateway", "per_destination": 12}, {"kind": "linux-snat"}])
+def test_one_group_with_a_host_of_its_own_runs_as_the_scenario_with_that_host(
+    make_scenario: Make, nat: dict[str, Any] | None
+) -> None:
+    extra = {} if nat is None else {"nat": nat}
+    uniform = make_scenario(
+        duration=120.0, host={"time_wait": 3.0}, hosts=[{"name": "g", "count": 3, "workloads": ["w"]}], **extra
+    )
+    mixed = make_scenario(
+        duration=120.0, hosts=[{"name": "g", "count": 3, "host": {"time_wait": 3.0}, "workloads": ["w"]}], **extra
+    )
+    assert mixed.mixed_hosts
+    assert not uniform.mixed_hosts
+    model = PortModel(mixed)
+    assert isinstance(model.lifecycle, FleetLifecycle)
+    assert model.batch is None
+    assert compiled.uncovered(model) == "host groups with hosts of their own"
+    a, b = summary_without(uniform), summary_without(mixed)
+    group = b["pool"].pop("groups")["g"]
+    assert (group["hosts"], group["time_wait_s"], group["total_ports"]) == (3, 3.0, b["pool"]["total_ports"])
+    assert a["pool"].pop("groups", None) is None
+    assert a["failures"] > 0
+    assert a == b
+
+
+def test_groups_with_hosts_of_their_own_keep_to_their_own_ports(make_scenario: Make) -> None:
+    both, alone_a = (
+        groups(make_scenario),
+        make_scenario(duration=120.0, hosts=[groups(make_scenario).to_dict()["hosts"][0]]),
+    )
+    swapped = groups(make_scenario, "ba")
+    alone_b = groups(make_scenario, "b")
+    run = {name: PortModel(s).run() for name, s in [("ab", both), ("a", alone_a), ("ba", swapped), ("b", alone_b)]}
+    # a group's ports, drawn with the stream a first group draws, do not depend on the other group's
+    assert (run["ab"].attempts[0], run["ab"].failures[0]) == (run["a"].attempts[0], run["a"].failures[0])
+    assert (run["ba"].attempts[0], run["ba"].failures[0]) == (run["b"].attempts[0], run["b"].failures[0])
+    assert run["ab"].failures[0] > 0
+    assert run["ba"].failures[0] > 0
+    # the fleet's levels are the groups' added up
+    for level in ("established", "time_wait", "ports_in_use"):
+        assert run["ab"].means[level] == pytest.approx(run["a"].means[level] + run["b"].means[level])
+    assert max(run["a"].peak_time_wait, run["b"].peak_time_wait) <= run["ab"].peak_time_wait
+    assert run["ab"].peak_time_wait <= run["a"].peak_time_wait + run["b"].peak_time_wait
+    summary = report(run["ab"]).summary
+    assert summary.pool.groups is not None
+    assert summary.pool.groups["b"].port_range == (49152, 49171)
+    assert summary.pool.total_ports == 3 * 16 + 2 * 20
+
+
+def test_a_translator_sees_the_closes_of_every_group_in_time_order(make_scenario: Make) -> None:
+    # the translator frees mappings 3 s after each close: whatever the hosts' own ranges and timers (wide enough never
+    # to fail), it drops the same SYNs as in front of a fleet of identical hosts (closes given group by group instead
+    # of in time order change the drops here)
+    w = {**make_scenario().to_dict()["workloads"][0], "arrivals": {"kind": "poisson", "rate": 2.0}}
+    v = {**V, "arrivals": {"kind": "poisson", "rate": 2.0}, "destinations": w["destinations"]}
+    nat = {"kind": "aws-nat-gateway", "per_destination": 6, "hold_after_close": 3.0}
+    wide = {"preset": "linux", "port_range": [32768, 60999]}
+
+    def fleet(a_host: dict[str, Any], b_host: dict[str, Any]) -> Scenario:
+        return make_scenario(
+            duration=120.0,
+            host=a_host,
+            workloads=[w, v],
+            hosts=[
+                {"name": "a", "count": 3, "workloads": ["w"]},
+                {"name": "b", "count": 2, "host": b_host, "workloads": ["v"]},
+            ],
+            nat=nat,
+        )
+
+    mixed = fleet({**wide, "time_wait": 1.0}, {**wide, "time_wait": 60.0})
+    same = fleet(wide, {})
+    assert mixed.mixed_hosts
+    assert not same.mixed_hosts
+    a, b = PortModel(mixed).run(), PortModel(same).run()
+    assert a.translator_failures == b.translator_failures
+    assert a.translator_failures is not None
+    assert sum(a.translator_failures) > 0
+    assert a.nat is not None
+    assert b.nat is not None
+    assert a.nat.unit_failures == b.nat.unit_failures
+    assert a.failures == a.translator_failures  # the hosts themselves never ran out
+    assert a.means["time_wait"] > 5 * b.means["time_wait"]

@@ -1,0 +1,170 @@
+"""A fleet whose host groups differ (presets, ranges, timers): one host's parts per group, run as one.
+
+Each group gets its own parts from ``build_host`` (policy, pool over the group's own source indices,
+lifecycle and calendar), all counting into one ``Accounting``. ``FleetLifecycle`` stands for their
+lifecycles: it applies their closes and expiries in one time order, so fleet-wide peaks and the layers
+in front (a translator's closes) see events as a single calendar would give them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from .accounting import Accounting
+from .hooks import CloseHook, Connection, ReleaseHook
+from .host import HostParts, ResolvedHost, build_host
+from .lifecycle import Lifecycle, level_means
+from .transitions import Close
+
+INF = math.inf
+
+
+class FleetLifecycle:
+    """The lifecycles of a fleet's host groups as one: events in global time order, levels counted once."""
+
+    def __init__(self, members: Sequence[Lifecycle], group_of_class: Sequence[int]) -> None:
+        """``members``: per group, sharing one ``Accounting``; ``group_of_class[c]``: the group of class c."""
+        self.members = list(members)
+        self._of = list(group_of_class)
+        self.levels = self.members[0].levels
+
+    def _member(self, connection: Connection) -> Lifecycle:
+        return self.members[self._of[connection[3]]]
+
+    # ----------------------------------------------------------------- layers
+
+    def on_close(self, hook: CloseHook) -> None:
+        """Call ``hook(connection, time, close code)`` whenever a connection of any group leaves ESTABLISHED."""
+        for m in self.members:
+            m.on_close(hook)
+
+    def on_release(self, hook: ReleaseHook) -> None:
+        """Call ``hook(connection, time)`` whenever a connection of any group stops holding its 4-tuple."""
+        for m in self.members:
+            m.on_release(hook)
+
+    def close_per_connection(self, c: int) -> dict[int, int]:
+        """``Lifecycle.close_per_connection`` on class ``c``'s group."""
+        return self.members[self._of[c]].close_per_connection(c)
+
+    # ----------------------------------------------------------------- levels
+
+    @property
+    def established(self) -> int:
+        """Connections ESTABLISHED now, fleet-wide."""
+        return self.levels.established
+
+    @property
+    def time_wait(self) -> int:
+        """4-tuples in TIME_WAIT now, fleet-wide."""
+        return self.levels.time_wait
+
+    @property
+    def fin_wait2(self) -> int:
+        """4-tuples in FIN_WAIT2 now, fleet-wide."""
+        return self.levels.fin_wait2
+
+    # ----------------------------------------------------------------- events
+
+    def open(self, end: float, connection: Connection) -> None:
+        """``Lifecycle.open`` in the connection's group."""
+        self._member(connection).open(end, connection)
+
+    def start(self, connection: Connection) -> None:
+        """``Lifecycle.start`` in the connection's group."""
+        self._member(connection).start(connection)
+
+    def close_at(self, t: float, connection: Connection) -> None:
+        """``Lifecycle.close_at`` in the connection's group."""
+        self._member(connection).close_at(t, connection)
+
+    def close_now(self, now: float, connection: Connection, close: Close | None = None) -> None:
+        """``Lifecycle.close_now`` in the connection's group, every group brought up to ``now`` first and after."""
+        self.advance(now)
+        self._member(connection).close_now(now, connection, close)
+        self.advance(now)
+
+    def recycled(self, connection: Connection, now: float) -> None:
+        """``Lifecycle.recycled`` in the connection's group."""
+        self._member(connection).recycled(connection, now)
+
+    def advance(self, now: float) -> None:
+        """Apply every group's closes and expiries due at or before ``now``, earliest first over all groups (at
+        equal times, the first group's first)."""
+        members = self.members
+        while True:
+            best, first = INF, None
+            for m in members:
+                t = m.next_due()
+                if t < best:
+                    best, first = t, m
+            if first is None or best > now:
+                break
+            first.advance(best)
+        for m in members:  # tw_reuse promotions due, which touch only their own group's pool
+            m.advance(now)
+
+    # ----------------------------------------------------------------- measuring
+
+    def start_window(self, now: float) -> None:
+        """Count seconds, peaks, recycled and overflowed TIME_WAITs from ``now`` on."""
+        self.levels.start_window(now)
+
+    @property
+    def ports_in_use(self) -> int:
+        """(source address, port) pairs carrying a socket, fleet-wide."""
+        return sum(m.pool.ports_in_use for m in self.members)
+
+    def time_means(self, now: float) -> dict[str, float]:
+        """Time-weighted mean of each fleet-wide level over the window ending at ``now``."""
+        members = self.members
+
+        def still_open() -> tuple[float, float, float]:
+            opens = np.array([m.still_open(now) for m in members]).sum(axis=0)
+            return float(opens[0]), float(opens[1]), float(opens[2])
+
+        return level_means(
+            self.levels,
+            now,
+            still_open,
+            lambda: sum(m.pool.port_seconds(now) for m in members),
+            self.ports_in_use,
+        )
+
+
+def build_fleet(
+    groups: Sequence[tuple[ResolvedHost, int, range]],
+    destinations: Sequence[tuple[str, int]],
+    classes: Sequence[tuple[Close, bool]],
+    group_of_class: Sequence[int],
+    rngs: Sequence[np.random.Generator],
+    *,
+    fast: bool = True,
+) -> tuple[list[HostParts], FleetLifecycle]:
+    """Each group's parts and the lifecycle that runs them as one. ``groups``: per group, one host's settings,
+    its number of hosts and its source indices (the fleet's, numbered across groups).
+
+    The hosts share one TIME_WAIT count (``Accounting``), so ``max_tw_buckets`` applies to the fleet's
+    sum of every host's limit (unlimited when a group's is).
+    """
+    limits = [(h.max_tw_buckets, count) for h, count, _ in groups]
+    limit = None if any(n is None for n, _ in limits) else sum((n or 0) * count for n, count in limits)
+    n_sources = max(sources.stop for _, _, sources in groups)
+    levels = Accounting(len(destinations))
+    parts = [
+        build_host(
+            replace(host, source_addresses=n_sources, max_tw_buckets=limit),
+            destinations,
+            classes,
+            rng,
+            fast=fast,
+            sources=sources,
+            levels=levels,
+        )
+        for (host, _, sources), rng in zip(groups, rngs, strict=True)
+    ]
+    return parts, FleetLifecycle([p.lifecycle for p in parts], group_of_class)
