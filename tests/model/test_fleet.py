@@ -7,12 +7,14 @@ measured window's time series, Student t).
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from scipy import stats
 
+from sim.cli.text import comparison_text, summary_text
 from sim.config.scenario import Scenario
 from sim.core.fleet import FleetLifecycle
 from sim.model import compiled
@@ -257,10 +259,16 @@ def test_groups_with_hosts_of_their_own_keep_to_their_own_ports(make_scenario: M
         assert run["ab"].means[level] == pytest.approx(run["a"].means[level] + run["b"].means[level])
     assert max(run["a"].peak_time_wait, run["b"].peak_time_wait) <= run["ab"].peak_time_wait
     assert run["ab"].peak_time_wait <= run["a"].peak_time_wait + run["b"].peak_time_wait
-    summary = report(run["ab"]).summary
+    result = report(run["ab"])
+    summary = result.summary
     assert summary.pool.groups is not None
     assert summary.pool.groups["b"].port_range == (49152, 49171)
     assert summary.pool.total_ports == 3 * 16 + 2 * 20
+    printed = summary_text(result, Path("out"))
+    assert "    group a              3 hosts: iana, ports 50000-50015 (48 in all), TIME_WAIT 2 s" in printed
+    assert "    group b              2 hosts: windows, ports 49152-49171 (40 in all), TIME_WAIT 5 s" in printed
+    side_by_side = comparison_text({"ab": result, "a": report(run["a"])}, Path("out"))
+    assert side_by_side.splitlines()[2].endswith("a iana, TIME_WAIT 2 s; b windows, TIME_WAIT 5 s")
 
 
 def test_a_translator_sees_the_closes_of_every_group_in_time_order(make_scenario: Make) -> None:

@@ -76,6 +76,36 @@ def test_the_still_is_the_full_pool_at_the_first_failure(make_scenario: Callable
     assert not port_map.animated  # no frames unless asked
 
 
+def test_in_a_fleet_of_groups_with_hosts_of_their_own_the_still_is_the_first_groups(
+    make_scenario: Callable[..., Scenario],
+) -> None:
+    """Group "full" (16 ports, long holds) fails; group "roomy" (a wide range) never does."""
+    w = make_scenario().to_dict()["workloads"][0]
+
+    def fleet(first: str) -> Scenario:
+        groups = {
+            "full": {"name": "full", "count": 2, "workloads": ["w"]},
+            "roomy": {"name": "roomy", "host": {"port_range": [40000, 49999]}, "workloads": ["v"]},
+        }
+        order = [first, "roomy" if first == "full" else "full"]
+        return make_scenario(
+            duration=30.0,
+            workloads=[w, {**w, "name": "v"}],
+            workload=None,
+            hosts=[groups[k] for k in order],
+            host={"time_wait": 20.0},
+        )
+
+    full_first, roomy_first = simulate(fleet("full")), simulate(fleet("roomy"))
+    assert full_first.summary["failures"] == roomy_first.summary["failures"] > 0
+    assert full_first.port_map_data is not None
+    assert full_first.port_map_data.at_failure
+    assert full_first.port_map_data.still.flags.size == 16
+    assert roomy_first.port_map_data is not None
+    assert not roomy_first.port_map_data.at_failure  # the failures were on the other group's hosts
+    assert roomy_first.port_map_data.still.flags.size == 10_000
+
+
 def test_a_run_without_failures_keeps_its_last_instant(make_scenario: Callable[..., Scenario]) -> None:
     result = simulate(by_hand(make_scenario, time_wait=5.0))
     port_map = result.port_map_data

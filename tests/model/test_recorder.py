@@ -157,6 +157,19 @@ def test_increments_continue_across_folds_from_offset_zero() -> None:
     assert recorder.reuse_distance[0].counts[2] == 1  # offset 0 again, two connections later
 
 
+def test_each_source_steps_modulo_its_own_range() -> None:
+    """A fleet's host groups may have ranges of their own: a step wraps at its source's range, not the largest."""
+    recorder = Recorder(1, 1, 2, 20, sizes=[10, 20])
+    for src, offset in [(0, 9), (1, 19), (0, 0), (1, 0)]:
+        recorder.connected(0, 0, 1, 0.0, -1.0, src, offset, 1)
+    recorder.fold()
+    increments = recorder.increments[0]
+    assert increments is not None
+    assert increments.size == 20
+    assert np.flatnonzero(increments).tolist() == [1]  # 9 -> 0 on a 10-port range, 19 -> 0 on a 20-port one
+    assert increments[1] == 2
+
+
 def test_per_destination_counters_add_up_in_any_order() -> None:
     from sim.model.recorder import Recorder
 
