@@ -93,20 +93,24 @@ class FleetLifecycle:
         self._member(connection).recycled(connection, now)
 
     def advance(self, now: float) -> None:
-        """Apply every group's closes and expiries due at or before ``now``, earliest first over all groups (at
-        equal times, the first group's first)."""
+        """Apply every group's closes and expiries due at or before ``now`` in one time order: the group with the
+        earliest event runs up to the next event of any other (at equal times the group found first goes first)."""
         members = self.members
         while True:
-            best, first = INF, None
+            best = second = INF
+            first = None
             for m in members:
                 t = m.next_due()
                 if t < best:
-                    best, first = t, m
+                    best, second, first = t, best, m
+                elif t < second:
+                    second = t
             if first is None or best > now:
                 break
-            first.advance(best)
-        for m in members:  # tw_reuse promotions due, which touch only their own group's pool
-            m.advance(now)
+            first.advance(second if second < now else now)
+        for m in members:
+            if m.calendar.promotions:  # tw_reuse promotions due, which touch only their own group's pool
+                m.advance(now)
 
     # ----------------------------------------------------------------- measuring
 
