@@ -17,13 +17,13 @@ import numpy as np
 from .accounting import Accounting
 from .hooks import CloseHook, Connection, ReleaseHook
 from .host import HostParts, ResolvedHost, build_host
-from .lifecycle import Lifecycle, level_means
+from .lifecycle import Levels, Lifecycle, level_means
 from .transitions import Close
 
 INF = math.inf
 
 
-class FleetLifecycle:
+class FleetLifecycle(Levels):
     """The lifecycles of a fleet's host groups as one: events in global time order, levels counted once."""
 
     def __init__(self, members: Sequence[Lifecycle], group_of_class: Sequence[int]) -> None:
@@ -50,23 +50,6 @@ class FleetLifecycle:
     def close_per_connection(self, c: int) -> dict[int, int]:
         """``Lifecycle.close_per_connection`` on class ``c``'s group."""
         return self.members[self._of[c]].close_per_connection(c)
-
-    # ----------------------------------------------------------------- levels
-
-    @property
-    def established(self) -> int:
-        """Connections ESTABLISHED now, fleet-wide."""
-        return self.levels.established
-
-    @property
-    def time_wait(self) -> int:
-        """4-tuples in TIME_WAIT now, fleet-wide."""
-        return self.levels.time_wait
-
-    @property
-    def fin_wait2(self) -> int:
-        """4-tuples in FIN_WAIT2 now, fleet-wide."""
-        return self.levels.fin_wait2
 
     # ----------------------------------------------------------------- events
 

@@ -26,7 +26,28 @@ from .transitions import CLIENT, CLOSE_CODES, PER_CONNECTION, Close, Transitions
 INF = math.inf
 
 
-class Lifecycle:
+class Levels:
+    """The levels now, read from ``levels`` (one host's counts, or a fleet's)."""
+
+    levels: Accounting
+
+    @property
+    def established(self) -> int:
+        """Connections ESTABLISHED now."""
+        return self.levels.established
+
+    @property
+    def time_wait(self) -> int:
+        """4-tuples in TIME_WAIT now."""
+        return self.levels.time_wait
+
+    @property
+    def fin_wait2(self) -> int:
+        """4-tuples in FIN_WAIT2 now."""
+        return self.levels.fin_wait2
+
+
+class Lifecycle(Levels):
     """Schedules connection closes and timer expiries, applies them to the pool, and counts the levels."""
 
     def __init__(
@@ -86,23 +107,6 @@ class Lifecycle:
     def set_reusable(self, c: int, dst: int, reusable: bool) -> None:
         """Whether tcp_tw_reuse may take over TIME_WAIT 4-tuples of connection class ``c`` to ``dst``."""
         self.rules.reusable[c][dst] = reusable
-
-    # ----------------------------------------------------------------- levels
-
-    @property
-    def established(self) -> int:
-        """Connections ESTABLISHED now."""
-        return self.levels.established
-
-    @property
-    def time_wait(self) -> int:
-        """4-tuples in TIME_WAIT now."""
-        return self.levels.time_wait
-
-    @property
-    def fin_wait2(self) -> int:
-        """4-tuples in FIN_WAIT2 now."""
-        return self.levels.fin_wait2
 
     # ----------------------------------------------------------------- events
 
