@@ -73,7 +73,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         type=_source,
         metavar="N",
         help="draw the ports of this source address, counted from 0, in the animation and the still (default 0; "
-        "the still: the failing one)",
+        "the still: the failing one; in a fleet whose host groups have hosts of their own, the first group's)",
     )
 
 

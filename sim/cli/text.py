@@ -130,8 +130,16 @@ def summary_text(result: RunReport, out: Path) -> str:
     return "\n".join(lines)
 
 
+def mixed(s: Summary) -> bool:
+    """Whether the host groups' settings differ (then the pool's figures are the first group's)."""
+    groups = (s.pool.groups or {}).values()
+    return len({g.model_dump_json(exclude={"hosts", "total_ports"}) for g in groups}) > 1
+
+
 def group_lines(s: Summary) -> list[str]:
-    """One line per host group with a host of its own: its hosts and their settings."""
+    """One line per host group when their settings differ: its hosts and their settings."""
+    if not mixed(s):
+        return []
     return [
         f"    group {name:<14} {g.hosts:,} host{'s' if g.hosts > 1 else ''}: {g.preset}, ports "
         f"{g.port_range[0]}-{g.port_range[1]} ({g.total_ports:,} in all), TIME_WAIT {g.time_wait_s:g} s"
@@ -198,9 +206,12 @@ def request_lines(name: str, r: ClientFigures) -> list[str]:
 
 def host_cell(s: Summary, one: str) -> str:
     """The hosts of a variant in one cell: ``one`` (the settings every host has), or each host group's."""
-    if not s.pool.groups:
+    if not s.pool.groups or not mixed(s):
         return one
-    return "; ".join(f"{name} {g.preset}, TIME_WAIT {g.time_wait_s:g} s" for name, g in s.pool.groups.items())
+    return "; ".join(
+        f"{name} {g.preset} {g.port_range[0]}-{g.port_range[1]}, TIME_WAIT {g.time_wait_s:g} s"
+        for name, g in s.pool.groups.items()
+    )
 
 
 def comparison_text(results: Mapping[str, RunReport], out: Path) -> str:

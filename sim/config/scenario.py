@@ -346,11 +346,11 @@ class Scenario(Spec):
     def warnings(self) -> list[str]:
         """Things that are valid but probably not what the author meant."""
         notes = []
-        hosts = (
-            [(f"hosts.{g.name}.host", g.host) for g in self.fleet]
-            if self.mixed_hosts
-            else [("host", self.host.resolved)]
-        )
+        hosts = [("host", self.host.resolved)]
+        if self.mixed_hosts:  # each group that writes a host of its own, by name; the others have the scenario's
+            hosts += [
+                (f"hosts.{g.name}.host", h) for g, h in zip(self.hosts or [], self._group_hosts, strict=True) if g.host
+            ]
         for where, host in hosts:
             if host.source_addresses > 1 and not any(w.bind for w in self.workloads):
                 notes.append(

@@ -18,7 +18,7 @@ from .accounting import Accounting
 from .hooks import CloseHook, Connection, ReleaseHook
 from .host import HostParts, ResolvedHost, build_host
 from .lifecycle import Levels, Lifecycle, level_means
-from .transitions import Close
+from .transitions import Close, GroupTransitions
 
 INF = math.inf
 
@@ -129,29 +129,31 @@ def build_fleet(
     classes: Sequence[tuple[Close, bool]],
     group_of_class: Sequence[int],
     rngs: Sequence[np.random.Generator],
-    *,
-    fast: bool = True,
 ) -> tuple[list[HostParts], FleetLifecycle]:
     """Each group's parts and the lifecycle that runs them as one. ``groups``: per group, one host's settings,
     its number of hosts and its source indices (the fleet's, numbered across groups).
 
-    The hosts share one TIME_WAIT count (``Accounting``), so ``max_tw_buckets`` applies to the fleet's
-    sum of every host's limit (unlimited when a group's is).
+    The fleet's levels are counted once (one ``Accounting``); each group's ``max_tw_buckets`` applies to its
+    own TIME_WAIT and FIN_WAIT2 sockets, at each host's limit times the group's hosts (``GroupTransitions``,
+    on the lifecycle's general path).
     """
-    limits = [(h.max_tw_buckets, count) for h, count, _ in groups]
-    limit = None if any(n is None for n, _ in limits) else sum((n or 0) * count for n, count in limits)
     n_sources = max(sources.stop for _, _, sources in groups)
     levels = Accounting(len(destinations))
     parts = [
         build_host(
-            replace(host, source_addresses=n_sources, max_tw_buckets=limit),
+            replace(
+                host,
+                source_addresses=n_sources,
+                max_tw_buckets=None if host.max_tw_buckets is None else host.max_tw_buckets * count,
+            ),
             destinations,
             classes,
             rng,
-            fast=fast,
+            fast=False,  # the general path, where GroupTransitions counts the group's own sockets
             sources=sources,
             levels=levels,
+            rules=GroupTransitions,
         )
-        for (host, _, sources), rng in zip(groups, rngs, strict=True)
+        for (host, count, sources), rng in zip(groups, rngs, strict=True)
     ]
     return parts, FleetLifecycle([p.lifecycle for p in parts], group_of_class)

@@ -19,7 +19,7 @@ from .lifecycle import Lifecycle
 from .policies import Policy, PortSpace, make_policy, split_policy
 from .pool import PortPool
 from .timers import Timers
-from .transitions import Close
+from .transitions import Close, Transitions
 
 Sharing = Literal["per_destination", "none"]
 
@@ -121,6 +121,7 @@ def build_host(
     fast: bool = True,
     sources: range | None = None,
     levels: Accounting | None = None,
+    rules: type[Transitions] = Transitions,
 ) -> HostParts:
     """Wire a host's port space, policy, pool and lifecycle.
 
@@ -128,8 +129,8 @@ def build_host(
     ``SocketHost`` does; then ``n_destinations`` sizes the pool). ``classes``: (close side, bound) of
     each connection class; tcp_tw_reuse eligibility is set for every destination known now, and
     ``set_reusable`` sets it for those added later. ``fast=False`` always takes the lifecycle's
-    general path. ``sources`` and ``levels``: a fleet's host group's own source indices and the fleet's
-    shared counts (``core.fleet``).
+    general path. ``sources``, ``levels`` and ``rules``: a fleet's host group's own source indices, the fleet's
+    shared counts and the group's rules (``core.fleet``).
     """
     n = len(destinations) if n_destinations is None else n_destinations
     space = PortSpace(host.low, host.high, host.source_addresses, destinations)
@@ -155,6 +156,7 @@ def build_host(
         reusable,
         fast=fast,
         levels=levels,
+        rules=rules,
     )
     return HostParts(host, space, policy, pool, lifecycle)
 

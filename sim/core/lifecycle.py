@@ -60,11 +60,13 @@ class Lifecycle(Levels):
         *,
         fast: bool = True,
         levels: Accounting | None = None,
+        rules: type[Transitions] = Transitions,
     ) -> None:
         """Per connection class c (a workload): ``close[c]``, ``bound[c]``, ``reusable[c][destination]``.
 
         ``fast=False`` always takes the general path (the reference the fast path is tested against);
-        ``levels``: counts shared with other lifecycles (a fleet's host groups), else its own.
+        ``levels``: counts shared with other lifecycles (a fleet's host groups), else its own; ``rules``: the
+        transition rules' class (a fleet's groups count their own sockets against ``max_tw_buckets``).
         """
         self.pool = pool
         self.timers = timers
@@ -73,7 +75,7 @@ class Lifecycle(Levels):
         self.levels = Accounting(n_dest) if levels is None else levels
         self.hooks = Hooks()
         reusable = [list(r) for r in reusable] if reusable else [[False] * n_dest for _ in close]
-        self.rules = Transitions(pool, timers, self.calendar, self.levels, self.hooks, close, bound, reusable)
+        self.rules = rules(pool, timers, self.calendar, self.levels, self.hooks, close, bound, reusable)
         self._fast = fast and timers.time_wait > 0
         # the calendar's queues, held directly: advance() reads them on every attempt
         self._ends = self.calendar.ends

@@ -77,7 +77,7 @@ class Transitions:
         if code != AT_ONCE:
             timers = self.timers
             limit = timers.max_tw_buckets
-            if limit is not None and levels.time_wait + levels.fin_wait2 >= limit:
+            if limit is not None and self.waiting() >= limit:
                 levels.dest_overflow[dst] += 1
             elif code == HALF:
                 self.pool.close(src, dst, slot, FIN_WAIT2)
@@ -94,6 +94,10 @@ class Transitions:
                 return
         levels.released(dst)
         self.release(t, conn)
+
+    def waiting(self) -> int:
+        """The TIME_WAIT and FIN_WAIT2 sockets ``max_tw_buckets`` counts."""
+        return self.levels.time_wait + self.levels.fin_wait2
 
     def release(self, t: float, conn: Connection) -> None:
         """Free the connection's 4-tuple in the pool (and its port when it was bound)."""
@@ -130,3 +134,38 @@ class Transitions:
         self.levels.dest_recycled[dst] += 1
         for hook in self.hooks.released:
             hook(conn, now)
+
+
+class GroupTransitions(Transitions):
+    """The rules of one host group of a fleet whose levels are counted together: ``max_tw_buckets`` against the
+    group's own TIME_WAIT and FIN_WAIT2 sockets (the fleet's shared counts change by this group's own steps
+    during each of its calls, so the difference is the group's)."""
+
+    own = 0
+    """This group's TIME_WAIT and FIN_WAIT2 sockets."""
+
+    def waiting(self) -> int:
+        """This group's TIME_WAIT and FIN_WAIT2 sockets."""
+        return self.own
+
+    def end(self, t: float, conn: Connection, code: int | None = None) -> None:
+        """``Transitions.end``, counting the group's own."""
+        before = super().waiting()
+        super().end(t, conn, code)
+        self.own += super().waiting() - before
+
+    def expire_time_wait(self, t: float, conn: Connection, since: float) -> None:
+        """``Transitions.expire_time_wait``, counting the group's own."""
+        before = super().waiting()
+        super().expire_time_wait(t, conn, since)
+        self.own += super().waiting() - before
+
+    def expire_fin_wait2(self, t: float, conn: Connection, since: float) -> None:
+        """``Transitions.expire_fin_wait2``, counting the group's own."""
+        self.own -= 1
+        super().expire_fin_wait2(t, conn, since)
+
+    def recycle(self, conn: Connection, now: float) -> None:
+        """``Transitions.recycle``, counting the group's own."""
+        self.own -= 1
+        super().recycle(conn, now)

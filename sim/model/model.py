@@ -100,7 +100,6 @@ class PortModel:
                 [number[group_of[i].name] for i in range(len(scenario.workloads))],
                 # the first group draws the stream a lone host would, so adding a group changes no other's ports
                 [self._rng("policy" if k == 0 else f"policy:{g.name}") for k, g in enumerate(self.groups)],
-                fast=fast,
             )
             self.parts_of = [group_parts[number[group_of[i].name]] for i in range(len(scenario.workloads))]
             self.parts = group_parts[0]

@@ -130,16 +130,21 @@ def _port_map(result: RunReport) -> PortMap:
 
 
 def _about(result: RunReport, source: int, destination: str) -> str:
-    host = result.scenario.fleet_host
+    scenario = result.scenario
+    host = scenario.fleet_host
     reps = result.summary.replications
     text = (
         f"{host.preset} preset, policy {host.policy_name}, TIME_WAIT {host.time_wait:g} s, seed {result.scenario.seed}"
     )
     if reps:
         text += f", replication 0 of {reps}"
-    first = result.scenario.fleet[0]
-    group = f" (host group {first.name}: the port map follows the first group)" if result.scenario.mixed_hosts else ""
-    return f"ports {host.low}-{host.high} toward {destination} from source address {source}{group}\n{text}"
+    origin = f"source address {source}"
+    group = next((g for g in scenario.fleet if source in g.sources), None)
+    if scenario.fleet_hosts > 1 and group is not None:
+        k = group.host.source_addresses
+        origin = f"host {(source - group.first_source) // k + 1} of group {group.name}"
+        origin += f", address {(source - group.first_source) % k}" if k > 1 else ""
+    return f"ports {host.low}-{host.high} toward {destination} from {origin}\n{text}"
 
 
 def _counts(attempts: int, failures: int) -> str:

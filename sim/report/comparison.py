@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .records import Number, Record, Summary
+from .records import GroupHost, Number, Record, Summary
 from .run import RunReport
 
 
@@ -27,6 +27,9 @@ class ComparisonRow(Record):
     preset: str
     policy: str
     time_wait_s: Number
+    """The first host group's when groups have hosts of their own (``groups`` has each group's)."""
+    groups: dict[str, GroupHost] | None = None
+    """Per host group (a scenario with ``hosts``), its settings and ports."""
     request_failure_probability: Number | None = None
     """Over the request workloads (and workloads with retries): requests that failed for good."""
     new_connections_per_s: Number | None = None
@@ -56,6 +59,7 @@ def compare(reports: Mapping[str, RunReport]) -> dict[str, ComparisonRow]:
             preset=host.preset,
             policy=host.policy_name,
             time_wait_s=host.time_wait,
+            groups=s.pool.groups,
             **_requests(s),
         )
     return table

@@ -86,7 +86,7 @@ class ReuseIntervals(Record):
 
 
 class GroupHost(Record):
-    """One host group's settings, in a fleet whose groups have hosts of their own."""
+    """One host group's settings and ports."""
 
     hosts: int
     preset: str
@@ -103,7 +103,8 @@ class GroupHost(Record):
 
 
 class PoolFacts(Record):
-    """The pool the run drew from (the first host group's settings when groups have hosts of their own)."""
+    """The pool the run drew from (the first host group's settings when groups have hosts of their own:
+    ``groups`` has each group's)."""
 
     port_range: tuple[int, int]
     ports_per_source: int
@@ -121,7 +122,7 @@ class PoolFacts(Record):
     hosts: int = 1
     """Hosts in the fleet, each with this pool unless ``groups`` says otherwise."""
     groups: dict[str, GroupHost] | None = None
-    """Per host group, its settings, when groups have hosts of their own."""
+    """Per host group (a scenario with ``hosts``), its settings."""
 
 
 class ErlangB(Record):

@@ -76,7 +76,7 @@ def offered_rate(w: Workload, start: float, stop: float) -> float:
 
 
 def group_host(host: ResolvedHost, count: int, binds: bool) -> GroupHost:
-    """A host group's settings, for a fleet whose groups have hosts of their own."""
+    """A host group's settings and ports."""
     used = host.source_addresses if binds else 1
     return GroupHost(
         hosts=count,
@@ -140,7 +140,7 @@ def summarize(records: RunRecords) -> Summary:
     binds = any(w.bind for w in scenario.workloads)
     used = host.source_addresses if binds else 1
     hosts = scenario.fleet_hosts
-    groups = {g.name: group_host(g.host, g.count, binds) for g in scenario.fleet} if scenario.mixed_hosts else None
+    groups = {g.name: group_host(g.host, g.count, binds) for g in scenario.fleet} if scenario.hosts else None
     means = records.means
     return Summary(
         scenario=scenario.name,
@@ -182,9 +182,7 @@ def summarize(records: RunRecords) -> Summary:
             reserved=len(host.reserved_offsets),
             source_addresses=host.source_addresses,
             source_addresses_used=used,
-            total_ports=(
-                host.usable_ports * used * hosts if groups is None else sum(g.total_ports for g in groups.values())
-            ),
+            total_ports=sum(g.total_ports for g in groups.values()) if groups else host.usable_ports * used * hosts,
             hosts=hosts,
             policy=dict(host.policy) if not isinstance(host.policy, str) else host.policy,
             sharing=host.sharing,

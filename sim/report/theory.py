@@ -217,8 +217,8 @@ def predict(scenario: Scenario) -> ErlangPrediction:
 
 
 GROUPS_REASON = (
-    "host groups run different workloads, so no one host carries the sum of the rates; each workload runs on one "
-    "group: its figures (workloads) are that group's"
+    "host groups run different workloads, so no one host carries the sum of the rates (each workload runs on one "
+    "group: its figures under workloads are that group's)"
 )
 """Why the host's Erlang B and capacity do not apply to a fleet of several host groups."""
 COUPLED_REASON = (

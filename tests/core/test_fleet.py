@@ -55,12 +55,18 @@ def test_each_group_holds_ports_for_its_own_sources_only() -> None:
     assert a.lifecycle.levels is b.lifecycle.levels
 
 
-def test_max_tw_buckets_is_the_sum_of_every_hosts_limit() -> None:
-    limited = dataclasses.replace(SHORT, max_tw_buckets=10)
-    parts, _ = fleet([(limited, 2), (dataclasses.replace(LONG, max_tw_buckets=4), 3)])
-    assert {p.lifecycle.timers.max_tw_buckets for p in parts} == {2 * 10 + 3 * 4}
-    parts, _ = fleet([(limited, 2), (LONG, 3)])  # one group unlimited: the fleet is
-    assert {p.lifecycle.timers.max_tw_buckets for p in parts} == {None}
+def test_max_tw_buckets_holds_for_each_group_of_hosts() -> None:
+    limited = dataclasses.replace(SHORT, max_tw_buckets=2)
+    parts, life = fleet([(limited, 2), (LONG, 3)])  # group 0: 2 hosts of 2 buckets; group 1 unlimited
+    assert [p.lifecycle.timers.max_tw_buckets for p in parts] == [4, None]
+    for n in range(12):  # six connections per group, all closing at t = 1 (client close: TIME_WAIT)
+        group = n % 2
+        open_one(parts[group], life, group, group * 2, 0, 0.0, 1.0, n)
+    life.advance(1.0)
+    assert life.time_wait == 4 + 6  # group 0 stops at its 4, group 1 keeps all 6
+    assert life.levels.dest_overflow[0] == 2
+    life.advance(10.0)
+    assert (life.time_wait, life.ports_in_use) == (0, 0)
 
 
 @settings(max_examples=60, deadline=None)

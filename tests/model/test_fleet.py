@@ -19,6 +19,7 @@ from sim.config.scenario import Scenario
 from sim.core.fleet import FleetLifecycle
 from sim.model import compiled
 from sim.model.model import PortModel
+from sim.report.comparison import compare
 from sim.report.summary import report
 from sim.stats.erlang import erlang_b
 
@@ -37,7 +38,11 @@ def summary_without(scenario: Scenario, *drop: str) -> dict[str, Any]:
 def test_one_group_of_one_host_is_the_scenario_without_hosts(make_scenario: Make) -> None:
     plain = make_scenario(duration=60.0)
     grouped = plain.with_changes(hosts=[{"name": "solo", "workloads": ["w"]}])
-    assert summary_without(plain) == summary_without(grouped)
+    alone, solo = summary_without(plain), summary_without(grouped)
+    group = solo["pool"].pop("groups")["solo"]
+    assert (group["hosts"], group["total_ports"], group["port_range"]) == (1, 16, alone["pool"]["port_range"])
+    assert alone["pool"].pop("groups") is None
+    assert alone == solo
 
 
 def test_a_translator_with_room_to_spare_changes_nothing_on_the_hosts(make_scenario: Make) -> None:
@@ -236,7 +241,7 @@ def test_one_group_with_a_host_of_its_own_runs_as_the_scenario_with_that_host(
     a, b = summary_without(uniform), summary_without(mixed)
     group = b["pool"].pop("groups")["g"]
     assert (group["hosts"], group["time_wait_s"], group["total_ports"]) == (3, 3.0, b["pool"]["total_ports"])
-    assert a["pool"].pop("groups", None) is None
+    assert a["pool"].pop("groups") == {"g": group}
     assert a["failures"] > 0
     assert a == b
 
@@ -268,7 +273,10 @@ def test_groups_with_hosts_of_their_own_keep_to_their_own_ports(make_scenario: M
     assert "    group a              3 hosts: iana, ports 50000-50015 (48 in all), TIME_WAIT 2 s" in printed
     assert "    group b              2 hosts: windows, ports 49152-49171 (40 in all), TIME_WAIT 5 s" in printed
     side_by_side = comparison_text({"ab": result, "a": report(run["a"])}, Path("out"))
-    assert side_by_side.splitlines()[2].endswith("a iana, TIME_WAIT 2 s; b windows, TIME_WAIT 5 s")
+    assert side_by_side.splitlines()[2].endswith(
+        "a iana 50000-50015, TIME_WAIT 2 s; b windows 49152-49171, TIME_WAIT 5 s"
+    )
+    assert compare({"ab": result})["ab"].groups == summary.pool.groups
 
 
 def test_a_translator_sees_the_closes_of_every_group_in_time_order(make_scenario: Make) -> None:
