@@ -177,8 +177,7 @@ NAT_ANSWERS: dict[str, Callable[[dict[str, dict[str, Any]]], bool]] = {
         and nat(v["baseline"])["failures"] == 0
         and v["baseline"]["pool"]["groups"]["batch"]["preset"] == "windows"
         and v["windows-tw-30"]["pool"]["groups"]["batch"]["time_wait_s"] == 30
-        and v["batch-on-linux"]["pool"]["groups"] is None  # every host is alike again: one pool description
-        and v["batch-on-linux"]["pool"]["port_range"] == [32768, 60999]
+        and v["batch-on-linux"]["pool"]["groups"]["batch"]["port_range"] == [32768, 60999]
         and v["windows-tw-30"]["failures"] == v["batch-on-linux"]["failures"] == 0
     ),
 }
