@@ -59,11 +59,11 @@ def test_max_tw_buckets_holds_for_each_group_of_hosts() -> None:
     limited = dataclasses.replace(SHORT, max_tw_buckets=2)
     parts, life = fleet([(limited, 2), (LONG, 3)])  # group 0: 2 hosts of 2 buckets; group 1 unlimited
     assert [p.lifecycle.timers.max_tw_buckets for p in parts] == [4, None]
-    for n in range(12):  # six connections per group, all closing at t = 1 (client close: TIME_WAIT)
+    for n in range(12):  # six connections per group, group 1's closing first (client close: TIME_WAIT)
         group = n % 2
-        open_one(parts[group], life, group, group * 2, 0, 0.0, 1.0, n)
+        open_one(parts[group], life, group, group * 2, 0, 0.0, 1.0 - 0.5 * group, n)
     life.advance(1.0)
-    assert life.time_wait == 4 + 6  # group 0 stops at its 4, group 1 keeps all 6
+    assert life.time_wait == 6 + 4  # group 1 keeps all 6, group 0 stops at its own 4 (not the fleet's 10)
     assert life.levels.dest_overflow[0] == 2
     life.advance(10.0)
     assert (life.time_wait, life.ports_in_use) == (0, 0)

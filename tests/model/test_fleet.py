@@ -313,3 +313,19 @@ def test_a_translator_sees_the_closes_of_every_group_in_time_order(make_scenario
     assert a.nat.unit_failures == b.nat.unit_failures
     assert a.failures == a.translator_failures  # the hosts themselves never ran out
     assert a.means["time_wait"] > 5 * b.means["time_wait"]
+
+
+def test_groups_may_differ_in_source_addresses_behind_a_translator(make_scenario: Make) -> None:
+    # group b's hosts have two addresses each and spread over them: the translator still sees 5 hosts, 2 in group b
+    s = groups(
+        make_scenario,
+        b_host={**WINDOWS, "source_addresses": 2},
+        nat={"kind": "gcp-cloud-nat", "min_ports_per_host": 64},
+    ).with_changes({"workloads.v.bind": "no_port"})
+    assert [g.sources for g in s.fleet] == [range(0, 3), range(3, 7)]
+    r = PortModel(s).run()
+    assert r.nat is not None
+    held = r.nat.host_series
+    assert held.shape[1] == 5
+    assert (held.max(axis=0) > 0).all()  # every host held mappings, group b's two included
+    assert r.failures[1] > 0  # group b's own 2 x 20 ports per host fill (TIME_WAIT 5 s at 4/s per host)
