@@ -163,6 +163,8 @@ def describe(error: Mapping[str, Any], raw: Any, root: type[BaseModel]) -> tuple
     if kind == "union_tag_not_found":
         kinds = ", ".join(kinds_at(root, error["loc"])) or "see portsim schema"
         return tuple(path), f"missing 'kind' (expected one of: {kinds})"
+    if kind in {"model_type", "dict_type"} and not isinstance(given, dict):
+        return tuple(path), f"must be a mapping of keys, written {{key: value, ...}} (got {echo(given)})"
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]

@@ -180,13 +180,14 @@ def test_a_group_host_equal_to_the_scenarios_is_not_a_mixed_fleet(make_scenario:
         ({"preset": "plan9"}, "hosts[1].host.preset: unknown preset"),
         ({"tw_reuse": 5}, "hosts[1].host.tw_reuse"),
         ({"tmie_wait": 5}, "hosts[1].host.tmie_wait"),
+        ("windows", 'hosts[1].host: must be a mapping of keys, written {key: value, ...} (got "windows")'),
         (
             {"reserved_ports": "50000-50015"},
             "hosts[1].host: with the scenario's host: every port of port_range is reserved",
         ),
     ],
 )
-def test_a_bad_group_host_gets_one_line_naming_the_key(make_scenario: Make, host: dict[str, Any], message: str) -> None:
+def test_a_bad_group_host_gets_one_line_naming_the_key(make_scenario: Make, host: Any, message: str) -> None:
     with pytest.raises(ScenarioError) as err:
         with_group_host(two_groups(make_scenario), 1, host)
     assert message in str(err.value)
