@@ -206,11 +206,11 @@ def request_lines(name: str, r: ClientFigures) -> list[str]:
 
 def host_cell(s: Summary, one: str) -> str:
     """The hosts of a variant in one cell: ``one`` (the settings every host has), or each host group's."""
-    if not s.pool.groups or not mixed(s):
+    if not mixed(s):
         return one
     return "; ".join(
         f"{name} {g.preset} {g.port_range[0]}-{g.port_range[1]}, TIME_WAIT {g.time_wait_s:g} s"
-        for name, g in s.pool.groups.items()
+        for name, g in (s.pool.groups or {}).items()
     )
 
 

@@ -239,11 +239,6 @@ class Scenario(Spec):
         return self.host.resolved
 
     @property
-    def group_hosts(self) -> list[tuple[str, ResolvedHost, int]]:
-        """(group name, host settings, hosts) per group; one entry ("host", the host, 1) without ``hosts``."""
-        return [(g.name, g.host, g.count) for g in self.fleet]
-
-    @property
     def nat_growing(self) -> bool:
         """Whether the translator's pools grow during a run (dynamic allocation)."""
         return self.nat is not None and self.nat.growing

@@ -88,20 +88,20 @@ class PortModel:
         index = {d.endpoint: i for i, d in enumerate(destinations)}
         endpoints = [d.endpoint for d in destinations]
         classes = [(w.close, w.bound) for w in scenario.workloads]
-        group_of = {i: g for g in self.groups for i in g.workloads}
+        group_of = [k for i in range(len(scenario.workloads)) for k, g in enumerate(self.groups) if i in g.workloads]
+        """Per workload, the index of the group running it."""
         self.env = simpy.Environment()
         self.lifecycle: Lifecycle | FleetLifecycle
         if scenario.mixed_hosts:  # groups with hosts of their own: parts per group, run as one
-            number = {g.name: k for k, g in enumerate(self.groups)}
             group_parts, self.lifecycle = build_fleet(
                 [(g.host, g.count, g.sources) for g in self.groups],
                 endpoints,
                 classes,
-                [number[group_of[i].name] for i in range(len(scenario.workloads))],
+                group_of,
                 # the first group draws the stream a lone host would, so adding a group changes no other's ports
                 [self._rng("policy" if k == 0 else f"policy:{g.name}") for k, g in enumerate(self.groups)],
             )
-            self.parts_of = [group_parts[number[group_of[i].name]] for i in range(len(scenario.workloads))]
+            self.parts_of = [group_parts[k] for k in group_of]
             self.parts = group_parts[0]
             n_sources = self.groups[-1].sources.stop
             sizes = [g.host.size for g in self.groups for _ in g.sources]
@@ -123,9 +123,9 @@ class PortModel:
         self.recorder = Recorder(len(scenario.workloads), len(destinations), n_sources, size, sizes)
         self._next_id = 0
         self._progress: ProgressCallback | None = None
-        group_of = {i: g for g in self.groups for i in g.workloads}
         self.drivers = [
-            self._driver(i, w, index, layered or w.layered, group_of[i]) for i, w in enumerate(scenario.workloads)
+            self._driver(i, w, index, layered or w.layered, self.groups[group_of[i]])
+            for i, w in enumerate(scenario.workloads)
         ]
         self.dial = self.connect
         """connect() as the workloads and the client layer call it: through the translator when there is one."""

@@ -43,7 +43,8 @@ def _subtitle(result: RunReport) -> str:
     grid = f" on a {host.time_wait_granularity:g} s grid" if host.time_wait_granularity else ""
     if result.scenario.mixed_hosts:
         groups = [
-            f"{name} {h.preset} {h.low}-{h.high} TW {h.time_wait:g} s" for name, h, _ in result.scenario.group_hosts
+            f"{g.name} {g.host.preset} {g.host.low}-{g.host.high} TW {g.host.time_wait:g} s"
+            for g in result.scenario.fleet
         ]
         text += "host groups " + ", ".join(groups[:3]) + (", ..." if len(groups) > 3 else "")
         text += f", seed {result.scenario.seed}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..config.workload import Workload
@@ -75,22 +77,24 @@ def offered_rate(w: Workload, start: float, stop: float) -> float:
     return w.offered.mean_rate_over(a, b) * (b - a) / (stop - start) if b > a else 0.0
 
 
+def host_facts(host: ResolvedHost) -> dict[str, Any]:
+    """The settings ``PoolFacts`` and ``GroupHost`` give of a host, as summary.json writes them."""
+    return {
+        "port_range": (host.low, host.high),
+        "ports_per_source": host.usable_ports,
+        "source_addresses": host.source_addresses,
+        "policy": dict(host.policy) if not isinstance(host.policy, str) else host.policy,
+        "sharing": host.sharing,
+        "time_wait_s": host.time_wait,
+        "tw_reuse": host.tw_reuse,
+        "max_tw_buckets": "unlimited" if host.max_tw_buckets is None else host.max_tw_buckets,
+    }
+
+
 def group_host(host: ResolvedHost, count: int, binds: bool) -> GroupHost:
     """A host group's settings and ports."""
     used = host.source_addresses if binds else 1
-    return GroupHost(
-        hosts=count,
-        preset=host.preset,
-        port_range=(host.low, host.high),
-        ports_per_source=host.usable_ports,
-        source_addresses=host.source_addresses,
-        total_ports=host.usable_ports * used * count,
-        policy=dict(host.policy) if not isinstance(host.policy, str) else host.policy,
-        sharing=host.sharing,
-        time_wait_s=host.time_wait,
-        tw_reuse=host.tw_reuse,
-        max_tw_buckets="unlimited" if host.max_tw_buckets is None else host.max_tw_buckets,
-    )
+    return GroupHost(**host_facts(host), hosts=count, preset=host.preset, total_ports=host.usable_ports * used * count)
 
 
 def summarize(records: RunRecords) -> Summary:
@@ -120,6 +124,7 @@ def summarize(records: RunRecords) -> Summary:
             translator_failures=translator[i],
         )
     destinations: dict[str, DestinationFigures] = {}
+    widest = max(g.host.size for g in scenario.fleet)  # the increments' length: the widest range's
     for j, d in enumerate(scenario.destinations):
         destinations[d.label] = DestinationFigures(
             attempts=records.dest_attempts[j],
@@ -130,7 +135,7 @@ def summarize(records: RunRecords) -> Summary:
             peak_time_wait=records.dest_peak_time_wait[j],
             time_wait_recycled=records.dest_recycled[j],
             reuse_distance=_distance(records.reuse_distance[j]),
-            next_port_guess=_guess(records.increments[j], max(g.host.size for g in scenario.fleet)),
+            next_port_guess=_guess(records.increments[j], widest),
             erlang_b=prediction.destination(d.label),
         )
     attempts, failures = sum(records.attempts), sum(records.failures)
@@ -177,19 +182,12 @@ def summarize(records: RunRecords) -> Summary:
             mean=records.reuse.mean(),
         ),
         pool=PoolFacts(
-            port_range=(host.low, host.high),
-            ports_per_source=host.usable_ports,
+            **host_facts(host),
             reserved=len(host.reserved_offsets),
-            source_addresses=host.source_addresses,
             source_addresses_used=used,
             total_ports=sum(g.total_ports for g in groups.values()) if groups else host.usable_ports * used * hosts,
             hosts=hosts,
-            policy=dict(host.policy) if not isinstance(host.policy, str) else host.policy,
-            sharing=host.sharing,
-            time_wait_s=host.time_wait,
             time_wait_granularity_s=host.time_wait_granularity,
-            tw_reuse=host.tw_reuse,
-            max_tw_buckets="unlimited" if host.max_tw_buckets is None else host.max_tw_buckets,
             groups=groups,
         ),
         erlang_b=prediction.record(),

@@ -154,7 +154,7 @@ def test_a_group_host_changes_the_keys_it_names_of_the_scenarios_host(make_scena
     assert (a.sources, b.sources) == (range(0, 3), range(3, 7))  # 3 hosts x 1 address, then 2 hosts x 2
     assert s.host_of(s.workloads[1]) == b.host
     assert s.fleet_host == a.host
-    assert s.group_hosts == [("a", a.host, 3), ("b", b.host, 2)]
+    assert [(g.name, g.host, g.count) for g in s.fleet] == [("a", a.host, 3), ("b", b.host, 2)]
     # written back as given, so changes to the scenario's host still reach the groups that do not pin the key
     assert s.to_dict(resolved=False)["hosts"][1]["host"] == {"preset": "windows", "source_addresses": 2}
     later = s.with_changes({"host.time_wait": 7.0})
