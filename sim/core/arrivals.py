@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
+from itertools import chain
 from typing import Annotated, Literal, overload
 
 import numpy as np
@@ -80,15 +81,19 @@ class Poisson(Arrivals):
         return {"rate": self.rate * factor}
 
     def times(self, rng: np.random.Generator, start: float, stop: float) -> Iterator[float]:
-        t = start
         scale = 1.0 / self.rate
-        while True:
-            stamps = (t + np.cumsum(rng.exponential(scale, BATCH))).tolist()
-            for stamp in stamps:
-                if stamp >= stop:
+
+        def batches() -> Iterator[list[float]]:
+            t = start
+            while True:
+                stamps = t + np.cumsum(rng.exponential(scale, BATCH))
+                before = int(np.searchsorted(stamps, stop))  # increasing: the first at or after stop
+                yield stamps[:before].tolist()
+                if before < BATCH:
                     return
-                yield stamp
-            t = stamps[-1]
+                t = float(stamps[-1])
+
+        return chain.from_iterable(batches())  # one Python step per batch, not per attempt
 
 
 class Constant(Arrivals):

@@ -21,8 +21,6 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable
 
-import numpy as np
-
 from .hooks import Connection
 from .policies import Layout, offset_of, slot_of
 
@@ -84,9 +82,10 @@ class PortPool:
         self._recyclable: dict[tuple[int, int, int], Connection] = {}
         self.ports_in_use = 0
         """Distinct (source address, port) pairs carrying at least one socket."""
-        self._since = [array("d", bytes(8 * w)) for w in width]
         self.window_start = 0.0
-        self._port_seconds = 0.0
+        self._port_moment = 0.0
+        """Port-busy seconds so far, less ``ports_in_use * now``: each port taken subtracts its time, each one
+        freed adds it (a sum over ports, not a start time per port: one array fewer on the hot path)."""
         self._usable = size - len(self.reserved)
         self.offsets = [offset_of(slot, size, layout) for slot in range(size)]
         """Offset from the low end of the range of the port in each slot."""
@@ -157,7 +156,7 @@ class PortPool:
                 self.local[src][slot] = 1
                 self.in_use[src] += 1
                 self.ports_in_use += 1
-                self._since[src][slot] = now
+                self._port_moment -= now
         last = self._released[src][k][slot]  # type: ignore[index]
         return (-1.0 if last == NEVER else now - last), recycled
 
@@ -206,24 +205,16 @@ class PortPool:
             self.local[src][slot] = 0
             self.in_use[src] -= 1
             self.ports_in_use -= 1
-            since = self._since[src][slot]
-            window = self.window_start
-            if now > window:
-                self._port_seconds += now - (since if since > window else window)
+            self._port_moment += now
 
     def start_window(self, now: float) -> None:
         """Count port-busy seconds from ``now`` on."""
         self.window_start = now
-        self._port_seconds = 0.0
+        self._port_moment = -self.ports_in_use * now
 
     def port_seconds(self, now: float) -> float:
         """Seconds local ports were in use between the window start and ``now``, summed over ports."""
-        total = self._port_seconds
-        for src in range(self.n_sources):
-            busy = np.frombuffer(self.refs[src], dtype=np.uint32) > 0
-            since = np.frombuffer(self._since[src], dtype=np.float64)[busy]
-            total += float(np.sum(now - np.maximum(since, self.window_start)))
-        return total
+        return self._port_moment + self.ports_in_use * now
 
     def flags(self, src: int, dst: int) -> bytearray:
         """The flags of every slot for connect() from ``src`` to ``dst``, to read only (no view is created)."""

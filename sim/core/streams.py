@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterator
+from itertools import chain
+from typing import Any
 
 import numpy as np
 
@@ -23,16 +25,20 @@ def component_rng(seed: int, replication: int, name: str) -> np.random.Generator
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
+def _endless(draw: Callable[[], list[Any]]) -> Iterator[Any]:
+    """The items of ``draw()``, called again each time its last list runs out: iterated in C (``itertools``), so
+    taking one item costs no Python frame."""
+    return chain.from_iterable(iter(draw, None))
+
+
 def batched(draw: Callable[[int], np.ndarray]) -> Iterator[float]:
     """Yield floats forever from ``draw(BATCH)``, one batch at a time."""
-    while True:
-        yield from draw(BATCH).tolist()
+    return _endless(lambda: draw(BATCH).tolist())
 
 
 def random_ints(rng: np.random.Generator, high: int) -> Iterator[int]:
     """Endless uniform integers in ``[0, high)``, drawn in batches."""
-    while True:
-        yield from rng.integers(0, high, BATCH).tolist()
+    return _endless(lambda: rng.integers(0, high, BATCH).tolist())
 
 
 def fleet_sources(
@@ -41,15 +47,18 @@ def fleet_sources(
     """Endless source indexes ``first + h * per_host + a``: ``h`` uniform in ``[0, count)`` drawn from ``hosts``
     (0 when None), ``a`` uniform in ``[0, per_host)`` from ``addresses`` (0 when None); each stream drawn in batches,
     so the same numbers as ``random_ints`` on each."""
-    while True:
+
+    def draw() -> list[int]:
         h = hosts.integers(0, count, BATCH) if hosts is not None else np.zeros(BATCH, dtype=np.int64)
         a = addresses.integers(0, per_host, BATCH) if addresses is not None else 0
-        yield from (first + h * per_host + a).tolist()
+        sources: list[int] = (first + h * per_host + a).tolist()
+        return sources
+
+    return _endless(draw)
 
 
 def weighted_choices(rng: np.random.Generator, values: list[int], probabilities: list[float]) -> Iterator[int]:
     """Endless draws of ``values`` with the given ``probabilities`` (normalised again here), in batches."""
     p = np.asarray(probabilities, dtype=float)
     p = p / p.sum()
-    while True:
-        yield from rng.choice(values, size=BATCH, p=p).tolist()
+    return _endless(lambda: rng.choice(values, size=BATCH, p=p).tolist())

@@ -25,6 +25,7 @@ from libc.string cimport memchr, memcpy, memset
 from cpython cimport array
 from cpython.object cimport Py_SIZE
 
+import gc
 import math
 
 from ..core.transitions import AT_ONCE
@@ -569,7 +570,7 @@ cdef class Nat:
         x = ((<uint64_t>host + 1) * MIX0) ^ self.salt
         if not self.persistent:
             x ^= (<uint64_t>dst + 1) * MIX1
-        x = (x * MIX2) & 0xFFFFFFFF
+        x = (x * MIX2) & <uint64_t>0xFFFFFFFF
         return <int>((x >> 8) % <uint64_t>self.units)
 
     cdef int snat_pool(self, Py_ssize_t pool) except -1:
@@ -859,12 +860,11 @@ cdef class Batch:
     cdef double** released
     cdef unsigned int** refs
     cdef unsigned char** local
-    cdef double** since
     cdef int* offsets
     cdef int64_t* busy
     cdef int64_t* in_use
     cdef int64_t ports_in_use
-    cdef double port_seconds, pool_window
+    cdef double port_moment
     # accounting
     cdef int64_t established, time_wait, fin_wait2, peak_established, peak_time_wait
     cdef double seconds_established, seconds_time_wait, window
@@ -908,7 +908,6 @@ cdef class Batch:
         self.released = NULL
         self.refs = NULL
         self.local = NULL
-        self.since = NULL
         self.in_use = NULL
         self.offsets = NULL
         self.busy = NULL
@@ -932,7 +931,6 @@ cdef class Batch:
         free(self.released)
         free(self.refs)
         free(self.local)
-        free(self.since)
         free(self.in_use)
         free(self.offsets)
         free(self.busy)
@@ -991,10 +989,9 @@ cdef class Batch:
         self.busy = <int64_t*>malloc(cells * sizeof(int64_t))
         self.refs = <unsigned int**>malloc(self.n_sources * sizeof(unsigned int*))
         self.local = <unsigned char**>malloc(self.n_sources * sizeof(unsigned char*))
-        self.since = <double**>malloc(self.n_sources * sizeof(double*))
         self.in_use = <int64_t*>malloc(self.n_sources * sizeof(int64_t))
         if (self.views == NULL or self.released == NULL or self.busy == NULL or self.refs == NULL
-                or self.local == NULL or self.since == NULL or self.in_use == NULL):
+                or self.local == NULL or self.in_use == NULL):
             raise MemoryError()
         for i in range(cells):
             self.views[i] = NULL  # a (source, key)'s bytes are made the first time it connects (``view``)
@@ -1006,9 +1003,6 @@ cdef class Batch:
             byte_view = pool.local[i]
             self.keep.append(byte_view)
             self.local[i] = &byte_view[0]
-            double_view = pool._since[i]
-            self.keep.append(double_view)
-            self.since[i] = &double_view[0]
         self.offsets = <int*>malloc(self.size * sizeof(int))
         for i in range(self.size):
             self.offsets[i] = pool.offsets[i]
@@ -1101,8 +1095,7 @@ cdef class Batch:
                 self.busy[s * n_keys + k] = row[k]
             self.in_use[s] = in_use[s]
         self.ports_in_use = pool.ports_in_use
-        self.port_seconds = pool._port_seconds
-        self.pool_window = pool.window_start
+        self.port_moment = pool._port_moment
         self.established = levels.established
         self.time_wait = levels.time_wait
         self.fin_wait2 = levels.fin_wait2
@@ -1149,7 +1142,7 @@ cdef class Batch:
                 row[k] = self.busy[s * n_keys + k]
             in_use[s] = self.in_use[s]
         pool.ports_in_use = self.ports_in_use
-        pool._port_seconds = self.port_seconds
+        pool._port_moment = self.port_moment
         levels.established = self.established
         levels.time_wait = self.time_wait
         levels.peak_established = self.peak_established
@@ -1218,14 +1211,20 @@ cdef class Batch:
         calendar = self.lifecycle.calendar
         ends = calendar.ends
         ends.clear()  # refilled in the C heap's array order: already a heapq heap, the (time, id) keys being unique
-        for i in range(self.heap_n):
-            e = &self.heap[i]
-            ends.append((e.t, e.ident, self.connection(e.ident, e.src, e.dst, e.slot, e.cls, e.opened)))
-        time_waits = calendar.time_waits
-        time_waits.clear()
-        for i in range(self.ring_n):
-            w = &self.ring[(self.ring_head + i) & (self.ring_cap - 1)]
-            time_waits.append((w.expiry, self.connection(w.ident, w.src, w.dst, w.slot, w.cls, w.opened), w.since))
+        collecting = gc.isenabled()
+        gc.disable()  # millions of tuples, none in a cycle: the collector would walk them over and over
+        try:
+            for i in range(self.heap_n):
+                e = &self.heap[i]
+                ends.append((e.t, e.ident, self.connection(e.ident, e.src, e.dst, e.slot, e.cls, e.opened)))
+            time_waits = calendar.time_waits
+            time_waits.clear()
+            for i in range(self.ring_n):
+                w = &self.ring[(self.ring_head + i) & (self.ring_cap - 1)]
+                time_waits.append((w.expiry, self.connection(w.ident, w.src, w.dst, w.slot, w.cls, w.opened), w.since))
+        finally:
+            if collecting:
+                gc.enable()
         if self.nat is not None:
             self.nat.handover()
         self.heap_n = 0
@@ -1315,20 +1314,18 @@ cdef class Batch:
     cdef inline void release(self, int src, int dst, Py_ssize_t slot, double t) noexcept:
         """``PortPool.release`` of a 4-tuple not bound."""
         cdef unsigned int r
-        cdef double opened
         cdef Py_ssize_t cell = src * self.n_keys + (dst if self.sharing else 0)
         self.views[cell][slot] = 0
         self.busy[cell] -= 1
         self.released[cell][slot] = t
-        r = self.refs[src][slot] - 1
+        # with one sharing key a port carries at most one 4-tuple: its count is 1 here, and need not be read
+        r = 0 if self.n_keys == 1 else self.refs[src][slot] - 1
         self.refs[src][slot] = r
         if r == 0:
             self.local[src][slot] = 0
             self.in_use[src] -= 1
             self.ports_in_use -= 1
-            if t > self.pool_window:
-                opened = self.since[src][slot]
-                self.port_seconds += t - (opened if opened > self.pool_window else self.pool_window)
+            self.port_moment += t
 
     cdef int advance_to(self, double now) except -1:
         """``Lifecycle._advance_simple``: closes and TIME_WAIT expiries due by ``now``; 1 when it handed over."""
@@ -1448,7 +1445,7 @@ cdef class Batch:
             noise = 2 * <int64_t>next(self.noise_iter)
             if noise > i:
                 i = noise
-        self.table[index] = (self.table[index] + <uint64_t>i + 2) & 0xFFFFFFFF
+        self.table[index] = (self.table[index] + <uint64_t>i + 2) & <uint64_t>0xFFFFFFFF
         return found
 
     cdef Py_ssize_t scan_from(self, unsigned char* v, Py_ssize_t start, int64_t* probes) noexcept:
@@ -1485,6 +1482,7 @@ cdef class Batch:
         """``PortModel.attempt`` (through ``NatLayer.connect`` when there is a translator) for workload ``w`` at
         ``now``; 1 when it handed over before starting it."""
         cdef int src = 0, dst, key
+        cdef unsigned int refs
         cdef Py_ssize_t slot, start, cell
         cdef int64_t probes = 0
         cdef double occupancy, last, interval, end
@@ -1531,12 +1529,14 @@ cdef class Batch:
         # PortPool.take, not bound, nothing to recycle
         v[slot] = ESTABLISHED
         self.busy[cell] += 1
-        self.refs[src][slot] += 1
-        if self.refs[src][slot] == 1:
+        # one 4-tuple per port with one sharing key (``release``): the port was free, its count 0
+        refs = 1 if self.n_keys == 1 else self.refs[src][slot] + 1
+        self.refs[src][slot] = refs
+        if refs == 1:
             self.local[src][slot] = 1
             self.in_use[src] += 1
             self.ports_in_use += 1
-            self.since[src][slot] = now
+            self.port_moment -= now
         last = self.released[cell][slot]
         interval = -1.0 if last == NEVER else now - last
         # Recorder.connected

@@ -360,6 +360,29 @@ def test_a_layer_subscribing_after_the_model_is_built_makes_it_hand_over() -> No
 
 
 @pytest.mark.usefixtures("built")
+@pytest.mark.parametrize(("close", "destinations"), [("client", 1), ("reset", 1), ("client", 3), ("reset", 3)])
+def test_the_pool_handed_back_mid_run_is_the_python_pools_port_for_port(close: str, destinations: int) -> None:
+    """Counts the compiled path keeps its own way (a port's socket count, written and not read when a port
+    carries one 4-tuple; port-busy seconds as a sum of times) come back as the Python pool holds them."""
+    raw = reference(close).to_dict()
+    raw["workloads"][0]["destinations"] = [{"address": f"10.0.0.{d + 1}", "port": 443} for d in range(destinations)]
+    raw["workloads"][0]["arrivals"]["rate"] = 400.0  # 28,000 connections through 4,096 ports: ports reused
+    scenario = validate(raw, "<test>")
+    pools = []
+    for pure in (True, False):
+        model = model_on(scenario, pure)
+        model.env.run(until=70.0)
+        if model.batch is not None:
+            model.batch.detach()
+        pools.append(model.pool)
+    python, handed = pools
+    assert python.ports_in_use > 300  # about 400 open, and with client close about 1,000 per key in TIME_WAIT
+    for name in ("refs", "local", "in_use", "_views", "_busy", "_released"):
+        assert_same(getattr(python, name), getattr(handed, name), name)
+    assert python.port_seconds(70.0) == handed.port_seconds(70.0)
+
+
+@pytest.mark.usefixtures("built")
 def test_closes_at_the_same_instant_go_in_opening_order() -> None:
     """Two workloads opening at the same instants with the same fixed duration close at the same instants: in
     opening order, as in the Python model, which a layer that subscribes later sees in the TIME_WAITs' releases."""
