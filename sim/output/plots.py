@@ -216,7 +216,8 @@ def failures(result: RunReport, bins: int = 200) -> Figure:
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("per second")
     ax.set_xlim(t[0], t[-1])
-    ax.set_ylim(bottom=0)
+    highest = float(np.max(attempts_binned / widths, initial=0.0))
+    ax.set_ylim(0, highest * 1.4 if highest > 0 else 1.0)  # room above the lines for the note and the legend
     ax.legend(loc="upper right", fontsize=8)
     return fig
 

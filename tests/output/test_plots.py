@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 import sim
@@ -38,6 +39,19 @@ def test_occupancy_draws_the_pool_size(result: sim.RunResult) -> None:
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "pool size (16 ports)" in labels
     assert {"ESTABLISHED", "TIME_WAIT"} <= set(labels)
+
+
+def test_the_failures_legend_and_note_sit_above_the_lines(make_scenario: Callable[..., Scenario]) -> None:
+    """A steady rate draws a flat line near the top of the axes: the legend and the note must not cover it."""
+    result = sim.run(make_scenario(workload={"arrivals": {"kind": "poisson", "rate": 30.0}}))
+    fig = result.plot_failures()
+    ax = fig.axes[0]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    highest = max(float(np.max(p.get_path().vertices[:, 1])) for p in ax.patches)
+    line_top = ax.transData.transform((0.0, highest))[1]
+    boxes = [ax.get_legend().get_window_extent(renderer), ax.texts[0].get_window_extent(renderer)]
+    assert all(line_top < box.y0 for box in boxes)
 
 
 @pytest.mark.parametrize(
