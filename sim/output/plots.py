@@ -180,6 +180,13 @@ def _coarsen(t: np.ndarray, counts: np.ndarray, bins: int) -> tuple[np.ndarray, 
     return edges, padded.reshape(n, group).sum(axis=1)
 
 
+def failure_label(result: RunReport) -> str:
+    """What the failures are: the host's errors, and the translator's when there is one."""
+    nat = result.summary.nat
+    errors = "EADDRNOTAVAIL / EADDRINUSE" + (f", or the translator's {nat.error}" if nat is not None else "")
+    return f"failures per second ({errors})"
+
+
 def failures(result: RunReport, bins: int = 200) -> Figure:
     """Attempts and failed allocations per second over time."""
     fig, ax = _figure("Failed allocations", result)
@@ -196,7 +203,7 @@ def failures(result: RunReport, bins: int = 200) -> Figure:
         fill=True,
         color="#c0392b",
         alpha=0.85,
-        label="failures per second (EADDRNOTAVAIL / EADDRINUSE)",
+        label=failure_label(result),
     )
     total = round(result.summary.failures)
     blocking = result.summary.blocking_probability

@@ -59,3 +59,15 @@ def test_the_heat_map_marks_groups_and_counts_hosts_that_failed(fleet: sim.RunRe
     assert "6 host(s)" in title
     assert "OUT_OF_RESOURCES" in title
     assert any(t.get_text() == "web" for t in fig.axes[0].texts)
+
+
+def test_the_failures_plot_names_the_translators_error_behind_a_translator(
+    fleet: sim.RunResult, make_scenario: Callable[..., Scenario]
+) -> None:
+    assert fleet.summary.nat is not None
+    assert fleet.summary.nat.failures > 0
+    labels = [t.get_text() for t in fleet.plot_failures().axes[0].get_legend().get_texts()]
+    assert "failures per second (EADDRNOTAVAIL / EADDRINUSE, or the translator's OUT_OF_RESOURCES)" in labels
+    alone = sim.run(make_scenario(duration=10.0))
+    labels = [t.get_text() for t in alone.plot_failures().axes[0].get_legend().get_texts()]
+    assert "failures per second (EADDRNOTAVAIL / EADDRINUSE)" in labels
