@@ -97,10 +97,6 @@ class FleetLifecycle(Levels):
 
     # ----------------------------------------------------------------- measuring
 
-    def start_window(self, now: float) -> None:
-        """Count seconds, peaks, recycled and overflowed TIME_WAITs from ``now`` on."""
-        self.levels.start_window(now)
-
     @property
     def ports_in_use(self) -> int:
         """(source address, port) pairs carrying a socket, fleet-wide."""

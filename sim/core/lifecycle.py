@@ -46,6 +46,10 @@ class Levels:
         """4-tuples in FIN_WAIT2 now."""
         return self.levels.fin_wait2
 
+    def start_window(self, now: float) -> None:
+        """Count seconds, peaks, recycled and overflowed TIME_WAITs from ``now`` on."""
+        self.levels.start_window(now)
+
 
 class Lifecycle(Levels):
     """Schedules connection closes and timer expiries, applies them to the pool, and counts the levels."""
@@ -278,9 +282,10 @@ class Lifecycle(Levels):
 
     # ----------------------------------------------------------------- measuring
 
-    def start_window(self, now: float) -> None:
-        """Count seconds, peaks, recycled and overflowed TIME_WAITs from ``now`` on."""
-        self.levels.start_window(now)
+    @property
+    def ports_in_use(self) -> int:
+        """(source address, port) pairs carrying a socket."""
+        return self.pool.ports_in_use
 
     def still_open(self, now: float) -> tuple[float, float, float]:
         """Measured seconds, up to ``now``, of the ESTABLISHED, TIME_WAIT and FIN_WAIT2 intervals not yet ended."""

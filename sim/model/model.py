@@ -335,7 +335,7 @@ class PortModel:
     @property
     def ports_in_use(self) -> int:
         """(source address, port) pairs carrying a socket, over every host."""
-        return self.lifecycle.ports_in_use if isinstance(self.lifecycle, FleetLifecycle) else self.pool.ports_in_use
+        return self.lifecycle.ports_in_use
 
     def _every_tick(self, now: float) -> None:
         self.recorder.flush(FLUSH)
