@@ -137,14 +137,39 @@ def mixed(s: Summary) -> bool:
 
 
 def group_lines(s: Summary) -> list[str]:
-    """One line per host group when their settings differ: its hosts and their settings."""
-    if not mixed(s):
-        return []
-    return [
-        f"    group {name:<14} {g.hosts:,} host{'s' if g.hosts > 1 else ''}: {g.preset}, ports "
-        f"{g.port_range[0]}-{g.port_range[1]} ({g.total_ports:,} in all), TIME_WAIT {g.time_wait_s:g} s"
-        for name, g in (s.pool.groups or {}).items()
-    ]
+    """Per host group: its hosts and their settings when the groups' differ; with several groups, its ports in use
+    and one of its hosts' Erlang B and capacity."""
+    lines = []
+    settings = s.pool.groups or {}
+    for name, g in settings.items():
+        hosts = f"{g.hosts:,} host{'s' if g.hosts > 1 else ''}"
+        if mixed(s):
+            lines.append(
+                f"    group {name:<14} {hosts}: {g.preset}, ports {g.port_range[0]}-{g.port_range[1]} "
+                f"({g.total_ports:,} in all), TIME_WAIT {g.time_wait_s:g} s"
+            )
+        figures = (s.groups or {}).get(name)
+        if figures is None:
+            continue
+        use = figures.ports_in_use
+        lead = f"    {'':<20} " if mixed(s) else f"    group {name:<14} {hosts}, {g.total_ports:,} ports: "
+        lines.append(
+            f"{lead}in use peak {use.peak:,.0f}, mean {use.mean:,.1f} (sampled); per host "
+            + erlang(figures.erlang_b)
+            + group_capacity(figures.capacity_at_1pct_blocking)
+        )
+    return lines
+
+
+def group_capacity(capacities: dict[str, Capacity]) -> str:
+    """A group's host capacity at 1% blocking, to its first pool, for its figures line."""
+    if not capacities:
+        return ""
+    key, cap = next(iter(capacities.items()))
+    more = f" (and {len(capacities) - 1} more pools)" if len(capacities) > 1 else ""
+    if cap.sustainable_rate is None:
+        return f", capacity n/a ({cap.reason})"
+    return f", capacity {sig3(cap.sustainable_rate)} conn/s to {key} at 1% blocking{more}"
 
 
 def nat_lines(n: NatFigures) -> list[str]:

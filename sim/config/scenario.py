@@ -238,6 +238,23 @@ class Scenario(Spec):
                 return host
         return self.host.resolved
 
+    def group_scenario(self, name: str) -> Scenario:
+        """Host group ``name`` alone: its hosts running its workloads, with no translator, variants or sweep (what
+        the analytic predictions of one group read)."""
+        index = [g.name for g in self.hosts or []].index(name)
+        group = (self.hosts or [])[index]
+        alone = self.model_copy(
+            update={
+                "hosts": [group],
+                "workloads": [w for w in self.workloads if w.name in group.workloads],
+                "nat": None,
+                "variants": [],
+                "sweep": None,
+            }
+        )
+        alone._group_hosts = (self._group_hosts[index],)
+        return alone
+
     @property
     def nat_growing(self) -> bool:
         """Whether the translator's pools grow during a run (dynamic allocation)."""

@@ -32,7 +32,7 @@ from ..nat.layer import NatLayer
 from ..version import version
 from . import compiled
 from .portmap import PortMapRecorder, PortMapSpec
-from .recorder import FLUSH, SERIES, Recorder
+from .recorder import FLUSH, SERIES, Recorder, group_column
 from .records import RunRecords
 from .replay import Replay
 from .traffic import batched, traffic
@@ -337,6 +337,13 @@ class PortModel:
         """(source address, port) pairs carrying a socket, over every host."""
         return self.lifecycle.ports_in_use
 
+    def group_ports_in_use(self) -> list[int]:
+        """Per host group, (source address, port) pairs carrying a socket on its hosts."""
+        if isinstance(self.lifecycle, FleetLifecycle):  # a pool per group
+            return [m.pool.ports_in_use for m in self.lifecycle.members]
+        in_use = self.pool.in_use  # one pool: each group's hosts are a range of its sources
+        return [sum(in_use[g.sources.start : g.sources.stop]) for g in self.groups]
+
     def _every_tick(self, now: float) -> None:
         self.recorder.flush(FLUSH)
         if self._progress is not None:
@@ -357,6 +364,10 @@ class PortModel:
     def _sample(self, t: float) -> None:
         lc = self.lifecycle
         self.recorder.sample(t, lc.established, lc.time_wait, lc.fin_wait2, self.ports_in_use)
+        if len(self.groups) > 1:
+            series = self.recorder.series
+            for g, in_use in zip(self.groups, self.group_ports_in_use(), strict=True):
+                series.setdefault(group_column(g.name), []).append(in_use)
         if self.clients is not None:
             self.clients.recorder.sample(t, self.clients.idle_total)
         if self.nat is not None:
@@ -401,6 +412,7 @@ class PortModel:
         rec = self.recorder
         levels = self.lifecycle.levels
         series = {c: np.asarray(rec.series[c]) for c in SERIES}
+        series.update({c: np.asarray(v) for c, v in rec.series.items() if c not in series})
         series["time_s"] = series["time_s"].astype(float)
         clients = self.clients
         if clients is not None:

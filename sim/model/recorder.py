@@ -23,6 +23,13 @@ OCCUPANCY_BINS = 101
 """Attempts by pool occupancy: one bin per percent, 0 to 100."""
 SERIES = ("time_s", "established", "time_wait", "fin_wait2", "ports_in_use", "attempts", "failures")
 """The time-series columns."""
+GROUP_PREFIX = "ports_in_use."
+"""A fleet of several host groups adds a column per group: ``ports_in_use.<group name>``."""
+
+
+def group_column(name: str) -> str:
+    """The time-series column of host group ``name``'s ports in use."""
+    return GROUP_PREFIX + name
 
 
 def _stable_order(keys: np.ndarray, n: int) -> np.ndarray:
@@ -191,7 +198,7 @@ class Recorder:
         step_pairs = np.concatenate([pairs[1:][same], owners[carried]])
         steps %= size if self._sizes is None else self._sizes[step_pairs // n_dests]
         step_dests = step_pairs % n_dests
-        for dst in np.unique(step_dests).tolist():
+        for dst in np.flatnonzero(np.bincount(step_dests, minlength=n_dests)).tolist():
             counts = self.increments[dst]
             if counts is None:
                 counts = self.increments[dst] = np.zeros(size, dtype=np.int64)
@@ -211,7 +218,7 @@ class Recorder:
         seen = earlier >= 0
         distances = np.concatenate([(when[1:] - when[:-1])[repeat], when[first][seen] - earlier[seen]])
         distance_dests = np.concatenate([pair[1:][repeat], pair[first][seen]]) % n_dests
-        for dst in np.unique(distance_dests).tolist():
+        for dst in np.flatnonzero(np.bincount(distance_dests, minlength=n_dests)).tolist():
             self.reuse_distance[dst].add_many(distances[distance_dests == dst])
         last = np.concatenate([~repeat, [True]])
         last_use[row_cell[last]] = when[last] + 1

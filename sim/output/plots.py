@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
-from ..model.recorder import OCCUPANCY_BINS
+from ..model.recorder import OCCUPANCY_BINS, group_column
 from ..report.capacity import rate_text
 from . import nat_plot, port_map_plot
 from .figure import DPI as DPI
@@ -95,6 +95,7 @@ def occupancy(result: RunReport) -> Figure:
             )
             fw2 = fw2 + syn  # the stack's top
     ax.step(t, ports, where="post", color=COLORS["ports"], lw=1.2, label="distinct local ports in use")
+    _group_ports(ax, result)
     pool = result.pool_size
     ax.axhline(pool, color=COLORS["pool"], lw=1.5, ls="--", label=f"pool size ({pool:,} ports)")
     first = result.summary.first_failure_time_s
@@ -135,6 +136,24 @@ def occupancy(result: RunReport) -> Figure:
         lower = fig.add_axes((MARGINS["left"], 0.06, MARGINS["right"] - MARGINS["left"], 0.32))
         nat_plot.translator_panel(lower, result)
     return fig
+
+
+GROUP_LINES = 6
+"""Host groups whose ports in use the occupancy plot draws, at most (the first ones; summary.json has them all)."""
+GROUP_COLORS = ("#16a085", "#8e44ad", "#d35400", "#2c3e50", "#7f8c8d", "#27ae60")
+
+
+def _group_ports(ax: Axes, result: RunReport) -> None:
+    """With several host groups: each group's ports in use, its pool size in the legend."""
+    settings = result.summary.pool.groups or {}
+    drawn = [name for name in settings if group_column(name) in result.series][:GROUP_LINES]
+    for name, color in zip(drawn, GROUP_COLORS, strict=False):
+        t, ports = result.series_mean(group_column(name))
+        size = settings[name].total_ports
+        ax.step(t, ports, where="post", color=color, lw=1.0, ls="--", label=f"ports in use, group {name} (of {size:,})")
+        ax.axhline(size, color=color, lw=1.0, ls=":")  # the group's own pool size (off the scale when large)
+    if len(settings) > len(drawn) and drawn:
+        ax.plot([], [], " ", label=f"{len(settings) - len(drawn)} more group(s) in summary.json")
 
 
 VARYING_RATES = frozenset({"profile", "diurnal"})

@@ -158,6 +158,18 @@ class Capacity(Record):
     reason: str = ""
 
 
+class GroupFigures(Record):
+    """One host group's figures in a fleet of several (its settings are under ``pool.groups``)."""
+
+    ports_in_use: Level
+    """Over the group's hosts together, from the time series (``ports_in_use.<group>``): its highest and mean
+    sample in the measured window."""
+    erlang_b: ErlangB
+    """For one of its hosts, running the group's workloads."""
+    capacity_at_1pct_blocking: dict[str, Capacity]
+    """Per host."""
+
+
 class RequestFigures(Record):
     """Requests (or, for a connection workload with retries, first attempts) and what they cost in connections."""
 
@@ -352,9 +364,12 @@ class Summary(Record):
     """Each replication's top-level figures (replications only)."""
     nat: NatFigures | None = None
     """The translator's figures (scenarios with ``nat``)."""
+    groups: dict[str, GroupFigures] | None = None
+    """Per host group, in a fleet of several."""
 
     OPTIONAL: ClassVar[tuple[str, ...]] = (
         "nat",
+        "groups",
         "replication",
         "replications",
         "variant",

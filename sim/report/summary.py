@@ -8,11 +8,13 @@ import numpy as np
 
 from ..config.workload import Workload
 from ..core.host import ResolvedHost
+from ..model.recorder import group_column
 from ..model.records import RunRecords
 from ..stats.histograms import IntHistogram
 from .nat import nat_figures
 from .records import (
     DestinationFigures,
+    GroupFigures,
     GroupHost,
     Level,
     NextPortGuess,
@@ -26,7 +28,7 @@ from .records import (
 )
 from .requests import request_figures
 from .run import RunReport
-from .theory import capacity, predict
+from .theory import ErlangPrediction, capacity, predict
 
 ERRNO_CONNECT = "EADDRNOTAVAIL"
 ERRNO_BIND = "EADDRINUSE"
@@ -66,6 +68,31 @@ def seconds_failing(series: dict[str, np.ndarray], since: float) -> float:
     steps = np.diff(t)
     counted = (failed[1:] > 0) & (t[1:] > since)
     return float(steps[counted].sum())
+
+
+def sampled_level(series: dict[str, np.ndarray], column: str, since: float) -> Level:
+    """The highest and mean sample of a time-series column from ``since`` on."""
+    values = series[column][series["time_s"] >= since]
+    if not values.size:
+        values = series[column][-1:]
+    return Level(peak=float(values.max()), mean=float(values.mean()))
+
+
+def group_figures(records: RunRecords, prediction: ErlangPrediction) -> dict[str, GroupFigures] | None:
+    """Per host group of a fleet of several: its ports in use (sampled), and the Erlang B and capacity of one of
+    its hosts."""
+    scenario = records.scenario
+    if len(scenario.fleet) < 2:
+        return None
+    groups = prediction.groups
+    return {
+        g.name: GroupFigures(
+            ports_in_use=sampled_level(records.series, group_column(g.name), records.measured_from_s),
+            erlang_b=groups[g.name].record(),
+            capacity_at_1pct_blocking=capacity(scenario.group_scenario(g.name), 0.01),
+        )
+        for g in scenario.fleet
+    }
 
 
 def offered_rate(w: Workload, start: float, stop: float) -> float:
@@ -195,6 +222,7 @@ def summarize(records: RunRecords) -> Summary:
         workloads=workloads,
         destinations=destinations,
         nat=nat,
+        groups=group_figures(records, prediction),
     )
 
 

@@ -38,6 +38,11 @@ class ErlangPrediction:
     note: str
     per_destination: dict[str, dict[str, float]] = field(default_factory=dict)
     destination_applicable: dict[str, bool] = field(default_factory=dict)
+    rate: float = 0.0
+    """Attempts per second the prediction covers (one host's; over the fleet for several host groups)."""
+    destination_rates: dict[str, float] = field(default_factory=dict)
+    groups: dict[str, ErlangPrediction] = field(default_factory=dict)
+    """Per host group, when there are several: the prediction for one of its hosts."""
 
     def record(self) -> ErlangB:
         """The summary.json form: no blocking figure when the formula does not apply."""
@@ -121,8 +126,6 @@ def _reasons(scenario: Scenario) -> list[str]:
     """Why the Erlang B prediction does not apply to this scenario (empty when it does)."""
     host = scenario.fleet_host
     reasons: list[str] = []
-    if len(scenario.fleet) > 1:
-        reasons.append(GROUPS_REASON)
     if not all(w.offered.is_poisson for w in scenario.workloads):
         reasons.append("arrivals are not all Poisson")
     if any(w.pooled for w in scenario.workloads):
@@ -157,7 +160,10 @@ def _caveats(scenario: Scenario) -> list[str]:
 
 
 def predict(scenario: Scenario) -> ErlangPrediction:
-    """Erlang B blocking for the scenario's pools, and whether the prediction applies."""
+    """Erlang B blocking for the scenario's pools, and whether the prediction applies (for several host groups:
+    each group's, combined by rate; ``groups`` holds them)."""
+    if len(scenario.fleet) > 1:
+        return combined(scenario, {g.name: predict(scenario.group_scenario(g.name)) for g in scenario.fleet})
     host = scenario.fleet_host
     n = host.usable_ports
     shared = host.shares_ports
@@ -193,8 +199,9 @@ def predict(scenario: Scenario) -> ErlangPrediction:
             entry["offered_load"] += offered
             entry["blocking_probability"] += b * rate[pool]
             entry["rate"] += rate[pool]
-    for entry in per_destination.values():
-        entry["blocking_probability"] /= entry.pop("rate")
+    destination_rates = {label: entry.pop("rate") for label, entry in per_destination.items()}
+    for label, entry in per_destination.items():
+        entry["blocking_probability"] /= destination_rates[label]
     global_reasons = bool(_reasons(scenario))
     destination_applicable = {label: not global_reasons and label not in reused for label in per_destination}
     if reasons:
@@ -213,14 +220,68 @@ def predict(scenario: Scenario) -> ErlangPrediction:
         note=note,
         per_destination=per_destination,
         destination_applicable=destination_applicable,
+        rate=total_rate,
+        destination_rates=destination_rates,
     )
 
 
-GROUPS_REASON = (
-    "host groups run different workloads, so no one host carries the sum of the rates (each workload runs on one "
-    "group: its figures under workloads are that group's)"
-)
-"""Why the host's Erlang B and capacity do not apply to a fleet of several host groups."""
+def combined(scenario: Scenario, groups: dict[str, ErlangPrediction]) -> ErlangPrediction:
+    """The fleet's prediction from each host group's (one host's): every host's pools are independent loss
+    systems, so blocking is the groups' averaged by their attempt rates (hosts x one host's rate). ``ports`` is
+    the first group's N; each group's own is under ``groups``."""
+    counts = {g.name: g.count for g in scenario.fleet}
+    rates = {name: counts[name] * p.rate for name, p in groups.items()}
+    total = sum(rates.values())
+    reasons = [
+        f"host group {name}: {reason}"
+        for name, p in groups.items()
+        if not p.applicable
+        for reason in p.note.removeprefix("not applicable: ").split("; ")
+    ]
+    caveats = [
+        f"host group {name}: {p.note.removeprefix('approximate: ')}"
+        for name, p in groups.items()
+        if p.applicable and not p.exact
+    ]
+    if reasons:
+        note = "not applicable: " + "; ".join(reasons)
+    elif caveats:
+        note = "approximate: " + "; ".join(caveats)
+    else:
+        note = EXACT_NOTE + ", per host group, averaged over the groups by attempt rate"
+    per_destination: dict[str, dict[str, float]] = {}
+    destination_rates: dict[str, float] = {}
+    destination_applicable: dict[str, bool] = {}
+    for name, p in groups.items():
+        for label, entry in p.per_destination.items():
+            rate = counts[name] * p.destination_rates[label]
+            into = per_destination.setdefault(label, {"offered_load": 0.0, "blocking_probability": 0.0})
+            into["offered_load"] += counts[name] * entry["offered_load"]
+            into["blocking_probability"] += rate * entry["blocking_probability"]
+            destination_rates[label] = destination_rates.get(label, 0.0) + rate
+            applies = p.destination_applicable.get(label, p.applicable)
+            destination_applicable[label] = destination_applicable.get(label, True) and applies
+    for label, entry in per_destination.items():
+        entry["blocking_probability"] /= destination_rates[label]
+    first = next(iter(groups.values()))
+    return ErlangPrediction(
+        offered_load=sum(counts[name] * p.offered_load for name, p in groups.items()),
+        ports=first.ports,
+        pools=sum(counts[name] * p.pools for name, p in groups.items()),
+        blocking_probability=sum(rates[name] * p.blocking_probability for name, p in groups.items()) / total
+        if total
+        else 0.0,
+        applicable=not reasons,
+        exact=not reasons and not caveats,
+        note=note,
+        per_destination=per_destination,
+        destination_applicable=destination_applicable,
+        rate=total,
+        destination_rates=destination_rates,
+        groups=groups,
+    )
+
+
 COUPLED_REASON = (
     "bound and plain connections take ports from the same addresses, so the pools are coupled and no "
     "analytic capacity holds; portsim capacity finds it by simulation"
@@ -253,8 +314,11 @@ def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, Capacity]:
     ``blocking`` per source address used, where hold is the mean time a connection keeps its 4-tuple.
     tcp_tw_reuse and max_tw_buckets, which can shorten holds under load, are not accounted for;
     ``ignores`` names them when they can apply. Pools coupled by bound and plain connections get no
-    figure, and ``reason`` says why.
+    figure, and ``reason`` says why. A fleet of several host groups has none of its own: each group's is
+    ``capacity(scenario.group_scenario(name))``, per host.
     """
+    if len(scenario.fleet) > 1:
+        return {}
     host = scenario.fleet_host
     n = host.usable_ports
     weighted: dict[str, list[float]] = {}  # key -> [rate, rate * hold, sources]
@@ -274,8 +338,6 @@ def capacity(scenario: Scenario, blocking: float = 0.01) -> dict[str, Capacity]:
     reused = reused_destinations(scenario)
     buckets = buckets_bite(scenario)
     reason = COUPLED_REASON if coupled(scenario) else ""
-    if len(scenario.fleet) > 1:
-        reason = GROUPS_REASON
     if any(changes_rate(w) for w in scenario.workloads):
         reason = LAYERED_REASON
     if any(w.offered.replays for w in scenario.workloads):

@@ -176,6 +176,9 @@ NAT_ANSWERS: dict[str, Callable[[dict[str, dict[str, Any]]], bool]] = {
         and v["baseline"]["errors"]["EADDRNOTAVAIL"] == v["baseline"]["failures"]
         and nat(v["baseline"])["failures"] == 0
         and v["baseline"]["pool"]["groups"]["batch"]["preset"] == "windows"
+        and round(v["baseline"]["groups"]["batch"]["erlang_b"]["blocking_probability"], 3) == 0.094
+        and v["baseline"]["groups"]["batch"]["ports_in_use"]["peak"] == 2 * 16384
+        and v["baseline"]["groups"]["web"]["ports_in_use"]["peak"] < 1000
         and v["windows-tw-30"]["pool"]["groups"]["batch"]["time_wait_s"] == 30
         and v["batch-on-linux"]["pool"]["groups"]["batch"]["port_range"] == [32768, 60999]
         and v["windows-tw-30"]["failures"] == v["batch-on-linux"]["failures"] == 0
@@ -798,7 +801,10 @@ def test_a_run_behind_a_translator_names_its_drops_and_separates_the_hosts_figur
     )
     assert main(["run", str(scenario), "--variant", "sixteen", "--out", str(tmp_path / "one"), "--no-plots"]) == 0
     out = capsys.readouterr().out
-    assert "host's Erlang B: n/a, host groups run different workloads" in out
+    # Erlang B per group (2 x 5/s on 28,232 ports each, 8 x 0.5/s), averaged by rate: nothing blocks
+    assert "host's Erlang B: < 1e-9" in out
+    assert "    group hot            2 hosts, 56,464 ports: in use peak " in out
+    assert "(sampled); per host Erlang B: < 1e-9, capacity 7,110 conn/s to 10.0.0.1:443 at 1% blocking" in out
     assert "SNAT port exhaustion), blocking" in out  # the workload line names the translator's drops
     assert "host(s) refused while other hosts' pools toward the destination had room: on average" in out
     assert main(["run", str(scenario), "--out", str(tmp_path / "both"), "--no-plots"]) == 0

@@ -167,6 +167,20 @@ def test_a_group_host_changes_the_keys_it_names_of_the_scenarios_host(make_scena
     assert [g.host for g in again.fleet] == [g.host for g in s.fleet]
 
 
+def test_a_group_alone_keeps_its_hosts_host_and_workloads(make_scenario: Make) -> None:
+    s = with_group_host(two_groups(make_scenario), 1, {"preset": "windows", "source_addresses": 2})
+    s = s.with_changes({"nat": {"kind": "aws-nat-gateway"}})
+    alone = s.group_scenario("b")
+    assert [g.name for g in alone.fleet] == ["b"]
+    assert [w.name for w in alone.workloads] == ["v"]
+    assert alone.fleet_host == s.fleet[1].host
+    assert alone.fleet[0].count == 2
+    assert alone.nat is None
+    assert s.group_scenario("a").fleet_host == s.host.resolved
+    assert s.nat is not None  # the scenario itself unchanged
+    assert [g.name for g in s.fleet] == ["a", "b"]
+
+
 def test_a_group_host_equal_to_the_scenarios_is_not_a_mixed_fleet(make_scenario: Make) -> None:
     s = with_group_host(two_groups(make_scenario), 0, {"time_wait": 2.0})
     assert not s.mixed_hosts

@@ -356,6 +356,25 @@ def test_time_means_over_a_window_that_starts_late() -> None:
     )
 
 
+def test_intervals_still_open_count_from_the_window_start_or_their_own() -> None:
+    """Window from 4: an ESTABLISHED since 1 and one since 4.5, a TIME_WAIT since 2 and one since 5, a FIN_WAIT2
+    since 3 and one since 5.5 (client, client, half closes), all still open at 6."""
+    pool = PortPool(8)
+    lc = Lifecycle(pool, Timers(time_wait=60.0, fin_timeout=60.0), ["client", "half"], [False, False])
+    opened(lc, 2.0, (0, 0, 0, 0, 1, 0.5))  # TIME_WAIT from 2
+    opened(lc, 3.0, (0, 0, 1, 1, 2, 0.5))  # FIN_WAIT2 from 3
+    opened(lc, 100.0, (0, 0, 2, 0, 3, 1.0))
+    lc.advance(4.0)
+    lc.start_window(4.0)
+    assert lc.still_open(4.0) == (0.0, 0.0, 0.0)  # nothing measured yet
+    assert lc.still_open(3.5) == (0.0, 0.0, 0.0)  # nor before the window
+    opened(lc, 5.0, (0, 0, 3, 0, 4, 4.25))  # TIME_WAIT from 5
+    opened(lc, 5.5, (0, 0, 4, 1, 5, 4.25))  # FIN_WAIT2 from 5.5
+    opened(lc, 100.0, (0, 0, 5, 0, 6, 4.5))
+    lc.advance(6.0)
+    assert lc.still_open(6.0) == (2.0 + 1.5, 2.0 + 1.0, 2.0 + 0.5)
+
+
 def test_measured_seconds_are_the_part_inside_the_window() -> None:
     levels = Accounting(1)
     levels.start_window(10.0)

@@ -264,19 +264,53 @@ def test_groups_with_hosts_of_their_own_keep_to_their_own_ports(make_scenario: M
         assert run["ab"].means[level] == pytest.approx(run["a"].means[level] + run["b"].means[level])
     assert max(run["a"].peak_time_wait, run["b"].peak_time_wait) <= run["ab"].peak_time_wait
     assert run["ab"].peak_time_wait <= run["a"].peak_time_wait + run["b"].peak_time_wait
+    # each group's ports in use, sampled: as the group alone has them, and adding up to the fleet's
+    np.testing.assert_array_equal(run["ab"].series["ports_in_use.a"], run["a"].series["ports_in_use"])
+    np.testing.assert_array_equal(run["ba"].series["ports_in_use.b"], run["b"].series["ports_in_use"])
+    both_groups = run["ab"].series["ports_in_use.a"] + run["ab"].series["ports_in_use.b"]
+    np.testing.assert_array_equal(both_groups, run["ab"].series["ports_in_use"])
+    assert "ports_in_use.a" not in run["a"].series
     result = report(run["ab"])
     summary = result.summary
+    assert summary.groups is not None
+    assert summary.groups["b"].ports_in_use.peak == run["ab"].series["ports_in_use.b"].max()
+    assert summary.groups["b"].ports_in_use.mean == pytest.approx(run["ab"].series["ports_in_use.b"].mean())
+    assert summary.groups["b"].erlang_b.ports == 20
     assert summary.pool.groups is not None
     assert summary.pool.groups["b"].port_range == (49152, 49171)
     assert summary.pool.total_ports == 3 * 16 + 2 * 20
     printed = summary_text(result, Path("out"))
     assert "    group a              3 hosts: iana, ports 50000-50015 (48 in all), TIME_WAIT 2 s" in printed
     assert "    group b              2 hosts: windows, ports 49152-49171 (40 in all), TIME_WAIT 5 s" in printed
+    b = summary.groups["b"]
+    assert (
+        f"in use peak {b.ports_in_use.peak:,.0f}, mean {b.ports_in_use.mean:,.1f} (sampled); per host Erlang B"
+        in (printed.split("group b", 1)[1])
+    )
     side_by_side = comparison_text({"ab": result, "a": report(run["a"])}, Path("out"))
     assert side_by_side.splitlines()[2].endswith(
         "a iana 50000-50015, TIME_WAIT 2 s; b windows 49152-49171, TIME_WAIT 5 s"
     )
     assert compare({"ab": result})["ab"].groups == summary.pool.groups
+
+
+def test_groups_on_one_pool_count_the_ports_of_their_own_hosts(make_scenario: Make) -> None:
+    # the groups share the scenario's host: one pool, each group's hosts a range of its sources
+    s = groups(make_scenario, b_host={}, warmup=30.0)
+    run = PortModel(s).run()  # compiled where it is built
+    general = PortModel(s, fast=False).run()
+    for column in ("ports_in_use", "ports_in_use.a", "ports_in_use.b"):
+        np.testing.assert_array_equal(run.series[column], general.series[column])
+    a, b = run.series["ports_in_use.a"], run.series["ports_in_use.b"]
+    np.testing.assert_array_equal(a + b, run.series["ports_in_use"])
+    assert a.max() > 0
+    assert b.max() > 0
+    summary = report(run).summary
+    assert summary.groups is not None
+    window = run.series["time_s"] >= 30.0
+    assert summary.groups["a"].ports_in_use.peak == a[window].max()
+    assert summary.groups["a"].ports_in_use.mean == pytest.approx(a[window].mean())
+    assert summary.groups["a"].ports_in_use.peak <= 3 * 16
 
 
 def test_a_translator_sees_the_closes_of_every_group_in_time_order(make_scenario: Make) -> None:

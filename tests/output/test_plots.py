@@ -41,6 +41,34 @@ def test_occupancy_draws_the_pool_size(result: sim.RunResult) -> None:
     assert {"ESTABLISHED", "TIME_WAIT"} <= set(labels)
 
 
+@pytest.mark.parametrize("replications", [1, 2])
+def test_occupancy_draws_each_host_groups_ports_and_pool_size(
+    make_scenario: Callable[..., Scenario], tmp_path: Path, replications: int
+) -> None:
+    w = make_scenario().to_dict()["workloads"][0]
+    v = {**w, "name": "v", "destinations": [{"address": "10.0.0.2", "port": 80}]}
+    scenario = make_scenario(
+        workloads=[w, v],
+        hosts=[
+            {"name": "a", "count": 3, "workloads": ["w"]},
+            {"name": "b", "count": 2, "host": {"port_range": [50000, 50019]}, "workloads": ["v"]},
+        ],
+    )
+    # read back from the results folder, as the plots are drawn from it
+    result = sim.load_result(sim.run(scenario, replications=replications).save(tmp_path / "out", plots=False))
+    ax = result.plot_occupancy().axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "ports in use, group a (of 48)" in labels
+    assert "ports in use, group b (of 40)" in labels
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    _, expected = result.series_mean("ports_in_use.b")
+    np.testing.assert_array_equal(lines["ports in use, group b (of 40)"].get_ydata(), expected)
+    assert expected.max() > 0
+    dotted = [line for line in ax.get_lines() if line.get_linestyle() == ":" and line.get_color() in plots.GROUP_COLORS]
+    pools = sorted(line.get_ydata()[0] for line in dotted)
+    assert pools == [40, 48]
+
+
 def test_the_failures_legend_and_note_sit_above_the_lines(make_scenario: Callable[..., Scenario]) -> None:
     """A steady rate draws a flat line near the top of the axes: the legend and the note must not cover it."""
     result = sim.run(make_scenario(workload={"arrivals": {"kind": "poisson", "rate": 30.0}}))

@@ -10,7 +10,9 @@ import pytest
 from sim.config.scenario import Scenario
 from sim.report.theory import LAYERED_REASON, TRACE_REASON, capacity, hold_time, predict
 from sim.stats.erlang import erlang_b, erlang_b_load
+from tests.conftest import BASE
 
+BASE_WORKLOAD = BASE["workloads"][0]
 TWO = [{"address": "10.0.0.1", "port": 80, "weight": 1}, {"address": "10.0.0.2", "port": 80, "weight": 3}]
 
 
@@ -179,3 +181,55 @@ def test_requests_without_a_pool_get_the_connection_workloads_capacity(
     path.write_text("start,duration,destination\n0,1,10.0.0.1:80\n1,1,10.0.0.1:80\n")
     traced = make_scenario(workload={"arrivals": {"kind": "trace", "file": str(path)}, "duration": None})
     assert all(c.reason == TRACE_REASON and c.sustainable_rate is None for c in capacity(traced).values())
+
+
+def two_groups(make_scenario: Callable[..., Scenario], web_to: str = "10.0.0.9", **batch_host: object) -> Scenario:
+    """2 hosts at 5/s (16 ports, TIME_WAIT 2 s: 15 erlangs each) and 3 hosts at 1/s toward ``web_to`` with the
+    server closing first (1 erlang each); ``batch_host``: the first group's own host keys."""
+    w = {**BASE_WORKLOAD, "name": "batch"}
+    web = {**BASE_WORKLOAD, "name": "web", "arrivals": {"kind": "poisson", "rate": 1.0}, "close": "server"}
+    web["destinations"] = [{"address": web_to, "port": 443 if web_to == "10.0.0.9" else 80}]
+    batch: dict[str, object] = {"name": "batch", "count": 2, "workloads": ["batch"]}
+    if batch_host:
+        batch["host"] = batch_host
+    return make_scenario(workloads=[w, web], hosts=[batch, {"name": "web", "count": 3, "workloads": ["web"]}])
+
+
+def test_several_host_groups_get_each_groups_erlang_b_combined_by_rate(
+    make_scenario: Callable[..., Scenario],
+) -> None:
+    s = two_groups(make_scenario)
+    p = predict(s)
+    batch, web = p.groups["batch"], p.groups["web"]
+    assert (batch.offered_load, batch.ports, batch.pools) == (15.0, 16, 1)
+    assert batch.blocking_probability == pytest.approx(erlang_b(16, 15.0))
+    assert web.offered_load == 1.0
+    assert web.blocking_probability == pytest.approx(erlang_b(16, 1.0))
+    # attempts per second: 2 x 5 in batch, 3 x 1 in web
+    expected = (10 * erlang_b(16, 15.0) + 3 * erlang_b(16, 1.0)) / 13
+    assert p.blocking_probability == pytest.approx(expected)
+    assert (p.offered_load, p.pools, p.rate) == (2 * 15.0 + 3 * 1.0, 5, 13.0)
+    assert p.applicable
+    assert p.exact
+    assert "per host group" in p.note
+    assert p.per_destination["10.0.0.1:80"]["offered_load"] == 30.0
+    assert p.per_destination["10.0.0.9:443"]["blocking_probability"] == pytest.approx(erlang_b(16, 1.0))
+    assert capacity(s) == {}  # no one capacity for the fleet: each group's is its own
+    cap = capacity(s.group_scenario("batch"))["10.0.0.1:80"]
+    assert cap.sustainable_rate == pytest.approx(erlang_b_load(16, 0.01) / 3.0)
+
+
+def test_a_groups_own_host_sets_its_pools_and_its_reasons_name_it(make_scenario: Callable[..., Scenario]) -> None:
+    p = predict(two_groups(make_scenario, port_range=[50000, 50031]))
+    assert (p.groups["batch"].ports, p.groups["web"].ports) == (32, 16)
+    assert p.blocking_probability == pytest.approx((10 * erlang_b(32, 15.0) + 3 * erlang_b(16, 1.0)) / 13)
+    odd = predict(two_groups(make_scenario, policy="random_pick"))
+    assert not odd.applicable
+    assert not odd.destination_applicable["10.0.0.1:80"]
+    assert odd.destination_applicable["10.0.0.9:443"]
+    assert odd.note.startswith("not applicable: host group batch: random_pick may give up")
+    assert "host group web" not in odd.note
+    shared = predict(two_groups(make_scenario, web_to="10.0.0.1", policy="random_pick"))
+    assert not shared.destination_applicable["10.0.0.1:80"]  # one group's reason holds for the destination
+    entry = shared.per_destination["10.0.0.1:80"]
+    assert entry["offered_load"] == 2 * 15.0 + 3 * 1.0
