@@ -25,7 +25,7 @@ from ..config.workload import Workload
 from ..core.fleet import FleetLifecycle, build_fleet
 from ..core.hooks import Connection
 from ..core.host import build_host
-from ..core.lifecycle import Lifecycle
+from ..core.lifecycle import Lifecycle, level_means
 from ..core.streams import component_rng, fleet_sources, random_ints, weighted_choices
 from ..nat.build import make_translator, unit_labels
 from ..nat.layer import NatLayer
@@ -337,6 +337,16 @@ class PortModel:
         """(source address, port) pairs carrying a socket, over every host."""
         return self.lifecycle.ports_in_use
 
+    def time_means(self, now: float) -> dict[str, float]:
+        """``Lifecycle.time_means``; while the compiled path holds the calendar, with the intervals it holds."""
+        batch = self.batch
+        if batch is None:
+            return self.lifecycle.time_means(now)
+        pool = self.pool
+        return level_means(
+            self.lifecycle.levels, now, lambda: batch.still_open(now), lambda: pool.port_seconds(now), pool.ports_in_use
+        )
+
     def group_ports_in_use(self) -> list[int]:
         """Per host group, (source address, port) pairs carrying a socket on its hosts."""
         if isinstance(self.lifecycle, FleetLifecycle):  # a pool per group
@@ -399,9 +409,7 @@ class PortModel:
             for k in range(1, PROGRESS_CHUNKS + 1):
                 self.env.run(until=duration * k / PROGRESS_CHUNKS)
                 progress(self.env.now, sum(self.recorder.attempts))
-        self.advance(duration)
-        if self.batch is not None:
-            self.batch.detach()
+        self.advance(duration)  # the compiled path, if it still runs, keeps its calendar: ``time_means`` reads it
         self._sample(duration)
         self.port_map.finish(duration)
         self.recorder.flush()
@@ -438,7 +446,7 @@ class PortModel:
             peak_established=levels.peak_established,
             peak_time_wait=levels.peak_time_wait,
             peak_fin_wait2=levels.peak_fin_wait2,
-            means=self.lifecycle.time_means(self.scenario.duration),
+            means=self.time_means(self.scenario.duration),
             dest_peak_held=list(levels.dest_peak_held),
             dest_peak_time_wait=list(levels.dest_peak_time_wait),
             dest_recycled=list(levels.dest_recycled),
