@@ -204,12 +204,7 @@ def predict(scenario: Scenario) -> ErlangPrediction:
         entry["blocking_probability"] /= destination_rates[label]
     global_reasons = bool(_reasons(scenario))
     destination_applicable = {label: not global_reasons and label not in reused for label in per_destination}
-    if reasons:
-        note = "not applicable: " + "; ".join(reasons)
-    elif caveats:
-        note = "approximate: " + "; ".join(caveats)
-    else:
-        note = EXACT_NOTE
+    note = verdict(reasons, caveats, EXACT_NOTE)
     return ErlangPrediction(
         offered_load=sum(load.values()),
         ports=n,
@@ -223,6 +218,15 @@ def predict(scenario: Scenario) -> ErlangPrediction:
         rate=total_rate,
         destination_rates=destination_rates,
     )
+
+
+def verdict(reasons: list[str], caveats: list[str], exact: str) -> str:
+    """The prediction's note: why it does not apply, else why it is approximate, else ``exact``."""
+    if reasons:
+        return "not applicable: " + "; ".join(reasons)
+    if caveats:
+        return "approximate: " + "; ".join(caveats)
+    return exact
 
 
 def combined(scenario: Scenario, groups: dict[str, ErlangPrediction]) -> ErlangPrediction:
@@ -243,12 +247,7 @@ def combined(scenario: Scenario, groups: dict[str, ErlangPrediction]) -> ErlangP
         for name, p in groups.items()
         if p.applicable and not p.exact
     ]
-    if reasons:
-        note = "not applicable: " + "; ".join(reasons)
-    elif caveats:
-        note = "approximate: " + "; ".join(caveats)
-    else:
-        note = EXACT_NOTE + ", per host group, averaged over the groups by attempt rate"
+    note = verdict(reasons, caveats, EXACT_NOTE + ", per host group, averaged over the groups by attempt rate")
     per_destination: dict[str, dict[str, float]] = {}
     destination_rates: dict[str, float] = {}
     destination_applicable: dict[str, bool] = {}
