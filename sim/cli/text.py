@@ -153,8 +153,9 @@ def group_lines(s: Summary) -> list[str]:
             continue
         use = figures.ports_in_use
         lead = f"    {'':<20} " if mixed(s) else f"    group {name:<14} {hosts}, {g.total_ports:,} ports: "
+        own = ", its own ports (the translator's figures below)" if s.nat is not None else ""
         lines.append(
-            f"{lead}in use peak {use.peak:,.0f}, mean {use.mean:,.1f} (sampled); per host "
+            f"{lead}in use peak {use.peak:,.0f}, mean {use.mean:,.1f} (sampled); per host{own}: "
             + erlang(figures.erlang_b)
             + group_capacity(figures.capacity_at_1pct_blocking)
         )
@@ -248,7 +249,7 @@ def comparison_text(results: Mapping[str, RunReport], out: Path) -> str:
     requests = any(row.new_connections_per_s is not None for row in table.values())
     extra = f" {'req fail':>9} {'new/s':>8}" if requests else ""
     nat = any(r.summary.nat is not None for r in results.values())
-    extra += f" {'NAT block':>9} {'NAT EB':>8}" if nat else ""
+    extra += f" {'NAT block':>9} {'NAT EBmax':>9}" if nat else ""  # Erlang B of the translator's fullest pool
     lines = [
         f"portsim {first.summary.version}: {first.scenario.name}, {len(results)} variants",
         f"  {'variant':<{width}}  {'attempts':>10} {'failures':>9} {'blocking':>9} "
@@ -261,7 +262,7 @@ def comparison_text(results: Mapping[str, RunReport], out: Path) -> str:
             n = results[name].summary.nat
             rows = n.erlang_b if n is not None else []
             worst = max((r.blocking_probability or 0.0 for r in rows), default=None)
-            cells += f" {fmt(n.failure_probability if n else None):>9} {predicted(worst):>8}"
+            cells += f" {fmt(n.failure_probability if n else None):>9} {predicted(worst):>9}"
         lines.append(
             f"  {name:<{width}}  {row.attempts:>10,.0f} {row.failures:>9,.0f} "
             f"{fmt(row.blocking_probability):>9} {predicted(row.erlang_b):>9} "

@@ -231,6 +231,19 @@ class Scenario(Spec):
         """Whether some host group's settings differ from the scenario's ``host`` (a ``host:`` of its own)."""
         return any(h != self.host.resolved for h in self._group_hosts)
 
+    @property
+    def parts_per_group(self) -> bool:
+        """Whether each host group runs on a pool and lifecycle of its own: groups with hosts of their own, or several
+        groups whose ``max_tw_buckets`` can bite (below one host's 4-tuples), which each group keeps for itself
+        (one pool for the fleet would let a busy group use an idle group's allowance)."""
+        if self.mixed_hosts:
+            return True
+        host = self.fleet_host
+        if len(self.fleet) < 2 or host.max_tw_buckets is None:
+            return False
+        keys = len(self.destinations) if host.shares_ports else 1
+        return host.max_tw_buckets < host.usable_ports * host.source_addresses * keys
+
     def host_of(self, workload: Workload) -> ResolvedHost:
         """The settings of the hosts running ``workload``."""
         for g, host in zip(self.hosts or [], self._group_hosts, strict=False):

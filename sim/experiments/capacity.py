@@ -131,7 +131,11 @@ def rate_unit(scenario: Scenario, workloads: Sequence[int]) -> str:
 
 
 def base_rate(scenario: Scenario, workloads: Sequence[int]) -> float:
-    """Mean arrivals per second (connections, or requests) of the chosen workloads."""
+    """Mean arrivals per second (connections, or requests) of the chosen workloads: per host in a fleet of one
+    group, over every host with several groups (whose hosts differ, so that no one host's rate is the load)."""
+    if len(scenario.fleet) > 1:
+        w = scenario.workloads
+        return sum(w[i].offered.mean_rate * scenario.hosts_running(w[i]) for i in workloads)
     return sum(scenario.workloads[i].offered.mean_rate for i in workloads)
 
 

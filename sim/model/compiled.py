@@ -85,8 +85,8 @@ def build() -> Build:
 def uncovered(model: Any) -> str | None:
     """Why the compiled path cannot run ``model`` (a ``PortModel``: typed loosely, ``model`` imports this module)
     from its start, or None when it can."""
-    if model.scenario.mixed_hosts:
-        return "host groups with hosts of their own"
+    if model.scenario.parts_per_group:
+        return "host groups with hosts (or max_tw_buckets) of their own"
     lifecycle = model.lifecycle
     if not lifecycle._fast:
         return "the general lifecycle path was asked for"

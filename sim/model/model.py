@@ -92,7 +92,7 @@ class PortModel:
         """Per workload, the index of the group running it."""
         self.env = simpy.Environment()
         self.lifecycle: Lifecycle | FleetLifecycle
-        if scenario.mixed_hosts:  # groups with hosts of their own: parts per group, run as one
+        if scenario.parts_per_group:  # hosts of their own, or limits of their own: parts per group, run as one
             group_parts, self.lifecycle = build_fleet(
                 [(g.host, g.count, g.sources) for g in self.groups],
                 endpoints,
@@ -140,7 +140,7 @@ class PortModel:
             self.space.low,
             port_map,
             port_map.check(scenario) if port_map is not None else 0,
-            self.groups[0].sources if scenario.mixed_hosts else None,
+            self.groups[0].sources if scenario.parts_per_group else None,
         )
         self.batch = compiled.attach(self) if fast else None
         """The compiled fast path while it runs the model (``compiled``), else None."""

@@ -104,6 +104,7 @@ def occupancy(result: RunReport) -> Figure:
         ax.axvline(first, color="black", lw=1, ls=":", label=f"{what} ({first:.2f} s)")
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("connections (4-tuples) / ports")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if abs(v) >= 100_000 else f"{v:g}"))
     ax.set_xlim(t[0], t[-1])
     top = max(float(np.max(est + tw + fw2, initial=0)), float(np.max(ports, initial=0)), 1.0)
     if top >= 0.2 * pool:
@@ -139,14 +140,19 @@ def occupancy(result: RunReport) -> Figure:
 
 
 GROUP_LINES = 6
-"""Host groups whose ports in use the occupancy plot draws, at most (the first ones; summary.json has them all)."""
-GROUP_COLORS = ("#16a085", "#8e44ad", "#d35400", "#2c3e50", "#7f8c8d", "#27ae60")
+"""Host groups whose ports in use the occupancy plot draws, at most: the fullest (summary.json has them all)."""
+GROUP_COLORS = ("#16a085", "#8e44ad", "#d35400", "#e84393", "#8d6e63", "#9e9d24")
 
 
 def _group_ports(ax: Axes, result: RunReport) -> None:
-    """With several host groups: each group's ports in use, its pool size in the legend."""
+    """With several host groups: each group's ports in use, its pool size in the legend and as a dotted line; the
+    six whose peak filled the largest share of their pool, in the scenario's order."""
     settings = result.summary.pool.groups or {}
-    drawn = [name for name in settings if group_column(name) in result.series][:GROUP_LINES]
+    figures = result.summary.groups or {}
+    present = [name for name in settings if group_column(name) in result.series and name in figures]
+    fullest = sorted(present, key=lambda n: -figures[n].ports_in_use.peak / max(settings[n].total_ports, 1))
+    chosen = set(fullest[:GROUP_LINES])
+    drawn = [name for name in present if name in chosen]
     for name, color in zip(drawn, GROUP_COLORS, strict=False):
         t, ports = result.series_mean(group_column(name))
         size = settings[name].total_ports

@@ -275,7 +275,7 @@ def still(result: RunReport) -> Figure:
     labels = [f"{name}: {counts[i]:,}" for i, (name, _) in enumerate(CATEGORIES)]
     drawn = _Map(result, states, DPI, shown, labels)
     drawn.about.set_text(_about(result, snap.source, snap.destination))
-    where = f" on group {result.scenario.fleet[0].name}'s hosts" if result.scenario.mixed_hosts else ""
+    where = f" on group {result.scenario.fleet[0].name}'s hosts" if result.scenario.parts_per_group else ""
     if port_map.at_failure:
         drawn.headline.set_text(f"the first connect() (or bind()) failure{where}, at {snap.time:,.2f} s")
     else:

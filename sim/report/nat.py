@@ -12,6 +12,7 @@ Gateway).
 from __future__ import annotations
 
 from ..config.scenario import Scenario
+from ..config.workload import Workload
 from ..model.records import RunRecords
 from ..nat.kinds import AzureNatGateway, LinuxSnat, NatKind
 from ..nat.records import NatRecords
@@ -22,20 +23,22 @@ MAX_OWNERS = 64
 """Owners listed one by one in summary.json (hosts beyond this are summed in ``groups``)."""
 
 
+def _workload_hold(w: Workload, kind: NatKind) -> float:
+    """Seconds a mapping of workload ``w`` is held per connection: open until its connection closes or the kind's
+    idle timeout drops it (E[min(D, idle)]), then, for the connections that closed first, the kind's time after
+    close."""
+    open_for, closed_first = w.holding.capped(kind.idle_after())
+    return open_for + closed_first * kind.after_close(w.close == "reset")
+
+
 def _hold(scenario: Scenario, kind: NatKind) -> float:
-    """Seconds a mapping is held per connection, rate-weighted over the workloads: open until its connection closes
-    or the kind's idle timeout drops it (E[min(D, idle)]), then, for the connections that closed first, the kind's
-    time after close."""
+    """Seconds a mapping is held per connection, averaged over the workloads by their rates (over every host)."""
     total = sum(w.offered.mean_rate * scenario.hosts_running(w) for w in scenario.workloads)
     if total <= 0:
         return 0.0
-    idle = kind.idle_after()
-    held = 0.0
-    for w in scenario.workloads:
-        share = w.offered.mean_rate * scenario.hosts_running(w) / total
-        open_for, closed_first = w.holding.capped(idle)
-        held += share * (open_for + closed_first * kind.after_close(w.close == "reset"))
-    return held
+    return sum(
+        w.offered.mean_rate * scenario.hosts_running(w) / total * _workload_hold(w, kind) for w in scenario.workloads
+    )
 
 
 def _erlang(scenario: Scenario, kind: NatKind) -> tuple[list[NatErlangB], str]:
@@ -50,23 +53,24 @@ def _erlang(scenario: Scenario, kind: NatKind) -> tuple[list[NatErlangB], str]:
         return [], "needs Poisson connection arrivals (no client pool or retries)"
     hosts = scenario.fleet_hosts
     servers = kind.pool_size(hosts)
-    hold = _hold(scenario, kind)
+    holds = [_workload_hold(w, kind) for w in scenario.workloads]
     rows: list[NatErlangB] = []
     for d in scenario.destinations:
         if kind.scope == "host":
             for g in scenario.fleet:
-                rate = sum(
-                    scenario.workloads[i].offered.mean_rate * _share(scenario, i, d.endpoint) for i in g.workloads
+                load = sum(
+                    scenario.workloads[i].offered.mean_rate * _share(scenario, i, d.endpoint) * holds[i]
+                    for i in g.workloads
                 )
-                if rate > 0:
-                    rows.append(_row(f"{g.name} (each host) -> {d.label}", servers, rate * hold))
+                if load > 0:
+                    rows.append(_row(f"{g.name} (each host) -> {d.label}", servers, load))
         else:
-            rate = sum(
-                w.offered.mean_rate * scenario.hosts_running(w) * _share(scenario, i, d.endpoint)
+            load = sum(
+                w.offered.mean_rate * scenario.hosts_running(w) * _share(scenario, i, d.endpoint) * holds[i]
                 for i, w in enumerate(scenario.workloads)
             )
             n = servers * kind.public_addresses
-            rows.append(_row(f"{kind.public_addresses} address(es) -> {d.label}", n, rate * hold))
+            rows.append(_row(f"{kind.public_addresses} address(es) -> {d.label}", n, load))
     return rows, ""
 
 

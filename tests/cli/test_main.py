@@ -804,7 +804,10 @@ def test_a_run_behind_a_translator_names_its_drops_and_separates_the_hosts_figur
     # Erlang B per group (2 x 5/s on 28,232 ports each, 8 x 0.5/s), averaged by rate: nothing blocks
     assert "host's Erlang B: < 1e-9" in out
     assert "    group hot            2 hosts, 56,464 ports: in use peak " in out
-    assert "(sampled); per host Erlang B: < 1e-9, capacity 7,110 conn/s to 10.0.0.1:443 at 1% blocking" in out
+    assert (
+        "(sampled); per host, its own ports (the translator's figures below): Erlang B: < 1e-9, capacity 7,110 conn/s "
+        "to 10.0.0.1:443 at 1% blocking" in out
+    )
     assert "SNAT port exhaustion), blocking" in out  # the workload line names the translator's drops
     assert "host(s) refused while other hosts' pools toward the destination had room: on average" in out
     assert main(["run", str(scenario), "--out", str(tmp_path / "both"), "--no-plots"]) == 0

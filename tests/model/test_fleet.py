@@ -145,6 +145,26 @@ def test_an_idle_timeout_shorter_than_the_connections_shortens_the_hold_erlang_b
     assert not low <= erlang_b(12, 3.0 * 7.0) <= high  # the hold without the idle timeout is far off
 
 
+def test_each_groups_pools_on_the_translator_get_its_own_workloads_hold(make_scenario: Make) -> None:
+    # Cloud NAT, TIME_WAIT 10 s: group a's 1 s connections at 5/s hold 11 s each (55 erlangs per VM); group b's 4 s
+    # connections at 1/s toward another destination hold 14 s (14 erlangs), and the AWS gateway sums both groups'
+    s = groups(make_scenario, b_host={}, nat={"kind": "gcp-cloud-nat", "min_ports_per_host": 8, "time_wait": 10.0})
+    raw = s.to_dict(resolved=False)
+    raw["workloads"][0]["duration"] = {"kind": "fixed", "value": 1.0}
+    raw["workloads"][1]["duration"] = {"kind": "fixed", "value": 4.0}
+    raw["workloads"][1]["arrivals"]["rate"] = 1.0
+    s = Scenario.model_validate(raw)
+    rows = report(PortModel(s.with_changes(duration=5.0)).run()).summary.nat
+    assert rows is not None
+    loads = {r.pool: r.offered_load for r in rows.erlang_b}
+    assert loads == {"a (each host) -> 10.0.0.1:80": 5.0 * 11.0, "b (each host) -> 10.0.0.2:443": 1.0 * 14.0}
+    raw["nat"] = {"kind": "aws-nat-gateway", "hold_after_close": 10.0}
+    raw["workloads"][1]["destinations"] = raw["workloads"][0]["destinations"]
+    aws = report(PortModel(Scenario.model_validate(raw).with_changes(duration=5.0)).run()).summary.nat
+    assert aws is not None
+    assert [r.offered_load for r in aws.erlang_b] == [pytest.approx(3 * 5.0 * 11.0 + 2 * 1.0 * 14.0)]
+
+
 def test_azure_nat_gateway_sustains_its_pool_over_hold_plus_cooldown(make_scenario: Make) -> None:
     # 50 ports toward one destination, FIN cooldown 65 s, 0.5 s connections: 50 / 65.5 = 0.763 new connections/s
     s = make_scenario(
@@ -193,6 +213,31 @@ def test_max_tw_buckets_holds_per_host_not_for_the_fleet(make_scenario: Make) ->
     assert crowded.time_wait.overflow > 0
 
 
+def test_each_group_keeps_its_own_max_tw_buckets_when_the_groups_settings_are_equal(make_scenario: Make) -> None:
+    # 2 busy hosts (about 5/s x 2 s = 10 TIME_WAITs each, above their limit of 4) beside 20 that close by the server:
+    # the busy group's 8 hold, not the fleet's 88
+    idle = {**make_scenario().to_dict()["workloads"][0], "name": "quiet", "close": "server"}
+    s = make_scenario(
+        duration=60.0,
+        host={**WIDE, "max_tw_buckets": 4},
+        workloads=[make_scenario().to_dict()["workloads"][0], idle],
+        hosts=[{"name": "busy", "count": 2, "workloads": ["w"]}, {"name": "calm", "count": 20, "workloads": ["quiet"]}],
+    )
+    assert s.parts_per_group
+    assert not s.mixed_hosts
+    model = PortModel(s)
+    assert isinstance(model.lifecycle, FleetLifecycle)
+    summary = report(model.run()).summary
+    assert summary.time_wait.peak == 8
+    assert summary.time_wait.overflow > 0
+    alone = make_scenario(
+        duration=60.0, host={**WIDE, "max_tw_buckets": 4}, hosts=[{"name": "busy", "count": 2, "workloads": ["w"]}]
+    )
+    assert report(PortModel(alone).run()).summary.time_wait.overflow == summary.time_wait.overflow
+    # a limit no host can reach (above its 4-tuples) leaves the fleet on one pool
+    assert not s.with_changes(["host.max_tw_buckets=100000"]).parts_per_group
+
+
 # ----------------------------------------------------------------- host groups with hosts of their own
 
 V = {
@@ -237,7 +282,7 @@ def test_one_group_with_a_host_of_its_own_runs_as_the_scenario_with_that_host(
     model = PortModel(mixed)
     assert isinstance(model.lifecycle, FleetLifecycle)
     assert model.batch is None
-    assert compiled.uncovered(model) == "host groups with hosts of their own"
+    assert compiled.uncovered(model) == "host groups with hosts (or max_tw_buckets) of their own"
     a, b = summary_without(uniform), summary_without(mixed)
     group = b["pool"].pop("groups")["g"]
     assert (group["hosts"], group["time_wait_s"], group["total_ports"]) == (3, 3.0, b["pool"]["total_ports"])
@@ -284,7 +329,7 @@ def test_groups_with_hosts_of_their_own_keep_to_their_own_ports(make_scenario: M
     assert "    group b              2 hosts: windows, ports 49152-49171 (40 in all), TIME_WAIT 5 s" in printed
     b = summary.groups["b"]
     assert (
-        f"in use peak {b.ports_in_use.peak:,.0f}, mean {b.ports_in_use.mean:,.1f} (sampled); per host Erlang B"
+        f"in use peak {b.ports_in_use.peak:,.0f}, mean {b.ports_in_use.mean:,.1f} (sampled); per host: Erlang B"
         in (printed.split("group b", 1)[1])
     )
     side_by_side = comparison_text({"ab": result, "a": report(run["a"])}, Path("out"))

@@ -69,6 +69,21 @@ def test_occupancy_draws_each_host_groups_ports_and_pool_size(
     assert pools == [40, 48]
 
 
+def test_occupancy_draws_the_fullest_groups_when_there_are_more_than_six(
+    make_scenario: Callable[..., Scenario],
+) -> None:
+    w = make_scenario().to_dict()["workloads"][0]
+    quiet = [{**w, "name": f"q{i}", "arrivals": {"kind": "poisson", "rate": 0.2}} for i in range(6)]
+    busy = {**w, "name": "busy", "arrivals": {"kind": "poisson", "rate": 12.0}}
+    groups = [{"name": f"g{i}", "workloads": [f"q{i}"]} for i in range(6)] + [{"name": "last", "workloads": ["busy"]}]
+    result = sim.run(make_scenario(workloads=[*quiet, busy], hosts=groups))
+    labels = [t.get_text() for t in result.plot_occupancy().axes[0].get_legend().get_texts()]
+    drawn = [label for label in labels if label.startswith("ports in use, group")]
+    assert len(drawn) == plots.GROUP_LINES
+    assert "ports in use, group last (of 16)" in drawn  # the one that fills, though listed last
+    assert "1 more group(s) in summary.json" in labels
+
+
 def test_the_failures_legend_and_note_sit_above_the_lines(make_scenario: Callable[..., Scenario]) -> None:
     """A steady rate draws a flat line near the top of the axes: the legend and the note must not cover it."""
     result = sim.run(make_scenario(workload={"arrivals": {"kind": "poisson", "rate": 30.0}}))
