@@ -23,6 +23,8 @@ def fmt(value: Any) -> str:
     if isinstance(value, float):
         if value != 0 and abs(value) < 1e-9:
             return "< 1e-9"
+        if 1e4 <= abs(value) < 1e15:  # whole numbers with separators, not 1.638e+04
+            return f"{value:,.0f}"
         return f"{value:.4g}"
     return str(value)
 

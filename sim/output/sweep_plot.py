@@ -10,7 +10,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from .plots import DPI, PlotFigure
 
@@ -89,6 +89,8 @@ def sweep_figure(data: Mapping[str, Any]) -> Figure:
         ax.grid(True, alpha=0.3)
         if not numeric:
             ax.set_xticks(range(len(x_values)), [str(v) for v in x_values], rotation=20, fontsize=8)
+        elif all(isinstance(v, int) and not isinstance(v, bool) for v in x_values):  # counts: no 1.5 hosts
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     reps = max((p["replications"] for p in points), default=1)
     spread = f"mean of {reps} replications, band: 95% CI" if reps > 1 else "one replication each (no CI)"
     fig.suptitle(f"Blocking against {x_key}: {data['scenario']}", fontsize=12, fontweight="bold")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.cli.text import capacity_line, erlang, sig3
+from sim.cli.text import capacity_line, erlang, fmt, sig3
 from sim.report.records import Capacity, ErlangB
 
 
@@ -15,6 +15,15 @@ from sim.report.records import Capacity, ErlangB
 def test_rates_show_three_significant_figures(value: float, text: str) -> None:
     """Issue 7, defect 5: 'capacity 2 conn/s' was printed for 1.797."""
     assert sig3(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(16384.0, "16,384"), (9999.0, "9999"), (0.1037, "0.1037"), (1e-12, "< 1e-9"), (None, "-"), (3, "3")],
+)
+def test_figures_show_four_significant_digits_and_large_ones_whole(value: float | None, text: str) -> None:
+    """A mean over replications of 16,384 probes was printed as 1.638e+04."""
+    assert fmt(value) == text
 
 
 def test_capacity_lines_name_what_they_ignore_or_why_there_is_none() -> None:

@@ -87,6 +87,14 @@ def test_a_categorical_axis_and_variants() -> None:
     assert fig.legends[0].get_title().get_text() == "variant"
 
 
+@pytest.mark.parametrize(("xs", "whole"), [((1, 2, 3), True), ((0.5, 1.0, 2.5), False)])
+def test_a_count_axis_gets_whole_ticks(xs: tuple[float, ...], whole: bool) -> None:
+    fig = sweep_figure(_data(["hosts.hot.count"], [{"hosts.hot.count": x} for x in xs]))
+    fig.canvas.draw()
+    ticks = [t for t in fig.axes[0].get_xticks() if xs[0] <= t <= xs[-1]]
+    assert all(t == int(t) for t in ticks) is whole
+
+
 def test_units_in_axis_labels() -> None:
     assert axis_label("workloads.api.arrivals.rate") == "workloads.api.arrivals.rate (connections/s)"
     assert axis_label("workloads.api.requests.arrivals.rate") == "workloads.api.requests.arrivals.rate (requests/s)"
