@@ -104,7 +104,7 @@ def occupancy(result: RunReport) -> Figure:
         ax.axvline(first, color="black", lw=1, ls=":", label=f"{what} ({first:.2f} s)")
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("connections (4-tuples) / ports")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if abs(v) >= 100_000 else f"{v:g}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if abs(v) >= 10_000 else f"{v:g}"))
     ax.set_xlim(t[0], t[-1])
     top = max(float(np.max(est + tw + fw2, initial=0)), float(np.max(ports, initial=0)), 1.0)
     if top >= 0.2 * pool:
