@@ -143,9 +143,10 @@ def group_lines(s: Summary) -> list[str]:
     and one of its hosts' Erlang B and capacity."""
     lines = []
     settings = s.pool.groups or {}
+    differ = mixed(s)
     for name, g in settings.items():
         hosts = f"{g.hosts:,} host{'s' if g.hosts > 1 else ''}"
-        if mixed(s):
+        if differ:
             lines.append(
                 f"    group {name:<14} {hosts}: {g.preset}, ports {g.port_range[0]}-{g.port_range[1]} "
                 f"({g.total_ports:,} in all), TIME_WAIT {g.time_wait_s:g} s"
@@ -154,7 +155,7 @@ def group_lines(s: Summary) -> list[str]:
         if figures is None:
             continue
         use = figures.ports_in_use
-        lead = f"    {'':<20} " if mixed(s) else f"    group {name:<14} {hosts}, {g.total_ports:,} ports: "
+        lead = f"    {'':<20} " if differ else f"    group {name:<14} {hosts}, {g.total_ports:,} ports: "
         own = ", its own ports (the translator's figures below)" if s.nat is not None else ""
         lines.append(
             f"{lead}in use peak {use.peak:,.0f}, mean {use.mean:,.1f} (sampled); per host{own}: "

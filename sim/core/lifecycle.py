@@ -304,12 +304,14 @@ class Lifecycle(Levels):
         fin_wait2 = sum(now - (s if s > w else w) for _, _, s in cal.fin_waits)
         return established, time_wait, fin_wait2
 
-    def time_means(self, now: float) -> dict[str, float]:
-        """Time-weighted mean of each level over the window ending at ``now`` (ports in use included)."""
+    def time_means(
+        self, now: float, still_open: Callable[[float], tuple[float, float, float]] | None = None
+    ) -> dict[str, float]:
+        """Time-weighted mean of each level over the window ending at ``now`` (ports in use included); ``still_open``
+        gives the intervals not yet ended where another calendar holds them (the compiled path's), else its own."""
         pool = self.pool
-        return level_means(
-            self.levels, now, lambda: self.still_open(now), lambda: pool.port_seconds(now), pool.ports_in_use
-        )
+        opened = self.still_open if still_open is None else still_open
+        return level_means(self.levels, now, lambda: opened(now), lambda: pool.port_seconds(now), pool.ports_in_use)
 
 
 def level_means(

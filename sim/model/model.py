@@ -25,7 +25,7 @@ from ..config.workload import Workload
 from ..core.fleet import FleetLifecycle, build_fleet
 from ..core.hooks import Connection
 from ..core.host import build_host
-from ..core.lifecycle import Lifecycle, level_means
+from ..core.lifecycle import Lifecycle
 from ..core.streams import component_rng, fleet_sources, random_ints, weighted_choices
 from ..nat.build import make_translator, unit_labels
 from ..nat.layer import NatLayer
@@ -339,13 +339,10 @@ class PortModel:
 
     def time_means(self, now: float) -> dict[str, float]:
         """``Lifecycle.time_means``; while the compiled path holds the calendar, with the intervals it holds."""
-        batch = self.batch
-        if batch is None:
-            return self.lifecycle.time_means(now)
-        pool = self.pool
-        return level_means(
-            self.lifecycle.levels, now, lambda: batch.still_open(now), lambda: pool.port_seconds(now), pool.ports_in_use
-        )
+        lifecycle, batch = self.lifecycle, self.batch
+        if batch is None or not isinstance(lifecycle, Lifecycle):  # the compiled path runs one plain lifecycle
+            return lifecycle.time_means(now)
+        return lifecycle.time_means(now, batch.still_open)
 
     def group_ports_in_use(self) -> list[int]:
         """Per host group, (source address, port) pairs carrying a socket on its hosts."""
