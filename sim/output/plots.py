@@ -104,7 +104,6 @@ def occupancy(result: RunReport) -> Figure:
         ax.axvline(first, color="black", lw=1, ls=":", label=f"{what} ({first:.2f} s)")
     ax.set_xlabel("simulated time (s)")
     ax.set_ylabel("connections (4-tuples) / ports")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if abs(v) >= 10_000 else f"{v:g}"))
     ax.set_xlim(t[0], t[-1])
     top = max(float(np.max(est + tw + fw2, initial=0)), float(np.max(ports, initial=0)), 1.0)
     if top >= 0.2 * pool:
@@ -120,6 +119,8 @@ def occupancy(result: RunReport) -> Figure:
             fontsize=8,
             color=COLORS["pool"],
         )
+    if ax.get_ylim()[1] >= 100_000:  # six-digit ticks would push the axis label off the figure: thousands, all alike
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if v else "0"))
     handles, labels = ax.get_legend_handles_labels()
     upper = ax
     if any(w.offered.kind in VARYING_RATES for w in result.scenario.workloads):

@@ -84,6 +84,32 @@ def test_occupancy_draws_the_fullest_groups_when_there_are_more_than_six(
     assert "1 more group(s) in summary.json" in labels
 
 
+def test_occupancy_ticks_are_all_thousands_or_all_plain(make_scenario: Callable[..., Scenario]) -> None:
+    # 5 Linux hosts (141,160 ports) holding about 100/s x 60 s of TIME_WAIT each: an axis past 100,000
+    fleet = make_scenario(
+        duration=70.0,
+        host={"preset": "linux", "port_range": [32768, 60999], "time_wait": 60.0},
+        hosts=[{"name": "web", "count": 5, "workloads": ["w"]}],
+        workload={"arrivals": {"kind": "poisson", "rate": 100.0}, "close": "client"},
+    )
+    # one host's 16,384 ports filling up: an axis to about 17,700, where "8000" beside "10k" read oddly
+    small = make_scenario(
+        duration=70.0,
+        host={"port_range": [49152, 65535], "time_wait": 60.0},
+        workload={"arrivals": {"kind": "poisson", "rate": 300.0}, "close": "client"},
+    )
+
+    def labels(scenario: Scenario) -> list[str]:
+        fig = sim.run(scenario).plot_occupancy()
+        FigureCanvasAgg(fig).draw()
+        return [t.get_text() for t in fig.axes[0].get_yticklabels() if t.get_text() not in ("", "0")]
+
+    big = labels(fleet)
+    assert big
+    assert all(text.endswith("k") for text in big)
+    assert not any(text.endswith("k") for text in labels(small))
+
+
 def test_the_failures_legend_and_note_sit_above_the_lines(make_scenario: Callable[..., Scenario]) -> None:
     """A steady rate draws a flat line near the top of the axes: the legend and the note must not cover it."""
     result = sim.run(make_scenario(workload={"arrivals": {"kind": "poisson", "rate": 30.0}}))
