@@ -222,6 +222,60 @@ cdef void put_d(object values, double* out, Py_ssize_t n) except *:
         values[i] = out[i]
 
 
+def fold_pairs(
+    const int64_t[::1] pairs,
+    const int64_t[::1] offsets,
+    int64_t[::1] count,
+    const int64_t[::1] row,
+    int64_t[::1] last_use,
+    int64_t[::1] previous,
+    object sizes,
+    int64_t n_dests,
+    int64_t size,
+    int64_t[::1] steps,
+    int64_t[::1] step_dests,
+    int64_t[::1] distances,
+    int64_t[::1] distance_dests,
+):
+    """``Recorder._fold_pairs`` walked in connection order, without its sorts (see ``Recorder._fold_walked``).
+
+    Per connection of pair ``p`` at port ``o``: the step from the pair's previous port (mod its range size) and
+    the reuse distance from the port's last use, written to ``steps``/``distances`` with their destinations;
+    ``previous``, ``count`` and ``last_use`` (flat, ``row[p] * size + o``) carried on. Returns how many steps and
+    distances it wrote.
+    """
+    cdef Py_ssize_t i, n = pairs.shape[0], n_steps = 0, n_distances = 0
+    cdef int64_t p, o, before, modulus, step, k, used
+    cdef Py_ssize_t cell
+    cdef const int64_t[::1] per_source
+    cdef bint varied = sizes is not None
+    if varied:
+        per_source = sizes
+    for i in range(n):
+        p = pairs[i]
+        o = offsets[i]
+        before = previous[p]
+        if before >= 0:
+            modulus = per_source[p // n_dests] if varied else size
+            step = o - before
+            if step < 0:
+                step += modulus
+            steps[n_steps] = step
+            step_dests[n_steps] = p % n_dests
+            n_steps += 1
+        previous[p] = o
+        k = count[p]
+        cell = row[p] * size + o
+        used = last_use[cell]
+        if used > 0:
+            distances[n_distances] = k - (used - 1)
+            distance_dests[n_distances] = p % n_dests
+            n_distances += 1
+        last_use[cell] = k + 1
+        count[p] = k + 1
+    return n_steps, n_distances
+
+
 cdef class Nat:
     """``NatLayer`` and its ``Translator`` (``QuotaTranslator`` or ``LinuxSnatTranslator``) in C, for ``Batch``.
 
@@ -969,6 +1023,7 @@ cdef class Batch:
         self.lifecycle = model.lifecycle
         self.pool = model.pool
         self.recorder = model.recorder
+        self.recorder.walk_with(fold_pairs)
         self.policy = model.policy
         self.levels = self.lifecycle.levels
         self.port_map = model.port_map

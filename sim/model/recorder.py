@@ -7,7 +7,7 @@ Nothing here grows with the number of connections: counters, histograms folded w
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -103,6 +103,8 @@ class Recorder:
         self._rows = 0
         self._previous = np.full(pairs, -1, dtype=np.int64)
         """Per pair: the port of its last connection folded, -1 if none."""
+        self._walk: Callable[..., tuple[int, int]] | None = None
+        """The compiled path's ``fold_pairs`` while it runs (see ``walk_with``)."""
         self._baseline: dict[str, list[int]] = {}
         self.window_start = 0.0
         self.series: dict[str, list[float]] = {k: [] for k in SERIES}
@@ -177,7 +179,14 @@ class Recorder:
             offsets = np.array(self._offsets, dtype=np.int64)
             del self._pairs[:]
             del self._offsets[:]
-            self._fold_pairs(pairs, offsets)
+            if self._walk is None:
+                self._fold_pairs(pairs, offsets)
+            else:
+                self._fold_walked(pairs, offsets)
+
+    def walk_with(self, kernel: Callable[..., tuple[int, int]]) -> None:
+        """Fold pairs with ``kernel`` (``_batch.fold_pairs``): connection by connection in C, without sorting."""
+        self._walk = kernel
 
     def _fold_pairs(self, pairs: np.ndarray, offsets: np.ndarray) -> None:
         """Reuse distances and increments of the ports of every (source, destination) pair in ``pairs``, given in
@@ -197,12 +206,7 @@ class Recorder:
         steps = np.concatenate([(offsets[1:] - offsets[:-1])[same], offsets[starts][carried] - previous[carried]])
         step_pairs = np.concatenate([pairs[1:][same], owners[carried]])
         steps %= size if self._sizes is None else self._sizes[step_pairs // n_dests]
-        step_dests = step_pairs % n_dests
-        for dst in np.flatnonzero(np.bincount(step_dests, minlength=n_dests)).tolist():
-            counts = self.increments[dst]
-            if counts is None:
-                counts = self.increments[dst] = np.zeros(size, dtype=np.int64)
-            counts += np.bincount(steps[step_dests == dst], minlength=size)
+        self._add_increments(steps, step_pairs % n_dests)
         self._previous[owners] = offsets[starts + lengths - 1]
         # reuse distances: connections of a pair between two uses of one port (index: the pair's connection count)
         index = np.repeat(self._count[owners] - starts, lengths) + np.arange(n)
@@ -217,12 +221,35 @@ class Recorder:
         earlier = last_use[row_cell[first]] - 1
         seen = earlier >= 0
         distances = np.concatenate([(when[1:] - when[:-1])[repeat], when[first][seen] - earlier[seen]])
-        distance_dests = np.concatenate([pair[1:][repeat], pair[first][seen]]) % n_dests
-        for dst in np.flatnonzero(np.bincount(distance_dests, minlength=n_dests)).tolist():
-            self.reuse_distance[dst].add_many(distances[distance_dests == dst])
+        self._add_distances(distances, np.concatenate([pair[1:][repeat], pair[first][seen]]) % n_dests)
         last = np.concatenate([~repeat, [True]])
         last_use[row_cell[last]] = when[last] + 1
         self._count[owners] += lengths
+
+    def _fold_walked(self, pairs: np.ndarray, offsets: np.ndarray) -> None:
+        """``_fold_pairs`` by the compiled kernel: each connection in turn, carrying the same state (no sort)."""
+        n = pairs.size
+        last_use = self._rows_for(np.flatnonzero(np.bincount(pairs))).reshape(-1)  # a view: the kernel writes to it
+        out = np.empty((4, n), dtype=np.int64)
+        walk, state = self._walk, (self._count, self._row, last_use, self._previous)
+        assert walk is not None
+        n_steps, n_distances = walk(pairs, offsets, *state, self._sizes, self._n_dests, self.size, *out)
+        self._add_increments(out[0, :n_steps], out[1, :n_steps])
+        self._add_distances(out[2, :n_distances], out[3, :n_distances])
+
+    def _add_increments(self, steps: np.ndarray, dests: np.ndarray) -> None:
+        """Count ``steps`` (between consecutive ports of a pair) toward their destinations ``dests``."""
+        size = self.size
+        for dst in np.flatnonzero(np.bincount(dests, minlength=self._n_dests)).tolist():
+            counts = self.increments[dst]
+            if counts is None:
+                counts = self.increments[dst] = np.zeros(size, dtype=np.int64)
+            counts += np.bincount(steps[dests == dst], minlength=size)
+
+    def _add_distances(self, distances: np.ndarray, dests: np.ndarray) -> None:
+        """Add reuse ``distances`` to their destinations' (``dests``) histograms."""
+        for dst in np.flatnonzero(np.bincount(dests, minlength=self._n_dests)).tolist():
+            self.reuse_distance[dst].add_many(distances[dests == dst])
 
     def _rows_for(self, pairs: np.ndarray) -> np.ndarray:
         """``_last_use`` with a row for each of ``pairs`` (new rows zero; capacity doubles as pairs appear)."""

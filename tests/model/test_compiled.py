@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sim.config.load import load_scenario
 from sim.config.scenario import Scenario, validate
@@ -24,6 +25,7 @@ from sim.model import compiled
 from sim.model.model import PortModel
 from sim.model.portmap import PortMapSpec
 from sim.model.records import RunRecords
+from tests.model.test_recorder import fold_as_defined
 from tests.strategies import covered_fleet_scenarios, covered_scenarios
 
 SCALE = float(os.environ.get("PORTSIM_EXAMPLES_SCALE", "1"))
@@ -525,3 +527,36 @@ def test_without_a_compiler_the_build_says_so_in_one_line_and_leaves_no_module(t
     assert lines[0].startswith("portsim: the compiled fast path was not built (")
     assert lines[0].endswith("portsim will run its pure Python model (same results)")
     assert not list((tmp_path / "sim" / "model").glob("_batch*.so"))
+
+
+@pytest.mark.usefixtures("built")
+@given(
+    st.integers(1, 5),
+    st.integers(1, 3),
+    st.integers(2, 40),
+    st.lists(st.tuples(st.integers(0, 10**6), st.booleans()), max_size=300),
+    st.booleans(),
+)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_compiled_fold_counts_what_numpys_sorted_fold_counts(
+    n_sources: int, n_dests: int, size: int, draws: list[tuple[int, bool]], varied: bool
+) -> None:
+    """``fold_pairs`` walks the connections in turn instead of sorting them: any sources, destinations, ranges (one
+    per source or shared) and fold points give the reuse distances and increments of the per-connection
+    definition, and leave the state the next fold carries on from as numpy's fold leaves it."""
+    module = compiled.build().module
+    assert module is not None
+    sizes = [max(1, size - 7 * s) for s in range(n_sources)] if varied else None
+    connections = []
+    for x, fold in draws:
+        src = x % n_sources
+        span = size if sizes is None else sizes[src]
+        connections.append((src, x // n_sources % n_dests, x // (n_sources * n_dests) % span, fold))
+    walked = fold_as_defined(n_sources, n_dests, size, connections, walk=module.fold_pairs, sizes=sizes)
+    sorted_ = fold_as_defined(n_sources, n_dests, size, connections, sizes=sizes)
+    np.testing.assert_array_equal(walked._count, sorted_._count)
+    np.testing.assert_array_equal(walked._previous, sorted_._previous)
+    for pair in np.flatnonzero(sorted_._row >= 0).tolist():
+        np.testing.assert_array_equal(
+            walked._last_use[walked._row[pair]], sorted_._last_use[sorted_._row[pair]], err_msg=f"pair {pair}"
+        )

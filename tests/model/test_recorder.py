@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,10 +12,20 @@ from hypothesis import strategies as st
 from sim.model.recorder import Recorder
 
 
-def fold_as_defined(n_sources: int, n_dests: int, size: int, connections: list[tuple[int, int, int, bool]]) -> Recorder:
+def fold_as_defined(
+    n_sources: int,
+    n_dests: int,
+    size: int,
+    connections: list[tuple[int, int, int, bool]],
+    walk: Callable[..., Any] | None = None,
+    sizes: list[int] | None = None,
+) -> Recorder:
     """A recorder given ``connections`` (source, destination, port offset, fold after it), checked against the
-    per-connection definition of reuse distances and increments, per destination."""
-    recorder = Recorder(1, n_dests, n_sources, size)
+    per-connection definition of reuse distances and increments, per destination; folded by numpy, or by the
+    compiled kernel ``walk``; ``sizes``: each source's range size (offsets must fit), else ``size``."""
+    recorder = Recorder(1, n_dests, n_sources, size, sizes)
+    if walk is not None:
+        recorder.walk_with(walk)
     distances: list[list[int]] = [[] for _ in range(n_dests)]
     steps = np.zeros((n_dests, size), dtype=np.int64)
     last_use: dict[tuple[int, int, int], int] = {}
@@ -26,7 +39,7 @@ def fold_as_defined(n_sources: int, n_dests: int, size: int, connections: list[t
         last_use[(src, dst, offset)] = c
         count[(src, dst)] = c + 1
         if (src, dst) in previous:
-            steps[dst, (offset - previous[(src, dst)]) % size] += 1
+            steps[dst, (offset - previous[(src, dst)]) % (size if sizes is None else sizes[src])] += 1
         previous[(src, dst)] = offset
         if fold:
             recorder.fold()  # folds at arbitrary points must not change anything
