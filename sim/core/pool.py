@@ -74,10 +74,12 @@ class PortPool:
         """Per source: nonzero where any socket sits on the port (or it is reserved)."""
         self.refs = [array("I", bytes(4 * w)) for w in width]
         """Per source and slot: number of sockets (4-tuples held) on that local port."""
-        self.in_use = [0] * n_sources
-        """Per source: local ports carrying at least one socket."""
+        self.in_use = array("q", bytes(8 * n_sources))
+        """Per source: local ports carrying at least one socket (a typed array the compiled path shares)."""
         self._views: list[list[bytearray | None]] = [[None] * n_keys for _ in range(n_sources)]
-        self._busy: list[list[int]] = [[0] * n_keys for _ in range(n_sources)]
+        self._n_keys = n_keys
+        self._busy = array("q", bytes(8 * n_sources * n_keys))
+        """Per (source, key), at ``src * n_keys + key``: 4-tuples its view does not offer (shared like ``in_use``)."""
         self._released: list[list[array[float] | None]] = [[None] * n_keys for _ in range(n_sources)]
         self._recyclable: dict[tuple[int, int, int], Connection] = {}
         self.ports_in_use = 0
@@ -105,7 +107,7 @@ class PortPool:
         v = self._views[src][k]
         if v is None:
             v = self._views[src][k] = bytearray(self._base[src])
-            self._busy[src][k] = self._bound[src]
+            self._busy[src * self._n_keys + k] = self._bound[src]
             self._released[src][k] = array("d", [NEVER]) * self.size
         return v
 
@@ -115,7 +117,7 @@ class PortPool:
         v = self._views[src][k]
         if v is None:
             v = self.view(src, dst)
-        return v, self._busy[src][k] / self._usable
+        return v, self._busy[src * self._n_keys + k] / self._usable
 
     def local_occupancy(self, src: int) -> float:
         """Fraction of usable ports on ``src`` carrying any socket: what bind(port=0) cannot take."""
@@ -135,7 +137,7 @@ class PortPool:
         if v[slot]:
             raise ValueError(f"4-tuple (source {src}, slot {slot}, key {k}) is not free")
         refs = self.refs[src]
-        busy = self._busy[src]
+        busy, row = self._busy, src * self._n_keys
         recycled = self._recyclable.pop((src, k, slot), None) if self._recyclable else None
         if bound:
             if refs[slot]:
@@ -145,11 +147,11 @@ class PortPool:
             for j, other in enumerate(views):
                 if other is not None:
                     other[slot] = BOUND
-                    busy[j] += 1
+                    busy[row + j] += 1
             v[slot] = ESTABLISHED | BOUND
         else:
             v[slot] = ESTABLISHED
-            busy[k] += 1
+            busy[row + k] += 1
         if recycled is None:
             refs[slot] += 1
             if refs[slot] == 1:
@@ -172,7 +174,7 @@ class PortPool:
         if v is None or v[slot] != TIME_WAIT:
             return False
         v[slot] = 0
-        self._busy[src][k] -= 1
+        self._busy[src * self._n_keys + k] -= 1
         self._recyclable[(src, k, slot)] = connection
         released = self._released[src][k]
         assert released is not None
@@ -184,7 +186,7 @@ class PortPool:
         k = dst if self.sharing else 0
         views = self._views[src]
         v = views[k]
-        busy = self._busy[src]
+        busy, row = self._busy, src * self._n_keys
         if self._recyclable and self._recyclable.pop((src, k, slot), None) is not None:
             pass  # a promoted TIME_WAIT expiring untouched: its byte is already zero
         else:
@@ -194,10 +196,10 @@ class PortPool:
                 for j, other in enumerate(views):
                     if other is not None:
                         other[slot] = 0
-                        busy[j] -= 1
+                        busy[row + j] -= 1
             else:
                 v[slot] = 0  # type: ignore[index]
-                busy[k] -= 1
+                busy[row + k] -= 1
             self._released[src][k][slot] = now  # type: ignore[index]
         refs = self.refs[src]
         refs[slot] -= 1

@@ -301,7 +301,7 @@ cdef class Nat:
     cdef int64_t* unit_failures
     cdef int64_t* host_held
     cdef int64_t* host_failures
-    cdef int64_t* with_room
+    cdef unsigned char* with_room
     cdef int64_t total_busy, total_cooling, peak_total_busy, peak_total_cooling
     cdef int64_t attempts, failures, idle_timeouts, free_share_n
     cdef double free_share_sum
@@ -351,9 +351,6 @@ cdef class Nat:
         free(self.moment_busy)
         free(self.moment_cooling)
         free(self.unit_failures)
-        free(self.host_held)
-        free(self.host_failures)
-        free(self.with_room)
         free(self.live)
         free(self.pool_held)
         free(self.cap)
@@ -393,7 +390,18 @@ cdef class Nat:
         self.busy, self.cooling, self.peak_busy, self.peak_cooling = new_i(u), new_i(u), new_i(u), new_i(u)
         self.moment_busy, self.moment_cooling = new_d(u), new_d(u)
         self.unit_failures = new_i(u)
-        self.host_held, self.host_failures, self.with_room = new_i(h), new_i(h), new_i(h)
+        # per host: the translator's own typed arrays, shared (it zeroes them in place)
+        cdef int64_t[::1] per_host_view
+        cdef unsigned char[::1] byte_view
+        per_host_view = tr.host_held
+        self.keep.append(per_host_view)
+        self.host_held = &per_host_view[0]
+        per_host_view = tr.host_failures
+        self.keep.append(per_host_view)
+        self.host_failures = &per_host_view[0]
+        byte_view = tr.with_room
+        self.keep.append(byte_view)
+        self.with_room = &byte_view[0]
         ring_init(&self.opened, sizeof(Mapping))
         ring_init(&self.closes, sizeof(Closed))
         ring_init(&self.fin, sizeof(Freeing))
@@ -446,9 +454,6 @@ cdef class Nat:
         get_d(tr._moment_busy, self.moment_busy, u)
         get_d(tr._moment_cooling, self.moment_cooling, u)
         get_i(tr.unit_failures, self.unit_failures, u)
-        get_i(tr.host_held, self.host_held, h)
-        get_i(tr.host_failures, self.host_failures, h)
-        get_i(tr.with_room, self.with_room, h)
         self.total_busy, self.total_cooling = tr.total_busy, tr.total_cooling
         self.peak_total_busy, self.peak_total_cooling = tr.peak_total_busy, tr.peak_total_cooling
         self.attempts, self.failures, self.idle_timeouts = tr.attempts, tr.failures, tr.idle_timeouts
@@ -473,9 +478,6 @@ cdef class Nat:
         put_d(tr._moment_busy, self.moment_busy, u)
         put_d(tr._moment_cooling, self.moment_cooling, u)
         put_i(tr.unit_failures, self.unit_failures, u)
-        put_i(tr.host_held, self.host_held, h)
-        put_i(tr.host_failures, self.host_failures, h)
-        put_i(tr.with_room, self.with_room, h)
         tr.total_busy, tr.total_cooling = self.total_busy, self.total_cooling
         tr.peak_total_busy, tr.peak_total_cooling = self.peak_total_busy, self.peak_total_cooling
         tr.attempts, tr.failures, tr.idle_timeouts = self.attempts, self.failures, self.idle_timeouts
@@ -985,9 +987,7 @@ cdef class Batch:
         free(self.released)
         free(self.refs)
         free(self.local)
-        free(self.in_use)
         free(self.offsets)
-        free(self.busy)
         free(self.dest_held)
         free(self.dest_tw)
         free(self.dest_peak_held)
@@ -1019,6 +1019,7 @@ cdef class Batch:
         cdef unsigned char[::1] byte_view
         cdef double[::1] double_view
         cdef unsigned int[::1] uint_view
+        cdef int64_t[::1] count_view
         self.model = model
         self.lifecycle = model.lifecycle
         self.pool = model.pool
@@ -1041,13 +1042,17 @@ cdef class Batch:
         cells = self.n_sources * self.n_keys
         self.views = <unsigned char**>malloc(cells * sizeof(unsigned char*))
         self.released = <double**>malloc(cells * sizeof(double*))
-        self.busy = <int64_t*>malloc(cells * sizeof(int64_t))
         self.refs = <unsigned int**>malloc(self.n_sources * sizeof(unsigned int*))
         self.local = <unsigned char**>malloc(self.n_sources * sizeof(unsigned char*))
-        self.in_use = <int64_t*>malloc(self.n_sources * sizeof(int64_t))
-        if (self.views == NULL or self.released == NULL or self.busy == NULL or self.refs == NULL
-                or self.local == NULL or self.in_use == NULL):
+        if self.views == NULL or self.released == NULL or self.refs == NULL or self.local == NULL:
             raise MemoryError()
+        # per source and per (source, key): the pool's own typed arrays, shared
+        count_view = pool.in_use
+        self.keep.append(count_view)
+        self.in_use = &count_view[0]
+        count_view = pool._busy
+        self.keep.append(count_view)
+        self.busy = &count_view[0]
         for i in range(cells):
             self.views[i] = NULL  # a (source, key)'s bytes are made the first time it connects (``view``)
             self.released[i] = NULL
@@ -1141,14 +1146,8 @@ cdef class Batch:
     cdef void load(self) except *:
         """Read the counters Python may have changed since the last batch."""
         cdef Py_ssize_t i
-        cdef Py_ssize_t s, k, n_keys = self.n_keys
+
         pool, levels, rec = self.pool, self.levels, self.recorder
-        busy, in_use = pool._busy, pool.in_use
-        for s in range(self.n_sources):
-            row = busy[s]
-            for k in range(n_keys):
-                self.busy[s * n_keys + k] = row[k]
-            self.in_use[s] = in_use[s]
         self.ports_in_use = pool.ports_in_use
         self.port_moment = pool._port_moment
         self.established = levels.established
@@ -1188,14 +1187,8 @@ cdef class Batch:
     cdef void store(self) except *:
         """Write the counters back to the Python objects."""
         cdef Py_ssize_t i
-        cdef Py_ssize_t s, k, n_keys = self.n_keys
+
         pool, levels, rec = self.pool, self.levels, self.recorder
-        busy, in_use = pool._busy, pool.in_use
-        for s in range(self.n_sources):
-            row = busy[s]
-            for k in range(n_keys):
-                row[k] = self.busy[s * n_keys + k]
-            in_use[s] = self.in_use[s]
         pool.ports_in_use = self.ports_in_use
         pool._port_moment = self.port_moment
         levels.established = self.established
@@ -1237,7 +1230,6 @@ cdef class Batch:
         if self.views[cell] == NULL:
             pool = self.pool
             pool.view(src, key)
-            self.busy[cell] = pool._busy[src][key]
             byte_view = pool._views[src][key]
             self.keep.append(byte_view)
             self.views[cell] = &byte_view[0]

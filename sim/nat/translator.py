@@ -41,8 +41,8 @@ class Translator:
         """Open mappings per unit."""
         self.cooling = [0] * units
         """Mappings per unit whose connection closed, not yet free."""
-        self.host_held = [0] * hosts
-        """Mappings per host, open or held after their close."""
+        self.host_held = array("q", bytes(8 * hosts))
+        """Mappings per host, open or held after their close (typed arrays per host: the compiled path shares them)."""
         self.peak_busy = [0] * units
         self.peak_cooling = [0] * units
         self.total_busy = self.total_cooling = self.peak_total_busy = self.peak_total_cooling = 0
@@ -55,7 +55,7 @@ class Translator:
         self.attempts = 0
         self.failures = 0
         self.unit_failures = [0] * units
-        self.host_failures = [0] * hosts
+        self.host_failures = array("q", bytes(8 * hosts))
         self.with_room = bytearray(hosts)
         """Per host: whether it failed while another unit had room toward the same destination."""
         self.idle_timeouts = 0
@@ -233,8 +233,8 @@ class Translator:
         self._baseline = (self.attempts, self.failures, self.idle_timeouts)
         self._baseline_extra = (self.evicted or 0, self.failed_with_free_ports or 0)
         self.unit_failures = [0] * self.units
-        self.host_failures = [0] * self.hosts
-        self.with_room = bytearray(self.hosts)
+        self.host_failures[:] = array("q", bytes(8 * self.hosts))  # in place: the compiled path holds them
+        self.with_room[:] = bytes(self.hosts)
         self.free_share_sum, self.free_share_n = 0.0, 0
         self._fold()
         self.probes.clear()

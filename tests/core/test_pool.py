@@ -230,11 +230,11 @@ def test_releases_lower_the_per_source_port_count_by_one() -> None:
     for slot in (1, 2, 3):
         pool.take(1, 0, slot, bound=False, now=0.0)
     pool.release(1, 0, 2, bound=False, now=1.0)
-    assert pool.in_use == [0, 2]
+    assert list(pool.in_use) == [0, 2]
     assert pool.local_occupancy(1) == 0.25
     pool.release(1, 0, 1, bound=False, now=2.0)
     pool.release(1, 0, 3, bound=False, now=2.0)
-    assert pool.in_use == [0, 0]
+    assert list(pool.in_use) == [0, 0]
     assert pool.ports_in_use == 0
 
 
