@@ -188,6 +188,13 @@ def nat_lines(n: NatFigures) -> list[str]:
         f"    mappings           peak {n.mappings.peak:,.0f}, mean {n.mappings.mean:,.1f}; held after close "
         f"peak {n.closing.peak:,.0f}, mean {n.closing.mean:,.1f}",
     ]
+    if len(n.groups) > 1:  # sampled at the time-series rows, the group's hosts together
+        for name, g in n.groups.items():
+            lines.append(
+                f"    group {name}: mappings peak {g.mappings.peak:,.0f}, mean {g.mappings.mean:,.1f}; held after "
+                f"close peak {g.closing.peak:,.0f}, mean {g.closing.mean:,.1f}; {g.translator_failures:,.0f} dropped "
+                f"({g.hosts_failed:,.0f} of {g.hosts:,.0f} hosts)"
+            )
     if n.sustainable_rate is not None:
         evicting = " before SYNs must evict closing entries" if n.kind == "linux-snat" else ""
         lines.append(f"    sustains about     {sig3(n.sustainable_rate)} new conn/s {n.sustainable_rate_per}{evicting}")

@@ -103,7 +103,8 @@ def _translator(scenario: Scenario) -> float:
         kind.pool_size(hosts) * kind.public_addresses * len(scenario.destinations) if kind.scope == "address" else 0
     )
     rows = scenario.duration / scenario.step + 2
-    return mappings * PER_MAPPING + dropped * PER_DROPPED + states + hosts * rows * 4 * 2 + hosts * 200
+    # per host and row: mappings held and those held after close (int32 each), then the held ones stacked
+    return mappings * PER_MAPPING + dropped * PER_DROPPED + states + hosts * rows * 4 * 3 + hosts * 200
 
 
 def _waiting(scenario: Scenario, w: Workload) -> float:

@@ -300,6 +300,7 @@ cdef class Nat:
     cdef double* moment_cooling
     cdef int64_t* unit_failures
     cdef int64_t* host_held
+    cdef int64_t* host_cooling
     cdef int64_t* host_failures
     cdef unsigned char* with_room
     cdef int64_t total_busy, total_cooling, peak_total_busy, peak_total_cooling
@@ -334,7 +335,8 @@ cdef class Nat:
     def __cinit__(self):
         self.busy = self.cooling = self.peak_busy = self.peak_cooling = NULL
         self.moment_busy = self.moment_cooling = NULL
-        self.unit_failures = self.host_held = self.host_failures = self.with_room = NULL
+        self.unit_failures = self.host_held = self.host_cooling = self.host_failures = NULL
+        self.with_room = NULL
         self.live = self.pool_held = self.cap = self.key_held = NULL
         self.states = NULL
         self.used = NULL
@@ -396,6 +398,9 @@ cdef class Nat:
         per_host_view = tr.host_held
         self.keep.append(per_host_view)
         self.host_held = &per_host_view[0]
+        per_host_view = tr.host_cooling
+        self.keep.append(per_host_view)
+        self.host_cooling = &per_host_view[0]
         per_host_view = tr.host_failures
         self.keep.append(per_host_view)
         self.host_failures = &per_host_view[0]
@@ -666,6 +671,7 @@ cdef class Nat:
                 push_q(self.probes, 1)
                 self.level(u, now, 0, -1)
                 self.host_held[host] -= 1
+                self.host_cooling[host] -= 1
                 states[keep] = SNAT_BUSY
                 self.owners[pool][keep].conn = conn
                 return pool * size + keep
@@ -702,6 +708,7 @@ cdef class Nat:
             self.evicted += 1
             self.level(u, now, 0, -1)
             self.host_held[self.owners[pool][index].host] -= 1
+            self.host_cooling[self.owners[pool][index].host] -= 1
         else:
             self.used[pool] += 1
         states[index] = SNAT_BUSY
@@ -878,6 +885,7 @@ cdef class Nat:
                         self.host_held[f.host] -= 1
                     continue
                 self.level(f.unit, t, -1, 1)
+                self.host_cooling[f.host] += 1
                 queued = <Freeing*>ring_push(&self.rst if c.rst else &self.fin)
                 queued[0] = f
                 queued.t = t + after
@@ -888,6 +896,7 @@ cdef class Nat:
                 if self.release(f.token, f.conn, True):
                     self.level(f.unit, t, 0, -1)
                     self.host_held[f.host] -= 1
+                    self.host_cooling[f.host] -= 1
 
 
 cdef class Batch:

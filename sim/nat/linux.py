@@ -68,6 +68,7 @@ class LinuxSnatTranslator(Translator):
                 self._probes.append(1)
                 self._level(unit, now, 0, -1)
                 self.host_held[host] -= 1
+                self.host_cooling[host] -= 1
                 states[keep] = BUSY
                 self._owner[base + keep] = (host, port, conn)
                 return base + keep, unit
@@ -82,6 +83,7 @@ class LinuxSnatTranslator(Translator):
             self._evicted += 1
             self._level(unit, now, 0, -1)
             self.host_held[self._owner[token][0]] -= 1
+            self.host_cooling[self._owner[token][0]] -= 1
         else:
             self._used[pool] += 1
         states[pick.index] = BUSY

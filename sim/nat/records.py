@@ -37,3 +37,5 @@ class NatRecords:
     failed_with_free_ports: int | None
     host_series: np.ndarray
     """Mappings per host (open or held after close) at each time-series row (rows x hosts)."""
+    host_closing_series: np.ndarray
+    """Of those, the mappings held after their close (cooldown, TIME_WAIT), the same way."""

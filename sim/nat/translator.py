@@ -43,6 +43,8 @@ class Translator:
         """Mappings per unit whose connection closed, not yet free."""
         self.host_held = array("q", bytes(8 * hosts))
         """Mappings per host, open or held after their close (typed arrays per host: the compiled path shares them)."""
+        self.host_cooling = array("q", bytes(8 * hosts))
+        """Of those, per host, the mappings held after their close."""
         self.peak_busy = [0] * units
         self.peak_cooling = [0] * units
         self.total_busy = self.total_cooling = self.peak_total_busy = self.peak_total_cooling = 0
@@ -80,6 +82,7 @@ class Translator:
         """Mappings to free, (time, token, unit, connection id, host), per kind of close (each in time order)."""
         self.series: dict[str, list[float]] = {c: [] for c in NAT_SERIES}
         self.host_series: list[np.ndarray] = []
+        self.host_closing_series: list[np.ndarray] = []
         self._sampled_failures = 0
         self._baseline = (0, 0, 0)
         self._baseline_extra = (0, 0)
@@ -201,6 +204,7 @@ class Translator:
                         self.host_held[host] -= 1
                     continue
                 self._level(unit, t, -1, 1)
+                self.host_cooling[host] += 1
                 (rst if by_rst else fin).append((t + after, token, unit, conn, host))
             else:
                 queue = fin if fin and fin[0][0] == t else rst
@@ -208,6 +212,7 @@ class Translator:
                 if self._free(token, conn, True):
                     self._level(unit, t, 0, -1)
                     self.host_held[host] -= 1
+                    self.host_cooling[host] -= 1
 
     def _head(self) -> None:
         """Note when the oldest open mapping goes idle (the open mappings are in opening order)."""
@@ -253,6 +258,7 @@ class Translator:
         self.series["nat_failures"].append(self.failures - self._sampled_failures)
         self._sampled_failures = self.failures
         self.host_series.append(np.asarray(self.host_held, dtype=np.int32))
+        self.host_closing_series.append(np.asarray(self.host_cooling, dtype=np.int32))
         self._fold()
 
     def records(self, now: float, unit_labels: list[str]) -> NatRecords:
@@ -281,8 +287,13 @@ class Translator:
             failed_with_free_ports=(
                 None if self.failed_with_free_ports is None else self.failed_with_free_ports - self._baseline_extra[1]
             ),
-            host_series=np.stack(self.host_series) if self.host_series else np.zeros((0, self.hosts), np.int32),
+            host_series=self._rows(self.host_series),
+            host_closing_series=self._rows(self.host_closing_series),
         )
+
+    def _rows(self, series: list[np.ndarray]) -> np.ndarray:
+        """Per-host rows stacked (rows x hosts)."""
+        return np.stack(series) if series else np.zeros((0, self.hosts), np.int32)
 
     @property
     def evicted(self) -> int | None:

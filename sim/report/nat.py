@@ -11,6 +11,8 @@ Gateway).
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..config.scenario import Scenario
 from ..config.workload import Workload
 from ..model.records import RunRecords
@@ -108,16 +110,31 @@ def _owners(rec: NatRecords) -> dict[str, NatPool]:
     }
 
 
+def _window_rows(records: RunRecords, rows: int) -> np.ndarray:
+    """The time-series rows of the measured window (the last row when none is), as a mask over ``rows`` rows."""
+    window = records.series["time_s"][:rows] >= records.measured_from_s
+    if not window.any():
+        window[-1:] = True
+    return window
+
+
+def _sampled(totals: np.ndarray) -> Level:
+    """The highest and the mean of a group's per-row totals."""
+    return Level(peak=float(totals.max()), mean=float(totals.mean())) if totals.size else Level(peak=0, mean=0)
+
+
 def _groups(records: RunRecords, rec: NatRecords) -> dict[str, NatGroup]:
     scenario = records.scenario
     translator = records.translator_failures or [0] * len(scenario.workloads)
-    series = rec.host_series
-    start = int((series.shape[0] - 1) * records.measured_from_s / records.sim_time_s) if series.size else 0
+    window = _window_rows(records, rec.host_series.shape[0])
+    held, closing = rec.host_series[window], rec.host_closing_series[window]
     result: dict[str, NatGroup] = {}
     for g in scenario.fleet:
         hosts = range(g.first, g.first + g.count)
+        columns = slice(g.first, g.first + g.count)
         failed = [h for h in hosts if rec.host_failures[h]]
-        peak = int(series[start:, g.first : g.first + g.count].max()) if series.size else 0
+        group_held = held[:, columns].sum(axis=1, dtype=np.int64)
+        group_closing = closing[:, columns].sum(axis=1, dtype=np.int64)
         result[g.name] = NatGroup(
             hosts=g.count,
             attempts=sum(records.attempts[i] for i in g.workloads),
@@ -125,7 +142,9 @@ def _groups(records: RunRecords, rec: NatRecords) -> dict[str, NatGroup]:
             translator_failures=sum(translator[i] for i in g.workloads),
             hosts_failed=len(failed),
             hosts_failed_with_room=sum(1 for h in failed if rec.host_failed_with_room[h]),
-            peak_mappings_per_host=peak,
+            peak_mappings_per_host=int(held[:, columns].max()) if held.size else 0,
+            mappings=_sampled(group_held - group_closing),
+            closing=_sampled(group_closing),
         )
     return result
 

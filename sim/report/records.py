@@ -276,6 +276,11 @@ class NatGroup(Record):
     """Of those, hosts that failed while another pool toward the same destination had room."""
     peak_mappings_per_host: Number
     """The most mappings (open or held after close) one host held at a time-series row."""
+    mappings: Level
+    """Open mappings of the group's hosts together: the highest and the mean time-series row of the measured
+    window."""
+    closing: Level
+    """Mappings of the group's hosts held after their close (cooldown, TIME_WAIT), the same way."""
 
 
 class NatErlangB(Record):

@@ -358,6 +358,40 @@ def test_groups_on_one_pool_count_the_ports_of_their_own_hosts(make_scenario: Ma
     assert summary.groups["a"].ports_in_use.peak <= 3 * 16
 
 
+@pytest.mark.parametrize("nat", [{"kind": "linux-snat", "ports": [1024, 1279]}, {"kind": "azure-nat-gateway"}])
+@pytest.mark.parametrize("b_host", [{}, {"time_wait": 10.0}])
+def test_each_groups_open_and_closing_mappings_add_up_to_the_translators(
+    make_scenario: Make, nat: dict[str, Any], b_host: dict[str, Any]
+) -> None:
+    # one pool for both groups (compiled where built) or a pool per group (pure): the translator's per-host counts of
+    # mappings held after close, summed over the hosts, are its own count at every row, and a group's figures are
+    # its hosts' rows over the window
+    s = groups(make_scenario, b_host=b_host, warmup=30.0, nat=nat)
+    run = PortModel(s).run()
+    general = PortModel(s, fast=False).run()
+    assert run.nat is not None
+    assert general.nat is not None
+    np.testing.assert_array_equal(run.nat.host_closing_series, general.nat.host_closing_series)
+    np.testing.assert_array_equal(run.nat.host_series, general.nat.host_series)
+    closing = run.nat.host_closing_series.sum(axis=1)
+    np.testing.assert_array_equal(closing, run.series["nat_closing"])
+    np.testing.assert_array_equal(run.nat.host_series.sum(axis=1) - closing, run.series["nat_mappings"])
+    summary = report(run).summary
+    assert summary.nat is not None
+    window = run.series["time_s"] >= 30.0
+    for name, hosts in (("a", slice(0, 3)), ("b", slice(3, 5))):
+        figures = summary.nat.groups[name]
+        group_closing = run.nat.host_closing_series[window, hosts].sum(axis=1)
+        group_open = run.nat.host_series[window, hosts].sum(axis=1) - group_closing
+        assert group_closing.max() > 0
+        assert figures.closing.peak == group_closing.max()
+        assert figures.closing.mean == pytest.approx(group_closing.mean())
+        assert figures.mappings.peak == group_open.max()
+        assert figures.mappings.mean == pytest.approx(group_open.mean())
+    text = summary_text(report(run), Path("out"))
+    assert "group a: mappings peak" in text
+
+
 def test_a_translator_sees_the_closes_of_every_group_in_time_order(make_scenario: Make) -> None:
     # the translator frees mappings 3 s after each close: whatever the hosts' own ranges and timers (wide enough never
     # to fail), it drops the same SYNs as in front of a fleet of identical hosts (closes given group by group instead

@@ -58,8 +58,10 @@ def test_the_same_tuple_reopening_takes_over_its_own_closing_entry() -> None:
     t.map(0, 0, 40003, 0, 0.0)
     t.closed(0, 1.0, rst=False)
     t.advance(2.0)
+    assert list(t.host_cooling[:1]) == [1]
     assert t.map(1, 0, 40003, 0, 2.0)  # the tracker kills the TIME_WAIT entry of the same original tuple
     assert t._owner[40003 - t.low][2] == 1
+    assert (list(t.host_held[:1]), list(t.host_cooling[:1]), t.cooling) == ([1], [0], [0])
     t.advance(121.0)  # the old entry's free must not free the new connection
     assert state(t, 0, 0, 40003) == BUSY
     t2 = make()
@@ -79,6 +81,7 @@ def test_a_full_range_of_closing_entries_is_reused_by_eviction_only() -> None:
     assert t.map(100, 0, 50100, 0, 1.0)
     assert t.evicted == 1
     assert t.cooling == [15]
+    assert (t.host_held[0], t.host_cooling[0]) == (16, 15)  # the evicted entry was host 0's own
     assert t.busy == [1]
     never = make(evict=0.0)
     for c in range(16):
