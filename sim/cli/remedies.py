@@ -103,14 +103,16 @@ def _interval_head(report: RemediesReport) -> str:
 def remedies_text(report: RemediesReport, out: Path) -> str:
     """The ranking as a table."""
     toward = f" toward {report.destination}" if report.destination else ""
+    width = max([22] + [len(r.name) + 2 for r in report.remedies])  # dynamic-port-allocation is 23 letters
     lines = [
         f"{report.scenario}: capacity at {percent(report.target)} blocking{toward}, each fix on its own "
         f"(current load {rate_text(report.load)} {report.unit} of {', '.join(report.workloads)})",
-        f"{'fix':<22}{'capacity ' + report.unit:>16}  {_interval_head(report):<22}{'gain':>7}  {'blocked now':>11}",
+        f"{'fix':<{width}}{'capacity ' + report.unit:>16}  {_interval_head(report):<22}{'gain':>7}"
+        f"  {'blocked now':>11}",
     ]
     for r in report.remedies:
         if not r.applies:
-            lines.append(f"{r.name:<22}{'-':>16}  does not apply: {r.reason}")
+            lines.append(f"{r.name:<{width}}{'-':>16}  does not apply: {r.reason}")
             continue
         cap = r.capacity
         rate = "not found"
@@ -124,6 +126,6 @@ def remedies_text(report: RemediesReport, out: Path) -> str:
             gain = f"≥×{r.gain:.1f}"
         now = r.blocking_at_load.mean if r.blocking_at_load is not None else None
         blocked = percent(now) if now is not None else "-"
-        lines.append(f"{r.name:<22}{rate:>16}  {interval:<22}{gain:>7}  {blocked:>11}")
+        lines.append(f"{r.name:<{width}}{rate:>16}  {interval:<22}{gain:>7}  {blocked:>11}")
     lines.append(f"results in {out}/ (remedies.json, remedies.png)")
     return "\n".join(lines)

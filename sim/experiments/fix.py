@@ -28,6 +28,11 @@ class Fix:
         """The ``key.path: value`` overrides that apply the fix; raises NotApplicableError with the reason."""
         raise NotImplementedError
 
+    def describe(self, scenario: Scenario) -> str:
+        """What the fix does on ``scenario``'s hosts (by default ``description``; a fix whose setting has another
+        name on another OS names each)."""
+        return self.description
+
 
 FIXES: dict[str, type[Fix]] = {}
 """Every fix by name, in the order ``portsim remedies`` tries them."""

@@ -13,6 +13,30 @@ from ..core.host import ResolvedHost
 from .fix import Fix, NotApplicableError, register_fix
 
 WIDEST_RANGE = (1024, 65535)
+WINDOWS_LOWEST = 1025
+"""Windows' dynamic port range starts at 1025 at the lowest (Microsoft KB 929851, ``netsh ... dynamicport``)."""
+RANGE_SETTINGS = {
+    "linux": "sysctl net.ipv4.ip_local_port_range='{low} {high}'",
+    "windows": "netsh int ipv4 set dynamicport tcp start={low} num={count}",
+    "bsd": "sysctl net.inet.ip.portrange.first={low} net.inet.ip.portrange.last={high}",
+    "netbsd": "sysctl -w net.inet.ip.anonportmin={low} net.inet.ip.anonportmax={high}",
+}
+"""Each OS family's setting for the ephemeral range (Linux ip-sysctl.rst; KB 929851; FreeBSD and macOS inet(4)
+``portrange``; NetBSD sysctl(7) ``anonportmin``)."""
+
+
+def os_family(host: ResolvedHost) -> str:
+    """Whose settings a host's preset takes: linux, windows, bsd (FreeBSD, macOS), netbsd, or iana (no OS)."""
+    preset = host.preset
+    if preset.startswith("linux"):
+        return "linux"
+    return {"windows": "windows", "freebsd": "bsd", "macos": "bsd", "netbsd": "netbsd"}.get(preset, "iana")
+
+
+def widest(host: ResolvedHost) -> tuple[int, int]:
+    """The widest ephemeral range the host's OS allows."""
+    low = WINDOWS_LOWEST if os_family(host) == "windows" else WIDEST_RANGE[0]
+    return low, WIDEST_RANGE[1]
 
 
 def on_every_host(scenario: Scenario, key: str, value: Callable[[ResolvedHost], Any]) -> dict[str, Any]:
@@ -56,16 +80,25 @@ def _closers(scenario: Scenario, sides: tuple[str, ...]) -> list[int]:
 @register_fix
 class WiderPortRange(Fix):
     name = "wider-port-range"
-    description = "ip_local_port_range 1024-65535"
-    source = "Linux ip-sysctl.rst, ip_local_port_range"
+    description = "the widest ephemeral range: ip_local_port_range 1024-65535 (Windows: 1025-65535)"
+    source = "Linux ip-sysctl.rst, ip_local_port_range; Microsoft KB 929851 (netsh dynamicport)"
 
     def changes(self, scenario: Scenario) -> dict[str, Any]:
-        if all(h.low <= WIDEST_RANGE[0] and h.high >= WIDEST_RANGE[1] for h in _hosts(scenario)):
+        if all(h.low <= widest(h)[0] and h.high >= widest(h)[1] for h in _hosts(scenario)):
             host = scenario.fleet_host
             raise NotApplicableError(f"port_range is already {host.low}-{host.high}")
-        return on_every_host(
-            scenario, "port_range", lambda h: [min(h.low, WIDEST_RANGE[0]), max(h.high, WIDEST_RANGE[1])]
-        )
+        return on_every_host(scenario, "port_range", lambda h: [min(h.low, widest(h)[0]), max(h.high, widest(h)[1])])
+
+    def describe(self, scenario: Scenario) -> str:
+        families = dict.fromkeys(os_family(h) for h in _hosts(scenario))
+        settings = []
+        for family in families:
+            low, high = WINDOWS_LOWEST if family == "windows" else WIDEST_RANGE[0], WIDEST_RANGE[1]
+            if family == "iana":
+                settings.append(f"the range {low}-{high}")
+            else:
+                settings.append(RANGE_SETTINGS[family].format(low=low, high=high, count=high - low + 1))
+        return "; ".join(settings)
 
 
 @register_fix
@@ -73,6 +106,12 @@ class TwReuse(Fix):
     name = "tw-reuse"
     description = "net.ipv4.tcp_tw_reuse = 1 (with TCP timestamps)"
     source = "Linux ip-sysctl.rst, tcp_tw_reuse"
+
+    def describe(self, scenario: Scenario) -> str:
+        others = sorted({h.preset for h in _hosts(scenario) if os_family(h) != "linux"})
+        if not others:
+            return self.description
+        return f"{self.description}; {', '.join(others)} hosts have no such setting: modelled as if they had"
 
     def changes(self, scenario: Scenario) -> dict[str, Any]:
         hosts = _hosts(scenario)

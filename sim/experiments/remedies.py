@@ -65,9 +65,9 @@ def remedies(
         fix = FIXES[name]()
         try:
             changes = fix.changes(base)
-            candidates.append((name, fix.description, fix.source, changes, ""))
+            candidates.append((name, fix.describe(base), fix.source, changes, ""))
         except NotApplicableError as exc:
-            candidates.append((name, fix.description, fix.source, {}, str(exc) or "does not apply"))
+            candidates.append((name, fix.describe(base), fix.source, {}, str(exc) or "does not apply"))
     results: list[Remedy] = []
     baseline: float | None = None
     for name, description, source, changes, reason in candidates:

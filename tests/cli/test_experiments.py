@@ -228,3 +228,26 @@ def test_without_plots_the_table_names_no_png(tmp_path: Path, capsys: pytest.Cap
     assert main(["sweep", str(path), "--out", str(tmp_path / "o"), "--no-plots"]) == 0
     assert "(sweep.csv, sweep.json)" in capsys.readouterr().out
     assert not (tmp_path / "o" / "sweep.png").exists()
+
+
+def test_the_remedies_table_keeps_its_columns_for_the_longest_fix_name() -> None:
+    from sim.cli.remedies import remedies_text
+    from sim.report.remedies import RemediesReport, Remedy
+
+    report = RemediesReport(
+        scenario="s",
+        seed=1,
+        version="0",
+        target=0.01,
+        destination=None,
+        workloads=["w"],
+        load=10.0,
+        remedies=[
+            Remedy(name="as-is", description="", applies=True),
+            Remedy(name="dynamic-port-allocation", description="", applies=False, reason="no Cloud NAT"),
+            Remedy(name="tw-reuse", description="", applies=False, reason="no TIME_WAIT"),
+        ],
+    )
+    head, _, *rows = remedies_text(report, Path("out")).splitlines()[1:5]
+    ends = {row.index("-  does not apply") + 1 for row in rows}
+    assert ends == {head.index("capacity conn/s") + len("capacity conn/s")}  # the "-" under the capacity column

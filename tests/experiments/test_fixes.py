@@ -53,8 +53,12 @@ def test_the_host_fixes_change_every_host_group(make_scenario: Callable[..., Sce
         ],
     )
     widened = fleet.with_changes(FIXES["wider-port-range"]().changes(fleet))
-    assert [(g.host.low, g.host.high) for g in widened.fleet] == [(1024, 65535), (1024, 65535)]
+    assert [(g.host.low, g.host.high) for g in widened.fleet] == [(1024, 65535), (1025, 65535)]  # Windows: 1025 on
     assert widened.fleet[1].host.preset == "windows"
+    assert FIXES["wider-port-range"]().describe(fleet) == (
+        "sysctl net.ipv4.ip_local_port_range='1024 65535'; netsh int ipv4 set dynamicport tcp start=1025 num=64511"
+    )
+    assert FIXES["tw-reuse"]().describe(fleet).endswith("windows hosts have no such setting: modelled as if they had")
     reused = fleet.with_changes(FIXES["tw-reuse"]().changes(fleet))
     assert [(g.host.tw_reuse, g.host.timestamps) for g in reused.fleet] == [(1, True), (1, True)]
     spread = fleet.with_changes(FIXES["2x-source-addresses"]().changes(fleet))
@@ -64,6 +68,21 @@ def test_the_host_fixes_change_every_host_group(make_scenario: Callable[..., Sce
     assert [g.host.source_addresses for g in spread.fleet] == [2, 6]
     with pytest.raises(NotApplicableError, match="already 1024-65535"):
         FIXES["wider-port-range"]().changes(widened)
+
+
+def test_the_range_fix_names_each_os_setting(make_scenario: Callable[..., Scenario]) -> None:
+    for preset, setting in [
+        ("linux-5.12", "sysctl net.ipv4.ip_local_port_range='1024 65535'"),
+        ("macos", "sysctl net.inet.ip.portrange.first=1024 net.inet.ip.portrange.last=65535"),
+        ("netbsd", "sysctl -w net.inet.ip.anonportmin=1024 net.inet.ip.anonportmax=65535"),
+        ("iana", "the range 1024-65535"),
+    ]:
+        scenario = make_scenario(host={"preset": preset})
+        assert FIXES["wider-port-range"]().describe(scenario) == setting
+        assert FIXES["tw-reuse"]().describe(scenario).startswith("net.ipv4.tcp_tw_reuse = 1")
+    windows = make_scenario(host={"preset": "windows", "port_range": [1025, 65535]})
+    with pytest.raises(NotApplicableError, match="already 1025-65535"):  # Windows' range starts at 1025 at the lowest
+        FIXES["wider-port-range"]().changes(windows)
 
 
 @pytest.mark.parametrize(
