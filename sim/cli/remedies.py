@@ -13,7 +13,7 @@ from ..experiments.cache import TaskCache
 from ..experiments.capacity import MAX_REPLICATIONS, MIN_REPLICATIONS
 from ..experiments.executor import Executor
 from ..experiments.fixes import FIXES
-from ..experiments.remedies import remedies
+from ..experiments.remedies import AS_IS, remedies
 from ..experiments.runner import resolve
 from ..output.folders import CACHE_FOLDER, REMEDIES_ENTRIES, check_replaceable
 from ..output.remedies import write_remedies
@@ -127,5 +127,9 @@ def remedies_text(report: RemediesReport, out: Path) -> str:
         now = r.blocking_at_load.mean if r.blocking_at_load is not None else None
         blocked = percent(now) if now is not None else "-"
         lines.append(f"{r.name:<{width}}{rate:>16}  {interval:<22}{gain:>7}  {blocked:>11}")
+    described = [r for r in report.remedies if r.applies and r.name != AS_IS and r.description]
+    if described:  # what to set on the hosts (each OS's own setting, where it has one)
+        lines.append("what each fix sets")
+        lines.extend(f"  {r.name:<{width}}{r.description}" for r in described)
     lines.append(f"results in {out}/ (remedies.json, remedies.png)")
     return "\n".join(lines)

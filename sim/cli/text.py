@@ -193,7 +193,7 @@ def nat_lines(n: NatFigures) -> list[str]:
             lines.append(
                 f"    group {name}: mappings peak {g.mappings.peak:,.0f}, mean {g.mappings.mean:,.1f}; held after "
                 f"close peak {g.closing.peak:,.0f}, mean {g.closing.mean:,.1f}; {g.translator_failures:,.0f} dropped "
-                f"({g.hosts_failed:,.0f} of {g.hosts:,.0f} hosts)"
+                f"({g.hosts_failed:,.0f} of {g.hosts:,.0f} host{'' if g.hosts == 1 else 's'})"
             )
     if n.sustainable_rate is not None:
         evicting = " before SYNs must evict closing entries" if n.kind == "linux-snat" else ""

@@ -41,11 +41,16 @@ def widest(host: ResolvedHost) -> tuple[int, int]:
 
 def on_every_host(scenario: Scenario, key: str, value: Callable[[ResolvedHost], Any]) -> dict[str, Any]:
     """The changes that set host ``key`` to ``value(host)`` on every host: the scenario's ``host``, and each host
-    group whose own ``host`` writes the key (the others take the scenario's)."""
-    changes = {f"host.{key}": value(scenario.host.resolved)}
+    group with a ``host`` of its own that writes the key or whose value differs (another OS: the others take the
+    scenario's)."""
+    top = value(scenario.host.resolved)
+    changes = {f"host.{key}": top}
     for spec, group in zip(scenario.hosts or [], scenario.fleet, strict=False):
-        if spec.host is not None and key in spec.host.written():
-            changes[f"hosts.{group.name}.host.{key}"] = value(group.host)
+        if spec.host is None:
+            continue
+        own = value(group.host)
+        if key in spec.host.written() or own != top:
+            changes[f"hosts.{group.name}.host.{key}"] = own
     return changes
 
 
@@ -108,7 +113,7 @@ class TwReuse(Fix):
     source = "Linux ip-sysctl.rst, tcp_tw_reuse"
 
     def describe(self, scenario: Scenario) -> str:
-        others = sorted({h.preset for h in _hosts(scenario) if os_family(h) != "linux"})
+        others = sorted({h.preset for h in _hosts(scenario) if os_family(h) not in ("linux", "iana")})
         if not others:
             return self.description
         return f"{self.description}; {', '.join(others)} hosts have no such setting: modelled as if they had"

@@ -165,6 +165,8 @@ def test_remedies_rank_the_fixes_and_list_those_that_do_not_apply(
     assert (out / "remedies.png").is_file()
     text = capsys.readouterr().out
     assert "does not apply: no workload binds" in text
+    assert "what each fix sets\n  server-closes-first   the server closes first" in text  # the ones that apply
+    assert "  bind-no-port  " not in text.split("what each fix sets")[1]
 
 
 def test_unknown_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -70,6 +70,27 @@ def test_the_host_fixes_change_every_host_group(make_scenario: Callable[..., Sce
         FIXES["wider-port-range"]().changes(widened)
 
 
+@pytest.mark.parametrize(
+    ("top", "group", "widened"), [("linux", "windows", (1025, 65535)), ("windows", "linux", (1024, 65535))]
+)
+def test_the_range_fix_widens_each_group_to_its_own_oss_limit(
+    make_scenario: Callable[..., Scenario], top: str, group: str, widened: tuple[int, int]
+) -> None:
+    # the group's host writes its preset only: it takes the scenario's port_range unless the fix gives it its own
+    w = make_scenario().to_dict()["workloads"][0]
+    fleet = make_scenario(
+        host={"preset": top, "port_range": [50000, 50015]},
+        workloads=[w, {**w, "name": "v"}],
+        hosts=[
+            {"name": "a", "count": 2, "workloads": ["w"]},
+            {"name": "b", "count": 3, "host": {"preset": group}, "workloads": ["v"]},
+        ],
+    )
+    fixed = fleet.with_changes(FIXES["wider-port-range"]().changes(fleet))
+    first = (1025 if top == "windows" else 1024, 65535)
+    assert [(g.host.low, g.host.high) for g in fixed.fleet] == [first, widened]
+
+
 def test_the_range_fix_names_each_os_setting(make_scenario: Callable[..., Scenario]) -> None:
     for preset, setting in [
         ("linux-5.12", "sysctl net.ipv4.ip_local_port_range='1024 65535'"),
@@ -80,6 +101,8 @@ def test_the_range_fix_names_each_os_setting(make_scenario: Callable[..., Scenar
         scenario = make_scenario(host={"preset": preset})
         assert FIXES["wider-port-range"]().describe(scenario) == setting
         assert FIXES["tw-reuse"]().describe(scenario).startswith("net.ipv4.tcp_tw_reuse = 1")
+        assert ("macos hosts have no such setting" in FIXES["tw-reuse"]().describe(scenario)) == (preset == "macos")
+    assert FIXES["tw-reuse"]().describe(make_scenario(host={"preset": "iana"})) == FIXES["tw-reuse"].description
     windows = make_scenario(host={"preset": "windows", "port_range": [1025, 65535]})
     with pytest.raises(NotApplicableError, match="already 1025-65535"):  # Windows' range starts at 1025 at the lowest
         FIXES["wider-port-range"]().changes(windows)
