@@ -198,6 +198,14 @@ cdef inline double* new_d(Py_ssize_t n) except NULL:
     return p
 
 
+cdef int64_t* shared_q(list keep, object values) except NULL:
+    """A pointer to the items of ``values``, a typed ``array("q")`` that C and Python then share (its memoryview
+    kept alive in ``keep``)."""
+    cdef int64_t[::1] view = values
+    keep.append(view)
+    return &view[0]
+
+
 cdef void get_i(object values, int64_t* out, Py_ssize_t n) except *:
     cdef Py_ssize_t i
     for i in range(n):
@@ -393,17 +401,10 @@ cdef class Nat:
         self.moment_busy, self.moment_cooling = new_d(u), new_d(u)
         self.unit_failures = new_i(u)
         # per host: the translator's own typed arrays, shared (it zeroes them in place)
-        cdef int64_t[::1] per_host_view
         cdef unsigned char[::1] byte_view
-        per_host_view = tr.host_held
-        self.keep.append(per_host_view)
-        self.host_held = &per_host_view[0]
-        per_host_view = tr.host_cooling
-        self.keep.append(per_host_view)
-        self.host_cooling = &per_host_view[0]
-        per_host_view = tr.host_failures
-        self.keep.append(per_host_view)
-        self.host_failures = &per_host_view[0]
+        self.host_held = shared_q(self.keep, tr.host_held)
+        self.host_cooling = shared_q(self.keep, tr.host_cooling)
+        self.host_failures = shared_q(self.keep, tr.host_failures)
         byte_view = tr.with_room
         self.keep.append(byte_view)
         self.with_room = &byte_view[0]
@@ -1028,7 +1029,6 @@ cdef class Batch:
         cdef unsigned char[::1] byte_view
         cdef double[::1] double_view
         cdef unsigned int[::1] uint_view
-        cdef int64_t[::1] count_view
         self.model = model
         self.lifecycle = model.lifecycle
         self.pool = model.pool
@@ -1056,12 +1056,8 @@ cdef class Batch:
         if self.views == NULL or self.released == NULL or self.refs == NULL or self.local == NULL:
             raise MemoryError()
         # per source and per (source, key): the pool's own typed arrays, shared
-        count_view = pool.in_use
-        self.keep.append(count_view)
-        self.in_use = &count_view[0]
-        count_view = pool._busy
-        self.keep.append(count_view)
-        self.busy = &count_view[0]
+        self.in_use = shared_q(self.keep, pool.in_use)
+        self.busy = shared_q(self.keep, pool._busy)
         for i in range(cells):
             self.views[i] = NULL  # a (source, key)'s bytes are made the first time it connects (``view``)
             self.released[i] = NULL
