@@ -44,9 +44,15 @@ def set_path(raw: dict[str, Any], path: str, value: Any, label: str = "--set") -
     parts = path.split(".")
     node: Any = raw
     resolved: list[str | int] = []
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
+    i = 0
+    while i < len(parts):
+        part = parts[i]
         if isinstance(node, list):
+            taken = _dotted_name(node, parts, i)  # a name with dots in it (``web.eu``) spans several parts
+            if taken > 1:
+                part = ".".join(parts[i : i + taken])
+                i += taken - 1
+            last = i == len(parts) - 1
             index = _list_index(node, part)
             if index is None:
                 where = format_path([*resolved, part])
@@ -60,6 +66,7 @@ def set_path(raw: dict[str, Any], path: str, value: Any, label: str = "--set") -
             else:
                 node = node[index]
         elif isinstance(node, dict):
+            last = i == len(parts) - 1
             resolved.append(part)
             if last:
                 node[part] = value
@@ -72,7 +79,17 @@ def set_path(raw: dict[str, Any], path: str, value: Any, label: str = "--set") -
                 node = node[part]
         else:
             raise ScenarioError(f"{label} {shown(path)}: {format_path(resolved)} is a value, not a mapping or list")
+        i += 1
     return tuple(resolved)
+
+
+def _dotted_name(items: list[Any], parts: list[str], i: int) -> int:
+    """How many parts from ``parts[i]`` on make the longest name of an item in ``items`` (1 when none has dots)."""
+    names = {item.get("name") for item in items if isinstance(item, dict)}
+    for taken in range(len(parts) - i, 1, -1):
+        if ".".join(parts[i : i + taken]) in names:
+            return taken
+    return 1
 
 
 def _list_index(items: list[Any], part: str) -> int | None:

@@ -28,3 +28,11 @@ def test_set_on_a_shipped_scenarios_named_pool() -> None:
 def test_a_key_below_any_other_value_is_refused() -> None:
     with pytest.raises(ScenarioError, match="is a value, not a mapping or list"):
         set_path({"host": {"preset": "linux"}}, "host.preset.x", 1)
+
+
+def test_a_name_with_dots_is_addressed_whole_and_the_longest_name_wins() -> None:
+    raw = {"hosts": [{"name": "web", "count": 1}, {"name": "web.eu", "count": 2}, {"name": "web.eu.1", "count": 3}]}
+    assert set_path(raw, "hosts.web.eu.count", 5) == ("hosts", 1, "count")
+    assert set_path(raw, "hosts.web.eu.1.count", 6) == ("hosts", 2, "count")
+    assert set_path(raw, "hosts.web.count", 4) == ("hosts", 0, "count")
+    assert [h["count"] for h in raw["hosts"]] == [4, 5, 6]
