@@ -33,10 +33,15 @@ def os_family(host: ResolvedHost) -> str:
     return {"windows": "windows", "freebsd": "bsd", "macos": "bsd", "netbsd": "netbsd"}.get(preset, "iana")
 
 
-def widest(host: ResolvedHost) -> tuple[int, int]:
-    """The widest ephemeral range the host's OS allows."""
-    low = WINDOWS_LOWEST if os_family(host) == "windows" else WIDEST_RANGE[0]
-    return low, WIDEST_RANGE[1]
+def widest(family: str) -> tuple[int, int]:
+    """The widest ephemeral range an OS family (``os_family``) allows."""
+    return (WINDOWS_LOWEST if family == "windows" else WIDEST_RANGE[0]), WIDEST_RANGE[1]
+
+
+def _widened(host: ResolvedHost) -> list[int]:
+    """The host's range widened to the widest its OS allows (unchanged where it is already wider)."""
+    low, high = widest(os_family(host))
+    return [min(host.low, low), max(host.high, high)]
 
 
 def on_every_host(scenario: Scenario, key: str, value: Callable[[ResolvedHost], Any]) -> dict[str, Any]:
@@ -89,16 +94,16 @@ class WiderPortRange(Fix):
     source = "Linux ip-sysctl.rst, ip_local_port_range; Microsoft KB 929851 (netsh dynamicport)"
 
     def changes(self, scenario: Scenario) -> dict[str, Any]:
-        if all(h.low <= widest(h)[0] and h.high >= widest(h)[1] for h in _hosts(scenario)):
+        if all(_widened(h) == [h.low, h.high] for h in _hosts(scenario)):
             host = scenario.fleet_host
             raise NotApplicableError(f"port_range is already {host.low}-{host.high}")
-        return on_every_host(scenario, "port_range", lambda h: [min(h.low, widest(h)[0]), max(h.high, widest(h)[1])])
+        return on_every_host(scenario, "port_range", _widened)
 
     def describe(self, scenario: Scenario) -> str:
         families = dict.fromkeys(os_family(h) for h in _hosts(scenario))
         settings = []
         for family in families:
-            low, high = WINDOWS_LOWEST if family == "windows" else WIDEST_RANGE[0], WIDEST_RANGE[1]
+            low, high = widest(family)
             if family == "iana":
                 settings.append(f"the range {low}-{high}")
             else:

@@ -396,7 +396,7 @@ cdef class Nat:
         self.after_rst = tr._after_rst
         self.idle = tr._idle
         self.probes = tr._probes
-        u, h = self.units, self.hosts
+        u = self.units
         self.busy, self.cooling, self.peak_busy, self.peak_cooling = new_i(u), new_i(u), new_i(u), new_i(u)
         self.moment_busy, self.moment_cooling = new_d(u), new_d(u)
         self.unit_failures = new_i(u)
@@ -452,7 +452,7 @@ cdef class Nat:
     cdef void load(self) except *:
         """Read the levels and counters Python may have changed since the last batch."""
         tr = self.tr
-        u, h = self.units, self.hosts
+        u = self.units
         get_i(tr.busy, self.busy, u)
         get_i(tr.cooling, self.cooling, u)
         get_i(tr.peak_busy, self.peak_busy, u)
@@ -476,7 +476,7 @@ cdef class Nat:
     cdef void store(self) except *:
         """Write the levels and counters back to the Python translator."""
         tr = self.tr
-        u, h = self.units, self.hosts
+        u = self.units
         put_i(tr.busy, self.busy, u)
         put_i(tr.cooling, self.cooling, u)
         put_i(tr.peak_busy, self.peak_busy, u)
@@ -1151,7 +1151,6 @@ cdef class Batch:
     cdef void load(self) except *:
         """Read the counters Python may have changed since the last batch."""
         cdef Py_ssize_t i
-
         pool, levels, rec = self.pool, self.levels, self.recorder
         self.ports_in_use = pool.ports_in_use
         self.port_moment = pool._port_moment
@@ -1192,7 +1191,6 @@ cdef class Batch:
     cdef void store(self) except *:
         """Write the counters back to the Python objects."""
         cdef Py_ssize_t i
-
         pool, levels, rec = self.pool, self.levels, self.recorder
         pool.ports_in_use = self.ports_in_use
         pool._port_moment = self.port_moment

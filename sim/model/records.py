@@ -59,3 +59,10 @@ class RunRecords:
     translator_failures: list[int] | None = None
     """Per workload: attempts that got a host port but no mapping (included in ``failures``)."""
     dest_translator_failures: list[int] | None = None
+
+    def window_rows(self) -> np.ndarray:
+        """Which time-series rows fall in the measured window (the last row alone when none does), as a mask."""
+        window: np.ndarray = self.series["time_s"] >= self.measured_from_s
+        if not window.any():
+            window[-1:] = True
+        return window

@@ -110,23 +110,10 @@ def _owners(rec: NatRecords) -> dict[str, NatPool]:
     }
 
 
-def _window_rows(records: RunRecords, rows: int) -> np.ndarray:
-    """The time-series rows of the measured window (the last row when none is), as a mask over ``rows`` rows."""
-    window = records.series["time_s"][:rows] >= records.measured_from_s
-    if not window.any():
-        window[-1:] = True
-    return window
-
-
-def _sampled(totals: np.ndarray) -> Level:
-    """The highest and the mean of a group's per-row totals."""
-    return Level(peak=float(totals.max()), mean=float(totals.mean())) if totals.size else Level(peak=0, mean=0)
-
-
 def _groups(records: RunRecords, rec: NatRecords) -> dict[str, NatGroup]:
     scenario = records.scenario
     translator = records.translator_failures or [0] * len(scenario.workloads)
-    window = _window_rows(records, rec.host_series.shape[0])
+    window = records.window_rows()  # the translator samples at every time-series row
     held, closing = rec.host_series[window], rec.host_closing_series[window]
     result: dict[str, NatGroup] = {}
     for g in scenario.fleet:
@@ -143,8 +130,8 @@ def _groups(records: RunRecords, rec: NatRecords) -> dict[str, NatGroup]:
             hosts_failed=len(failed),
             hosts_failed_with_room=sum(1 for h in failed if rec.host_failed_with_room[h]),
             peak_mappings_per_host=int(held[:, columns].max()) if held.size else 0,
-            mappings=_sampled(group_held - group_closing),
-            closing=_sampled(group_closing),
+            mappings=Level.of_samples(group_held - group_closing),
+            closing=Level.of_samples(group_closing),
         )
     return result
 

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 Number = int | float
@@ -58,6 +59,11 @@ class Level(Record):
 
     peak: Number
     mean: Number
+
+    @classmethod
+    def of_samples(cls, values: np.ndarray) -> Level:
+        """The highest and the mean of sampled ``values`` (rows of the time series), 0 and 0 for none."""
+        return cls(peak=float(values.max()), mean=float(values.mean())) if values.size else cls(peak=0, mean=0)
 
 
 class TimeWaitLevel(Level):

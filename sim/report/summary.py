@@ -70,14 +70,6 @@ def seconds_failing(series: dict[str, np.ndarray], since: float) -> float:
     return float(steps[counted].sum())
 
 
-def sampled_level(series: dict[str, np.ndarray], column: str, since: float) -> Level:
-    """The highest and mean sample of a time-series column from ``since`` on."""
-    values = series[column][series["time_s"] >= since]
-    if not values.size:
-        values = series[column][-1:]
-    return Level(peak=float(values.max()), mean=float(values.mean()))
-
-
 def group_figures(records: RunRecords, prediction: ErlangPrediction) -> dict[str, GroupFigures] | None:
     """Per host group of a fleet of several: its ports in use (sampled), and the Erlang B and capacity of one of
     its hosts."""
@@ -87,7 +79,7 @@ def group_figures(records: RunRecords, prediction: ErlangPrediction) -> dict[str
     groups = prediction.groups
     return {
         g.name: GroupFigures(
-            ports_in_use=sampled_level(records.series, group_column(g.name), records.measured_from_s),
+            ports_in_use=Level.of_samples(records.series[group_column(g.name)][records.window_rows()]),
             erlang_b=groups[g.name].record(),
             capacity_at_1pct_blocking=capacity(scenario.group_scenario(g.name), 0.01),
         )
