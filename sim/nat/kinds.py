@@ -99,6 +99,11 @@ class NatKind(Spec):
         """Whether pools grow during a run (dynamic allocation: Erlang B does not apply)."""
         return False
 
+    @property
+    def pools_by_destination(self) -> bool:
+        """Whether each unit has a pool per destination (else one pool for every destination)."""
+        return True
+
 
 class LinuxSnat(NatKind):
     """netfilter SNAT/MASQUERADE to ``ports`` of ``addresses`` public addresses (see ``sim.nat.snat_search``)."""
@@ -315,6 +320,11 @@ class GcpCloudNat(NatKind):
     @property
     def public_addresses(self) -> int:
         return self.addresses
+
+    @property
+    def pools_by_destination(self) -> bool:
+        """Endpoint-independent mapping gives a VM's port to one connection whatever its destination."""
+        return not self.endpoint_independent
 
     def contradictions(self) -> list[str]:
         if self.max_ports_per_host != type(self).model_fields["max_ports_per_host"].default and not self.dynamic:

@@ -32,7 +32,7 @@ class QuotaTranslator(Translator):
     def __init__(self, kind: NatKind, hosts: int, n_destinations: int, rng: np.random.Generator) -> None:
         super().__init__(kind, hosts, n_destinations)
         gcp = kind if isinstance(kind, GcpCloudNat) else None
-        self._keys = 1 if gcp is not None and gcp.endpoint_independent else n_destinations
+        self._keys = n_destinations if kind.pools_by_destination else 1
         """Pools per unit: one per destination, or one for all (endpoint-independent mapping)."""
         self._host_scoped = kind.scope == "host"
         cells = self.units * self._keys

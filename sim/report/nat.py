@@ -57,6 +57,12 @@ def _erlang(scenario: Scenario, kind: NatKind) -> tuple[list[NatErlangB], str]:
     servers = kind.pool_size(hosts)
     holds = [_workload_hold(w, kind) for w in scenario.workloads]
     rows: list[NatErlangB] = []
+    if kind.scope == "host" and not kind.pools_by_destination:
+        for g in scenario.fleet:
+            load = sum(scenario.workloads[i].offered.mean_rate * holds[i] for i in g.workloads)
+            if load > 0:
+                rows.append(_row(f"{g.name} (each host) -> every destination", servers, load))
+        return rows, ""
     for d in scenario.destinations:
         if kind.scope == "host":
             for g in scenario.fleet:
@@ -148,7 +154,9 @@ def nat_figures(records: RunRecords) -> NatFigures | None:
     size = kind.pool_size(hosts)
     rows, note = _erlang(scenario, kind)
     probes = rec.probes
-    per = "per host per destination" if kind.scope == "host" else "per public address per destination"
+    per = f"per {'host' if kind.scope == 'host' else 'public address'} " + (
+        "per destination" if kind.pools_by_destination else "to every destination together"
+    )
     return NatFigures(
         kind=kind.name,
         error=kind.error,

@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sim.core.policies import POLICIES, PortSpace, make_policy, scan_from
-from sim.core.policies.hashed import keyed_hash
+from sim.core.policies.hashed import KeyedPrefix, keyed_hash
 from sim.core.policies.simple import RandomPick, RandomStart, Sequential
 from tests.theory import binomial_agrees
 
@@ -254,3 +256,19 @@ def test_the_destination_hash_is_keyed_by_the_secret() -> None:
     parts = (0, "10.0.0.1", 80, 0, 0)
     assert keyed_hash(bytes(16), *parts) == keyed_hash(bytes(16), *parts)
     assert keyed_hash(bytes(16), *parts) != keyed_hash(bytes(range(16)), *parts)
+
+
+@given(
+    secret=st.binary(min_size=16, max_size=16),
+    src=st.integers(0, 10_000),
+    address=st.text(max_size=20),
+    port=st.integers(0, 65_535),
+    epochs=st.lists(st.integers(0, 10**9), min_size=1, max_size=4),
+)
+def test_a_kept_prefix_hashes_as_the_whole_parts_do(
+    secret: bytes, src: int, address: str, port: int, epochs: list[int]
+) -> None:
+    """The Linux policy's re-salt copies the hash state after (source, address, port, 0): the same value as
+    hashing every part afresh, for each epoch asked in turn."""
+    prefix = KeyedPrefix(secret, src, address, port, 0)
+    assert [prefix(e) for e in epochs] == [keyed_hash(secret, src, address, port, 0, e) for e in epochs]

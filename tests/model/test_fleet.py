@@ -117,6 +117,42 @@ def test_host_scoped_pools_block_as_erlang_b_per_host(make_scenario: Make) -> No
     assert low <= theory <= high
 
 
+def test_endpoint_independent_mapping_gives_each_host_one_pool_for_every_destination(make_scenario: Make) -> None:
+    # The same VMs and load as above, spread over two destinations: with endpoint-independent mapping a VM's 8
+    # ports serve both at once (55 erlangs on 8 ports), not 27.5 erlangs on 8 ports toward each
+    two = [{"address": "10.0.0.1", "port": 80}, {"address": "10.0.0.2", "port": 80}]
+    s = make_scenario(
+        duration=4200.0,
+        warmup=200.0,
+        host=WIDE,
+        hosts=[{"name": "vms", "count": 3, "workloads": ["w"]}],
+        nat={
+            "kind": "gcp-cloud-nat",
+            "min_ports_per_host": 8,
+            "time_wait": 10.0,
+            "connect_timeout": 1.0,
+            "endpoint_independent": True,
+        },
+        workload={"destinations": two},
+    )
+    r = PortModel(s).run()
+    nat = report(r).summary.nat
+    assert nat is not None
+    assert [(row.pool, row.servers, row.offered_load) for row in nat.erlang_b] == [
+        ("vms (each host) -> every destination", 8, pytest.approx(5.0 * 11.0))
+    ]
+    assert nat.sustainable_rate == pytest.approx(8 / 11.0)
+    assert nat.sustainable_rate_per == "per host to every destination together"
+    low, high = batch_interval(r.series, 200.0, lambda a, f: float(f.sum() / a.sum()))
+    assert low <= erlang_b(8, 55.0) <= high
+    assert not low <= erlang_b(8, 27.5) <= high
+    apart_nat = {**s.to_dict(resolved=False)["nat"], "endpoint_independent": False}
+    apart = report(PortModel(s.with_changes(nat=apart_nat, duration=5.0, warmup=0.0)).run())
+    assert apart.summary.nat is not None
+    assert [row.offered_load for row in apart.summary.nat.erlang_b] == [pytest.approx(27.5)] * 2
+    assert apart.summary.nat.sustainable_rate_per == "per host per destination"
+
+
 def test_an_idle_timeout_shorter_than_the_connections_shortens_the_hold_erlang_b_uses(make_scenario: Make) -> None:
     # AWS, 12 mappings toward one destination, idle timeout 4 s, hold after close 2 s, Exp(5 s) connections at 3/s:
     # a mapping is held E[min(D, 4)] + 2 P(D <= 4) = 7 (1 - e^-0.8) = 3.86 s, not 5 + 2 = 7 s (21 erlangs)

@@ -19,6 +19,21 @@ def keyed_hash(secret: bytes, *parts: object) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8, key=secret).digest(), "little")
 
 
+class KeyedPrefix:
+    """``keyed_hash(secret, *parts, last)`` for one ``parts`` and many ``last``: the hash state after ``parts``
+    is kept and copied (a fleet's Linux hosts re-salt every destination's hash every 10 s)."""
+
+    def __init__(self, secret: bytes, *parts: object) -> None:
+        data = "".join(f"{p}|" for p in parts).encode()
+        self._state = hashlib.blake2b(data, digest_size=8, key=secret)
+
+    def __call__(self, last: object) -> int:
+        """The hash of the kept parts followed by ``last``."""
+        h = self._state.copy()
+        h.update(str(last).encode())
+        return int.from_bytes(h.digest(), "little")
+
+
 class Hashed(Policy):
     """Shared by the hash-based policies: a per-run secret and a cached per-destination hash."""
 

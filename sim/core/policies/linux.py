@@ -11,7 +11,7 @@ from pydantic import Field, field_validator
 from ..spec import MAX_SECONDS, Spec
 from ..streams import random_ints
 from .base import PortSpace, register
-from .hashed import Hashed, keyed_hash
+from .hashed import Hashed, KeyedPrefix
 from .scans import parity_segments, scan_segments
 
 MIN_RESALT_PERIOD = 0.001
@@ -71,6 +71,7 @@ class Linux(Hashed):
         self._period = period if period > 0 else math.inf
         self._epoch_end = self._period
         self._hashes: dict[tuple[int, int], int] = {}
+        self._prefixes: dict[tuple[int, int], KeyedPrefix] = {}
         self._even = size % 2 == 0
         self._half = (size + 1) // 2
         self._random_increment = self.params.random_increment
@@ -81,10 +82,14 @@ class Linux(Hashed):
             self._epoch = int(now // self._period) if self._period < math.inf else 0
             self._epoch_end = (self._epoch + 1) * self._period
             self._hashes.clear()
-        h = self._hashes.get((src, dst))
+        key = (src, dst)
+        h = self._hashes.get(key)
         if h is None:
-            address, port = self.space.destinations[dst]
-            h = self._hashes[(src, dst)] = keyed_hash(self._secret, src, address, port, 0, self._epoch)
+            prefix = self._prefixes.get(key)
+            if prefix is None:
+                address, port = self.space.destinations[dst]
+                prefix = self._prefixes[key] = KeyedPrefix(self._secret, src, address, port, 0)
+            h = self._hashes[key] = prefix(self._epoch)
         return h
 
     def connect(self, usable: bytearray, src: int, dst: int, now: float) -> tuple[int, int]:
