@@ -158,7 +158,8 @@ def group_lines(s: Summary) -> list[str]:
         lead = f"    {'':<20} " if differ else f"    group {name:<14} {hosts}, {g.total_ports:,} ports: "
         own = ", its own ports (the translator's figures below)" if s.nat is not None else ""
         lines.append(
-            f"{lead}in use peak {use.peak:,.0f}, mean {use.mean:,.1f} (sampled); per host{own}: "
+            f"{lead}in use peak {use.peak:,.0f}, mean {use.mean:,.1f}, TIME_WAIT mean "
+            f"{figures.time_wait.mean:,.1f} (sampled); per host{own}: "
             + erlang(figures.erlang_b)
             + group_capacity(figures.capacity_at_1pct_blocking)
         )
@@ -237,6 +238,12 @@ def request_lines(name: str, r: ClientFigures) -> list[str]:
     ]
     if r.retries:
         lines.append(f"    retries            {r.retries:,.0f}, amplification {fmt(r.amplification)}")
+    stale = r.closed.get("nat_idle", 0)
+    if stale:
+        lines.append(
+            f"    {stale:,.0f} pooled connections had sat idle past the translator's idle timeout: reused, each met "
+            "its RST (keep the pool's idle timeout below the translator's)"
+        )
     return lines
 
 

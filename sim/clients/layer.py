@@ -5,6 +5,11 @@ and applies every one due, in time order and interleaved with the lifecycle's, w
 about to be read (``advance``), as the lifecycle does with its calendar. Connections it opens are
 counted with ``Lifecycle.start`` and closed with ``Lifecycle.close_now``, so the lifecycle keeps its
 rules and the host's figures stay what they are for any connection.
+
+Behind a translator (``Translated``) each request is traffic on its connection when it starts and when it
+ends, which restarts the mapping's idle timer. A request handed a pooled connection whose mapping the
+translator dropped while it sat idle meets the translator's RST: the connection closes at once (``nat_idle``)
+and the request fails with cause ``reset`` (retried when the workload retries).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..core.hooks import Connection, Driven
 from ..core.transitions import Close
@@ -27,6 +33,19 @@ Connect = Callable[[int, int, int, float], Connection | None]
 """connect(workload, source, destination, time): a connection ESTABLISHED and counted, or None on failure."""
 
 DONE, RETRY = 0, 1
+
+
+class Translated(Protocol):
+    """The translator in front of the hosts, as the client layer sees it."""
+
+    def advance(self, now: float) -> None:
+        """Bring the hosts and the translator up to ``now``."""
+
+    def mapped(self, conn: Connection) -> bool:
+        """Whether ``conn`` still has its mapping (as of the last ``advance``)."""
+
+    def touch(self, conn: Connection, now: float) -> None:
+        """Traffic on ``conn`` at ``now``: its mapping's idle timer starts again."""
 
 
 @dataclass
@@ -48,19 +67,28 @@ class ClientLayer:
     """Request and retry events for the workloads that need them, applied in time order with the lifecycle's."""
 
     def __init__(
-        self, lifecycle: Driven, connect: Connect, workloads: Sequence[ClientWorkload], n_destinations: int
+        self,
+        lifecycle: Driven,
+        connect: Connect,
+        workloads: Sequence[ClientWorkload],
+        n_destinations: int,
+        translated: Translated | None = None,
+        host_of_source: Sequence[int] | None = None,
     ) -> None:
+        """``translated``: the translator the connections pass through, if any; ``host_of_source``: per source
+        index, its host in a fleet (each host runs its own client, with pools of its own; one host without)."""
         self.lifecycle = lifecycle
+        self.translated = translated
+        self._host_of = None if host_of_source is None else list(host_of_source)
         self.connect = connect
         self.workloads = {cw.index: cw for cw in workloads}
         self.recorder = ClientRecorder([cw.index for cw in workloads], n_destinations)
-        self.pools: dict[tuple[int, int], Pool] = {}
-        for cw in workloads:
-            if cw.pool is not None:
-                for dst in cw.destinations:
-                    self.pools[(cw.index, dst)] = Pool(cw.pool)
-        self.idle = {cw.index: 0 for cw in workloads}
-        """Idle connections per workload (over its destinations)."""
+        self.pools: dict[tuple[int, int, int], Pool] = {}
+        """Per (workload, host, destination), made at its first request."""
+        self._pairs = [(cw.index, dst) for cw in workloads if cw.pool is not None for dst in cw.destinations]
+        """The (workload, destination) pairs the figures count pools by (over hosts)."""
+        self.idle: dict[tuple[int, int], int] = {}
+        """Idle connections per (workload, host), over the workload's destinations."""
         self.idle_total = 0
         self._events: list[tuple[float, int, int, object]] = []
         self._seq = 0
@@ -120,6 +148,16 @@ class ClientLayer:
                     self._retry(item, t)
         lifecycle.advance(now)
 
+    def _pool(self, w: int, src: int, dst: int) -> Pool:
+        """The pool of workload ``w`` on the host of source ``src`` toward ``dst``."""
+        key = (w, 0 if self._host_of is None else self._host_of[src], dst)
+        pool = self.pools.get(key)
+        if pool is None:
+            spec = self.workloads[w].pool
+            assert spec is not None
+            pool = self.pools[key] = Pool(spec, key[1])
+        return pool
+
     def _push(self, t: float, kind: int, item: object) -> None:
         self._seq += 1
         heapq.heappush(self._events, (t, self._seq, kind, item))
@@ -145,15 +183,22 @@ class ClientLayer:
                 self.recorder.completed(request.w, request.dst)
                 self.lifecycle.open(now + next(cw.holds), conn)
             return
-        pool = self.pools[(request.w, request.dst)]
+        pool = self._pool(request.w, request.src, request.dst)
         spec = cw.pool
         while pool.idle:
             pc = pool.idle.pop() if spec.order == "lifo" else pool.idle.popleft()
             pc.stamp += 1
-            self._idle_change(request.w, request.dst, -1, now)
+            self._idle_change(request.w, pool.host, request.dst, -1, now)
             if spec.max_lifetime is not None and now - pc.conn[5] >= spec.max_lifetime:
                 self._close(pool, pc, now, "client", "worn")
                 continue
+            translated = self.translated
+            if translated is not None:
+                translated.advance(now)
+                if not translated.mapped(pc.conn):  # dropped while idle: the request meets the translator's RST
+                    self._close(pool, pc, now, "reset", "nat_idle")
+                    self._failed(request, "reset", now)
+                    return
             self._start(request, pc, now)
             return
         if spec.max_per_host is None or pool.open < spec.max_per_host:
@@ -179,6 +224,8 @@ class ClientLayer:
         self._start(request, PooledConnection(conn), now)
 
     def _start(self, request: Request, pc: PooledConnection, now: float) -> None:
+        if self.translated is not None:
+            self.translated.touch(pc.conn, now)
         pc.served += 1
         self.recorder.started(request.w, request.dst, now - request.since if request.since >= 0 else 0.0)
         self._push(now + next(self.workloads[request.w].holds), DONE, (request, pc))
@@ -190,8 +237,12 @@ class ClientLayer:
         cw = self.workloads[w]
         spec = cw.pool
         assert spec is not None
-        pool = self.pools[(w, dst)]
+        pool = self._pool(w, pc.conn[0], dst)
         self.recorder.completed(w, dst)
+        translated = self.translated
+        if translated is not None:  # the response: traffic, unless the mapping timed out during the request
+            translated.advance(now)
+            translated.touch(pc.conn, now)
         if not spec.keep_alive:
             self._close(pool, pc, now, cw.close, "request")
             return
@@ -206,10 +257,12 @@ class ClientLayer:
             self._start(waiter, pc, now)
             return
         idle_cap, total_cap = spec.max_idle_per_host, spec.max_idle_total
-        if (idle_cap is None or len(pool.idle) < idle_cap) and (total_cap is None or self.idle[w] < total_cap):
+        if (idle_cap is None or len(pool.idle) < idle_cap) and (
+            total_cap is None or self.idle.get((w, pool.host), 0) < total_cap
+        ):
             pc.stamp += 1
             pool.idle.append(pc)
-            self._idle_change(w, dst, 1, now)
+            self._idle_change(w, pool.host, dst, 1, now)
             queue = self._idle_queue.get(w)
             if queue is not None:
                 timeout, _ = spec.idle_close
@@ -220,11 +273,11 @@ class ClientLayer:
 
     def _idle_expired(self, pc: PooledConnection, now: float, by_server: bool) -> None:
         w, dst = pc.conn[3], pc.conn[1]
-        pool = self.pools[(w, dst)]
+        pool = self._pool(w, pc.conn[0], dst)
         gone = pool.idle.popleft()
         assert gone is pc
         pc.stamp += 1
-        self._idle_change(w, dst, -1, now)
+        self._idle_change(w, pool.host, dst, -1, now)
         self._close(pool, pc, now, "server" if by_server else "client", "server_idle" if by_server else "idle")
 
     def _close(self, pool: Pool, pc: PooledConnection, now: float, side: Close, reason: str) -> None:
@@ -238,15 +291,15 @@ class ClientLayer:
             waiter.stamp += 1
             self._open(waiter, pool, now)
 
-    def _idle_change(self, w: int, dst: int, step: int, now: float) -> None:
-        self.idle[w] += step
+    def _idle_change(self, w: int, host: int, dst: int, step: int, now: float) -> None:
+        self.idle[(w, host)] = self.idle.get((w, host), 0) + step
         self.idle_total += step
         self.recorder.idle(w, dst, step, now)
 
     # ----------------------------------------------------------------- failures
 
     def _wait_timed_out(self, request: Request, now: float) -> None:
-        pool = self.pools[(request.w, request.dst)]
+        pool = self._pool(request.w, request.src, request.dst)
         gone = pool.waiters.popleft()
         assert gone is request
         request.stamp += 1
@@ -269,11 +322,14 @@ class ClientLayer:
 
     def start_window(self, now: float) -> None:
         """Count from ``now`` on."""
-        self.recorder.start_window(now, self.pools.keys())
+        self.recorder.start_window(now, self._pairs)
 
     def records(self, now: float) -> ClientRecords:
         """The figures of the measured window ending at ``now``."""
-        waiting = {key: len(pool.waiters) for key, pool in self.pools.items() if pool.waiters}
+        waiting: dict[tuple[int, int], int] = {}
+        for (w, _, dst), pool in self.pools.items():
+            if pool.waiters:
+                waiting[(w, dst)] = waiting.get((w, dst), 0) + len(pool.waiters)
         return self.recorder.records(now, waiting)
 
 

@@ -1,4 +1,4 @@
-"""The run-time state of connection pools: a pool per (workload, destination), its connections, its requests."""
+"""The run-time state of connection pools: a pool per (workload, host, destination), its connections, its requests."""
 
 from __future__ import annotations
 
@@ -39,12 +39,13 @@ class Request:
 
 
 class Pool:
-    """One (workload, destination) pool: idle connections oldest first, connections open, requests waiting."""
+    """One (workload, host, destination) pool: idle connections oldest first, connections open, requests waiting."""
 
-    __slots__ = ("idle", "open", "spec", "waiters")
+    __slots__ = ("host", "idle", "open", "spec", "waiters")
 
-    def __init__(self, spec: PoolSpec) -> None:
+    def __init__(self, spec: PoolSpec, host: int = 0) -> None:
         self.spec = spec
+        self.host = host
         self.idle: deque[PooledConnection] = deque()
         self.open = 0
         self.waiters: deque[Request] = deque()

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from ..stats.histograms import LogHistogram
 
-CAUSES = ("connect", "pool_timeout", "pool_full")
-"""Why an attempt failed: connect() (or bind()) found no port, the pool wait timed out, the pool was full."""
-CLOSES = ("request", "surplus", "idle", "server_idle", "worn")
+CAUSES = ("connect", "pool_timeout", "pool_full", "reset")
+"""Why an attempt failed: connect() (or bind()) found no port, the pool wait timed out, the pool was full, the
+pooled connection it was sent on had lost its mapping on the translator (its RST)."""
+CLOSES = ("request", "surplus", "idle", "server_idle", "worn", "nat_idle")
 """Why a pooled connection closed: its request ended without keep-alive, no idle room, idle timeout, the
-server's idle timeout, max_requests or max_lifetime."""
+server's idle timeout, max_requests or max_lifetime, the translator's idle timeout (found at its next use)."""
 COUNTERS = ("requests", "started", "completed", "new_connections", "retries", "failures")
 CLIENT_SERIES = ("requests", "retries", "idle_connections")
 """The time-series columns the client layer adds."""

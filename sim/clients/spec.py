@@ -30,7 +30,7 @@ class Requests(Spec):
 
 
 class PoolSpec(Spec):
-    """A client's connection pool, one per (workload, destination).
+    """A client's connection pool, one per (workload, destination) on each host.
 
     A request takes an idle connection (``order``: the most recently used first, ``lifo``, or the
     oldest, ``fifo``), else opens one unless ``max_per_host`` are open: then it waits in line

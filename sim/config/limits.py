@@ -27,6 +27,8 @@ PER_WAITING = 250
 """Bytes a request waiting for a pool connection costs: its object, its place in line and its timeout entry."""
 PER_ROW = 7 * 32 + 7 * 8 * 3
 """Bytes one time-series row costs while sampling (Python floats) and as arrays (kept, stacked, written)."""
+PER_GROUP_ROW = 2 * (32 + 8 * 3)
+"""The same for a host group's two columns (``recorder.GROUP_SERIES``)."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,8 @@ def memory(scenario: Scenario) -> float:
             bits = h.policy.get("table_bits", 16) if isinstance(h.policy, Mapping) else 16
             table += float(1 << int(bits)) * 40
     rows = scenario.duration / scenario.step + 2
-    series = rows * PER_ROW * (1 + scenario.replications / 2)
+    groups = len(scenario.fleet) if len(scenario.fleet) > 1 else 0
+    series = rows * (PER_ROW + groups * PER_GROUP_ROW) * (1 + scenario.replications / 2)
     return BASELINE + pool + recorder + held * PER_CONNECTION + waiting * PER_WAITING + table + series
 
 
@@ -108,8 +111,9 @@ def _translator(scenario: Scenario) -> float:
 
 
 def _waiting(scenario: Scenario, w: Workload) -> float:
-    """Requests of ``w`` that may wait in line for a full pool at once: when its requests in flight come near
-    the pool's cap, the line may hold every arrival of the wait timeout (without one: of the whole run)."""
+    """Requests of ``w`` that may wait in line for a full pool at once, over its hosts (each has its own pools):
+    when a host's requests in flight come near the pool's cap, the line may hold every arrival of the wait timeout
+    (without one: of the whole run)."""
     pool = w.pool
     if pool is None or pool.max_per_host is None or pool.when_full != "wait":
         return 0.0
@@ -117,7 +121,7 @@ def _waiting(scenario: Scenario, w: Workload) -> float:
     if rate * w.holding.expected < 0.5 * pool.max_per_host * len(w.destinations):
         return 0.0
     span = scenario.active(w)
-    return rate * (span if pool.wait_timeout is None else min(pool.wait_timeout, span))
+    return rate * scenario.hosts_running(w) * (span if pool.wait_timeout is None else min(pool.wait_timeout, span))
 
 
 def attempts(scenario: Scenario) -> float:

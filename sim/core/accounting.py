@@ -7,11 +7,13 @@ interval adds its seconds when it ends, and ``Lifecycle.still_open`` supplies th
 
 from __future__ import annotations
 
+from array import array
+
 
 class Accounting:
     """Levels, peaks and time integrals of the connection states."""
 
-    def __init__(self, n_destinations: int) -> None:
+    def __init__(self, n_destinations: int, n_sources: int = 1) -> None:
         self.established = 0
         self.time_wait = 0
         self.fin_wait2 = 0
@@ -21,6 +23,9 @@ class Accounting:
         self.dest_held = [0] * n_destinations
         """Per destination: 4-tuples held (ESTABLISHED, TIME_WAIT or FIN_WAIT2)."""
         self.dest_time_wait = [0] * n_destinations
+        self.source_time_wait = array("q", bytes(8 * n_sources))
+        """Per source address (a fleet's host): its connections in TIME_WAIT (a typed array the compiled path
+        shares)."""
         self.dest_peak_held = [0] * n_destinations
         self.dest_peak_time_wait = [0] * n_destinations
         self.dest_recycled = [0] * n_destinations
@@ -51,8 +56,9 @@ class Accounting:
         self.established -= 1
         self.seconds_established += self.measured(opened, t)
 
-    def entered_time_wait(self, dst: int) -> None:
-        """A connection to ``dst`` entered TIME_WAIT."""
+    def entered_time_wait(self, src: int, dst: int) -> None:
+        """A connection from ``src`` to ``dst`` entered TIME_WAIT."""
+        self.source_time_wait[src] += 1
         n = self.time_wait = self.time_wait + 1
         if n > self.peak_time_wait:
             self.peak_time_wait = n
@@ -60,8 +66,10 @@ class Accounting:
         if tw > self.dest_peak_time_wait[dst]:
             self.dest_peak_time_wait[dst] = tw
 
-    def left_time_wait(self, dst: int, since: float, t: float) -> None:
-        """A TIME_WAIT entered at ``since`` ended at ``t`` (expired or taken over), freeing its 4-tuple."""
+    def left_time_wait(self, src: int, dst: int, since: float, t: float) -> None:
+        """A TIME_WAIT from ``src`` to ``dst`` entered at ``since`` ended at ``t`` (expired or taken over), freeing
+        its 4-tuple."""
+        self.source_time_wait[src] -= 1
         self.time_wait -= 1
         self.seconds_time_wait += self.measured(since, t)
         self.dest_time_wait[dst] -= 1

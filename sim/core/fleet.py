@@ -134,7 +134,7 @@ def build_fleet(
     on the lifecycle's general path).
     """
     n_sources = max(sources.stop for _, _, sources in groups)
-    levels = Accounting(len(destinations))
+    levels = Accounting(len(destinations), n_sources)
     parts = [
         build_host(
             replace(

@@ -76,7 +76,7 @@ class Lifecycle(Levels):
         self.timers = timers
         n_dest = pool.n_destinations
         self.calendar = Calendar()
-        self.levels = Accounting(n_dest) if levels is None else levels
+        self.levels = Accounting(n_dest, pool.n_sources) if levels is None else levels
         self.hooks = Hooks()
         reusable = [list(r) for r in reusable] if reusable else [[False] * n_dest for _ in close]
         self.rules = rules(pool, timers, self.calendar, self.levels, self.hooks, close, bound, reusable)
@@ -212,6 +212,7 @@ class Lifecycle(Levels):
         bound, codes, reusable = rules.bound, rules.close_codes, rules.reusable
         levels = self.levels
         dest_held, dest_tw, dest_peak_tw = levels.dest_held, levels.dest_time_wait, levels.dest_peak_time_wait
+        source_tw = levels.source_time_wait
         timers = self.timers
         time_wait_length, grid = timers.time_wait, timers.granularity
         limit: float = INF if timers.max_tw_buckets is None else timers.max_tw_buckets
@@ -230,6 +231,7 @@ class Lifecycle(Levels):
                         return
                     _, conn, closed = time_waits.popleft()
                     dst = conn[1]
+                    source_tw[conn[0]] -= 1
                     time_wait -= 1
                     if t > window:
                         seconds_time_wait += t - (closed if closed > window else window)
@@ -262,6 +264,7 @@ class Lifecycle(Levels):
                     if t > window:
                         seconds_established += t - (opened if opened > window else window)
                     close_pool(src, dst, slot, TIME_WAIT)
+                    source_tw[src] += 1
                     time_wait += 1
                     if time_wait > peak:
                         peak = time_wait

@@ -86,7 +86,7 @@ class Transitions:
                 return
             elif timers.time_wait > 0:
                 self.pool.close(src, dst, slot, TIME_WAIT)
-                levels.entered_time_wait(dst)
+                levels.entered_time_wait(src, dst)
                 self.calendar.time_waits.append((timers.time_wait_end(t), conn, t))
                 if self.reusable[c][dst]:
                     self.calendar.promotions.append((t + timers.reuse_delay, conn))
@@ -113,7 +113,7 @@ class Transitions:
             return
         if self.reusable_since:
             self.reusable_since.pop(ident, None)
-        self.levels.left_time_wait(conn[1], since, t)
+        self.levels.left_time_wait(conn[0], conn[1], since, t)
         self.release(t, conn)
 
     def expire_fin_wait2(self, t: float, conn: Connection, since: float) -> None:
@@ -130,7 +130,7 @@ class Transitions:
         """At ``now`` a new connection took over the TIME_WAIT 4-tuple of ``conn`` (tcp_tw_reuse)."""
         ident, dst = conn[4], conn[1]
         self.recycled_ids.add(ident)
-        self.levels.left_time_wait(dst, self.reusable_since.pop(ident), now)
+        self.levels.left_time_wait(conn[0], dst, self.reusable_since.pop(ident), now)
         self.levels.dest_recycled[dst] += 1
         for hook in self.hooks.released:
             hook(conn, now)

@@ -929,6 +929,7 @@ cdef class Batch:
     cdef int* offsets
     cdef int64_t* busy
     cdef int64_t* in_use
+    cdef int64_t* source_tw
     cdef int64_t ports_in_use
     cdef double port_moment
     # accounting
@@ -975,6 +976,7 @@ cdef class Batch:
         self.refs = NULL
         self.local = NULL
         self.in_use = NULL
+        self.source_tw = NULL
         self.offsets = NULL
         self.busy = NULL
         self.dest_held = self.dest_tw = self.dest_peak_held = self.dest_peak_tw = NULL
@@ -1057,6 +1059,7 @@ cdef class Batch:
             raise MemoryError()
         # per source and per (source, key): the pool's own typed arrays, shared
         self.in_use = shared_q(self.keep, pool.in_use)
+        self.source_tw = shared_q(self.keep, self.levels.source_time_wait)
         self.busy = shared_q(self.keep, pool._busy)
         for i in range(cells):
             self.views[i] = NULL  # a (source, key)'s bytes are made the first time it connects (``view``)
@@ -1415,6 +1418,7 @@ cdef class Batch:
                 closed = w.since
                 self.ring_head = (self.ring_head + 1) & (self.ring_cap - 1)
                 self.ring_n -= 1
+                self.source_tw[w.src] -= 1
                 self.time_wait -= 1
                 if t > self.window:
                     self.seconds_time_wait += t - (closed if closed > self.window else self.window)
@@ -1441,6 +1445,7 @@ cdef class Batch:
                     self.release(e.src, dst, e.slot, t)
                     continue
                 self.views[e.src * self.n_keys + (dst if self.sharing else 0)][e.slot] = TIME_WAIT
+                self.source_tw[e.src] += 1
                 self.time_wait += 1
                 if self.time_wait > self.peak_time_wait:
                     self.peak_time_wait = self.time_wait

@@ -229,10 +229,12 @@ class PortModel:
             self.recorder.translator_failed,
             rst=[w.close == "reset" for w in workloads],
             bound=[w.bound for w in workloads],
-            host_of_source=[
-                g.first + h for g in self.groups for h in range(g.count) for _ in range(g.host.source_addresses)
-            ],
+            host_of_source=self.host_of_source(),
         )
+
+    def host_of_source(self) -> list[int]:
+        """Per source index, its host in the fleet (a host may have several source addresses)."""
+        return [g.first + h for g in self.groups for h in range(g.count) for _ in range(g.host.source_addresses)]
 
     def _advance(self) -> Callable[[float], None]:
         """Advance every layer: the lifecycle, then the client layer's events, then the translator's."""
@@ -271,7 +273,14 @@ class PortModel:
             )
             for d in layered
         ]
-        return ClientLayer(self.lifecycle, self.dial, workloads, len(self.scenario.destinations))
+        return ClientLayer(
+            self.lifecycle,
+            self.dial,
+            workloads,
+            len(self.scenario.destinations),
+            self.nat,
+            self.host_of_source() if self.scenario.fleet_hosts > 1 else None,
+        )
 
     # ----------------------------------------------------------------- processes
 
@@ -351,6 +360,11 @@ class PortModel:
         in_use = self.pool.in_use  # one pool: each group's hosts are a range of its sources
         return [sum(in_use[g.sources.start : g.sources.stop]) for g in self.groups]
 
+    def group_time_wait(self) -> list[int]:
+        """Per host group, connections in TIME_WAIT on its hosts (each group's hosts are a range of the sources)."""
+        counts = self.lifecycle.levels.source_time_wait
+        return [sum(counts[g.sources.start : g.sources.stop]) for g in self.groups]
+
     def _every_tick(self, now: float) -> None:
         self.recorder.flush(FLUSH)
         if self._progress is not None:
@@ -373,8 +387,11 @@ class PortModel:
         self.recorder.sample(t, lc.established, lc.time_wait, lc.fin_wait2, self.ports_in_use)
         if len(self.groups) > 1:
             series = self.recorder.series
-            for g, in_use in zip(self.groups, self.group_ports_in_use(), strict=True):
+            for g, in_use, time_wait in zip(
+                self.groups, self.group_ports_in_use(), self.group_time_wait(), strict=True
+            ):
                 series.setdefault(group_column(g.name), []).append(in_use)
+                series.setdefault(group_column(g.name, "time_wait"), []).append(time_wait)
         if self.clients is not None:
             self.clients.recorder.sample(t, self.clients.idle_total)
         if self.nat is not None:

@@ -23,13 +23,15 @@ OCCUPANCY_BINS = 101
 """Attempts by pool occupancy: one bin per percent, 0 to 100."""
 SERIES = ("time_s", "established", "time_wait", "fin_wait2", "ports_in_use", "attempts", "failures")
 """The time-series columns."""
-GROUP_PREFIX = "ports_in_use."
-"""A fleet of several host groups adds a column per group: ``ports_in_use.<group name>``."""
+GROUP_SERIES = ("ports_in_use", "time_wait")
+"""A fleet of several host groups adds these columns per group, ``<figure>.<group name>``: its hosts' ports in use
+and their connections in TIME_WAIT."""
+GROUP_PREFIXES = tuple(f"{figure}." for figure in GROUP_SERIES)
 
 
-def group_column(name: str) -> str:
-    """The time-series column of host group ``name``'s ports in use."""
-    return GROUP_PREFIX + name
+def group_column(name: str, figure: str = "ports_in_use") -> str:
+    """The time-series column of host group ``name``'s ``figure`` (one of ``GROUP_SERIES``)."""
+    return f"{figure}.{name}"
 
 
 def _stable_order(keys: np.ndarray, n: int) -> np.ndarray:

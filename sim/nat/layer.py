@@ -68,6 +68,19 @@ class NatLayer:
             w = c[3]
             self._pools[w].release(c[0], c[1], c[2], self._bound[w], t)
 
+    @property
+    def idle_after(self) -> float:
+        """Seconds without traffic after which the translator drops an open mapping."""
+        return self.translator.kind.idle_after()
+
+    def mapped(self, conn: Connection) -> bool:
+        """Whether ``conn`` still has its mapping (as of the last ``advance``)."""
+        return self.translator.mapped(conn[4])
+
+    def touch(self, conn: Connection, now: float) -> None:
+        """A client pool's request on ``conn`` at ``now``: traffic, which restarts its mapping's idle timer."""
+        self.translator.touch(conn[4], now)
+
     def sample(self, now: float) -> None:
         """Append the translator's time-series row at ``now`` (call once everything is advanced to ``now``)."""
         self.translator.sample(now, len(self._held))

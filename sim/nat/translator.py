@@ -3,9 +3,10 @@
 A connection that got its local port on its host asks the translator for a mapping (``map``). The
 mapping belongs to a *pool*: one per (unit, destination), the unit being a public address or a host
 (``NatKind.scope``). When the connection closes (``closed``) the mapping stays for the kind's
-``after_close`` (conntrack TIME_WAIT, a cooldown, a hold), then frees; an open mapping that outlives the
-kind's ``idle_after`` is dropped (counted as an idle timeout: portsim's connections carry no keep-alive
-traffic). ``advance`` applies every close, free and idle drop due, in time order.
+``after_close`` (conntrack TIME_WAIT, a cooldown, a hold), then frees; an open mapping that carries no traffic
+for the kind's ``idle_after`` is dropped (counted as an idle timeout). A connection's traffic is its opening,
+then each request a client pool sends on it (``touch``); a connection without a pool carries none after its
+opening (portsim sends no keep-alives). ``advance`` applies every close, free and idle drop due, in time order.
 
 Subclasses decide how a pool hands out mappings (``_take``, ``_cool``, ``_free``): port by port with
 netfilter's bounded search (``sim.nat.linux``), or as counts against a quota (``sim.nat.quotas``).
@@ -75,6 +76,11 @@ class Translator:
         self._idle_at = INF
         """When the oldest open mapping goes idle (``_idle_conn``'s)."""
         self._idle_conn = -1
+        self._active: OrderedDict[int, tuple[int, int, int, float]] = OrderedDict()
+        """Open mappings that carried traffic after their opening (``touch``), by connection id: (token, unit,
+        host, last traffic), the least recent first. Only a client pool's connections get here."""
+        self._active_at = INF
+        self._active_conn = -1
         self._closes: deque[tuple[float, int, bool]] = deque()
         """Connections closed on their host, (time, id, by RST), in time order, not yet applied."""
         self._fin: deque[tuple[float, int, int, int, int]] = deque()
@@ -163,6 +169,25 @@ class Translator:
         self._open[conn] = (token, unit, host, now)
         return True
 
+    def touch(self, conn: int, now: float) -> None:
+        """Connection ``conn`` carried traffic at ``now`` (a request on a pooled connection): its idle timer
+        starts again. Calls come in time order; nothing happens to a mapping already dropped or closed."""
+        entry = self._open.pop(conn, None)
+        if entry is not None:
+            if conn == self._idle_conn:
+                self._head()
+        else:
+            entry = self._active.pop(conn, None)
+            if entry is None:
+                return
+        self._active[conn] = (entry[0], entry[1], entry[2], now)
+        if conn == self._active_conn or self._active_conn < 0:
+            self._active_head()
+
+    def mapped(self, conn: int) -> bool:
+        """Whether connection ``conn`` has an open mapping (as of the last ``advance``)."""
+        return conn in self._open or conn in self._active
+
     def closed(self, conn: int, now: float, rst: bool) -> None:
         """Connection ``conn`` closed on its host at ``now`` (applied at the next ``advance``)."""
         self._closes.append((now, conn, rst))
@@ -170,10 +195,10 @@ class Translator:
     def advance(self, now: float) -> None:
         """Apply every close, free and idle drop due at or before ``now``, in time order (at equal times an idle
         drop, then a close, then a free)."""
-        closes, fin, rst, opened = self._closes, self._fin, self._rst, self._open
+        closes, fin, rst, opened, active = self._closes, self._fin, self._rst, self._open, self._active
         while True:
             t_close = closes[0][0] if closes else INF
-            t_idle = self._idle_at
+            t_idle = self._idle_at if self._idle_at <= self._active_at else self._active_at
             t = t_close if t_close < t_idle else t_idle
             if fin and fin[0][0] < t:
                 t = fin[0][0]
@@ -182,8 +207,12 @@ class Translator:
             if t > now:
                 return
             if t == t_idle and t < t_close:
-                conn, (token, unit, host, _) = opened.popitem(last=False)
-                self._head()
+                if t == self._idle_at:
+                    conn, (token, unit, host, _) = opened.popitem(last=False)
+                    self._head()
+                else:
+                    conn, (token, unit, host, _) = active.popitem(last=False)
+                    self._active_head()
                 self.idle_timeouts += 1
                 self._level(unit, t, -1, 0)
                 if self._free(token, conn, False):
@@ -191,10 +220,15 @@ class Translator:
             elif t == t_close:
                 _, conn, by_rst = closes.popleft()
                 entry = opened.pop(conn, None)
-                if entry is None:  # dropped while idle (or never mapped)
-                    continue
-                if conn == self._idle_conn:
-                    self._head()
+                if entry is not None:
+                    if conn == self._idle_conn:
+                        self._head()
+                else:
+                    entry = active.pop(conn, None)
+                    if entry is None:  # dropped while idle (or never mapped)
+                        continue
+                    if conn == self._active_conn:
+                        self._active_head()
                 token, unit, host, _ = entry
                 after = self._after_rst if by_rst else self._after_fin
                 self._cool(token)
@@ -222,6 +256,14 @@ class Translator:
             self._idle_at, self._idle_conn = entry[3] + self._idle, conn
         else:
             self._idle_at, self._idle_conn = INF, -1
+
+    def _active_head(self) -> None:
+        """Note when the least recently active mapping goes idle (``_active`` is in order of last traffic)."""
+        if self._active:
+            conn, entry = next(iter(self._active.items()))
+            self._active_at, self._active_conn = entry[3] + self._idle, conn
+        else:
+            self._active_at, self._active_conn = INF, -1
 
     # ----------------------------------------------------------------- measuring
 

@@ -18,7 +18,7 @@ import numpy as np
 from ..clients.recorder import CLIENT_SERIES
 from ..config.errors import ScenarioError
 from ..config.load import load_scenario
-from ..model.recorder import GROUP_PREFIX, OCCUPANCY_BINS, SERIES
+from ..model.recorder import GROUP_PREFIXES, GROUP_SERIES, OCCUPANCY_BINS, SERIES
 from ..nat.translator import NAT_SERIES
 from ..report.comparison import compare
 from ..report.records import Summary
@@ -136,7 +136,7 @@ def output_bytes(scenario: Any, port_map_cells: int = 0) -> float:
 
     rows = float(scenario.duration / scenario.step + 2)
     groups = len(scenario.fleet) if len(scenario.fleet) > 1 else 0
-    row = ROW_BYTES + GROUP_COLUMN_BYTES * groups
+    row = ROW_BYTES + GROUP_COLUMN_BYTES * len(GROUP_SERIES) * groups
     return float(FOLDER_BYTES + rows * row * scenario.replications + 2 * port_map_cells)
 
 
@@ -167,7 +167,7 @@ def write_files(result: RunReport, folder: Path) -> None:
     (folder / "scenario.yaml").write_text(header + result.scenario.to_yaml(), encoding="utf-8")
     (folder / "summary.json").write_text(json.dumps(result.summary.to_json(), indent=2) + "\n", encoding="utf-8")
     columns = [c for c in ("replication", *SERIES, *CLIENT_SERIES, *NAT_SERIES) if c in result.series]
-    columns += [c for c in result.series if c.startswith(GROUP_PREFIX)]
+    columns += [c for c in result.series if c.startswith(GROUP_PREFIXES)]
     with (folder / "timeseries.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(columns)

@@ -170,6 +170,8 @@ class GroupFigures(Record):
     ports_in_use: Level
     """Over the group's hosts together, from the time series (``ports_in_use.<group>``): its highest and mean
     sample in the measured window."""
+    time_wait: Level
+    """Its hosts' connections in TIME_WAIT together (``time_wait.<group>``), sampled alike."""
     erlang_b: ErlangB
     """For one of its hosts, running the group's workloads."""
     capacity_at_1pct_blocking: dict[str, Capacity]
@@ -199,7 +201,7 @@ class RequestFigures(Record):
     pool_wait_s: Spread
     """Seconds a request waited for a connection (zero when it got one at once)."""
     closed: dict[str, Number]
-    """Connections the pool closed, by reason (request, surplus, idle, server_idle, worn)."""
+    """Connections the pool closed, by reason (request, surplus, idle, server_idle, worn, nat_idle)."""
     waiting_at_end: Number = 0
     """Requests still waiting for a connection from a full pool when the run ended (neither failed nor served)."""
 

@@ -77,9 +77,11 @@ def group_figures(records: RunRecords, prediction: ErlangPrediction) -> dict[str
     if len(scenario.fleet) < 2:
         return None
     groups = prediction.groups
+    rows = records.window_rows()
     return {
         g.name: GroupFigures(
-            ports_in_use=Level.of_samples(records.series[group_column(g.name)][records.window_rows()]),
+            ports_in_use=Level.of_samples(records.series[group_column(g.name)][rows]),
+            time_wait=Level.of_samples(records.series[group_column(g.name, "time_wait")][rows]),
             erlang_b=groups[g.name].record(),
             capacity_at_1pct_blocking=capacity(scenario.group_scenario(g.name), 0.01),
         )

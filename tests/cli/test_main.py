@@ -31,6 +31,7 @@ NAT_SCENARIOS = {
     "azure-nat-fin-vs-rst",
     "gcp-cloud-nat-defaults",
     "mixed-fleet-nat",
+    "aws-nat-stale-keepalive",
 }  # fleets behind a translator, with variants, run by their own test
 SWEEPS = {"knee-sweep"}  # scenarios with a sweep: section, run by their own test
 EVERY_RUN_PLOTS = [*plots.PLOTS, "port_map"]  # with the port map's still, drawn for every run
@@ -133,6 +134,11 @@ def nat(summary: dict[str, Any]) -> dict[str, Any]:
     return figures
 
 
+def requests_of(summary: dict[str, Any], workload: str) -> dict[str, Any]:
+    figures: dict[str, Any] = summary["workloads"][workload]["requests"]
+    return figures
+
+
 NAT_ANSWERS: dict[str, Callable[[dict[str, dict[str, Any]]], bool]] = {
     "k8s-node-masquerade": lambda v: (
         v["steady"]["failures"] == 0
@@ -182,6 +188,18 @@ NAT_ANSWERS: dict[str, Callable[[dict[str, dict[str, Any]]], bool]] = {
         and v["windows-tw-30"]["pool"]["groups"]["batch"]["time_wait_s"] == 30
         and v["batch-on-linux"]["pool"]["groups"]["batch"]["port_range"] == [32768, 60999]
         and v["windows-tw-30"]["failures"] == v["batch-on-linux"]["failures"] == 0
+    ),
+    "aws-nat-stale-keepalive": lambda v: (
+        0.11 < requests_of(v["urllib3"], "partner-api")["failure_probability"] < 0.2
+        and requests_of(v["urllib3"], "partner-api")["failures_by_cause"]["reset"]
+        == requests_of(v["urllib3"], "partner-api")["failures"]
+        == requests_of(v["urllib3"], "partner-api")["closed"]["nat_idle"]
+        <= nat(v["urllib3"])["idle_timeouts"]  # and the connections idle past 350 s at the end
+        and all(requests_of(v[name], "partner-api")["failures"] == 0 for name in ("idle-300", "go-pool", "retry-once"))
+        and requests_of(v["retry-once"], "partner-api")["retries"]
+        == requests_of(v["retry-once"], "partner-api")["closed"]["nat_idle"]
+        > 0
+        and nat(v["idle-300"])["idle_timeouts"] == 0
     ),
 }
 """What each shipped NAT scenario's opening comment promises, from each variant's summary.json."""

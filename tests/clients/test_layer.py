@@ -24,7 +24,7 @@ from sim.report.records import ClientFigures, Summary
 from sim.report.summary import summarize
 from tests.conftest import assert_same_port_map
 from tests.strategies import scenarios
-from tests.theory import t_interval
+from tests.theory import binomial_agrees, t_interval
 
 DEST = [{"address": "10.0.0.5", "port": 443}]
 
@@ -463,3 +463,85 @@ def test_request_figures_average_over_replications() -> None:
 def test_a_pool_scenario_survives_a_round_trip_through_yaml() -> None:
     s = requests_scenario({"preset": "envoy", "max_per_host": 8}, workload={"retry": {"max": 1, "jitter": "full"}})
     assert Scenario.model_validate(copy.deepcopy(s.to_dict())) == s
+
+
+AWS_IDLE_5 = {"kind": "aws-nat-gateway", "idle_timeout": 5.0}
+"""A translator that drops a mapping after 5 s without traffic (AWS's 350 s, shortened)."""
+
+
+def test_a_pooled_connection_idle_past_the_translators_timeout_meets_its_rst() -> None:
+    # requests at 10, 20, ..., 50 s, 1 s each, on a pool that never closes idle connections: each connection sits
+    # idle 9 s, its mapping dropped 5 s after its last request; the next request on it fails (reset) and the
+    # connection closes at once (no TIME_WAIT); the one after finds the pool empty and opens a new one
+    s = requests_scenario({}, arrivals=every(10.0), latency=fixed(1.0), duration=55.0, nat=AWS_IDLE_5)
+    records, summary = run(s)
+    r = figures(summary)
+    assert (r.requests, r.completed, r.new_connections) == (5, 3, 3)
+    assert r.failures == r.failures_by_cause["reset"] == 2
+    assert r.closed["nat_idle"] == 2
+    assert records.peak_time_wait == 0
+    assert summary.nat is not None
+    assert summary.nat.idle_timeouts == 2  # at 16 and 36 s (the last connection's would come at 56 s)
+
+
+@pytest.mark.parametrize(("interval", "latency", "requests"), [(3.0, 0.5, 20), (8.0, 4.0, 7)])
+def test_requests_keep_a_pooled_connections_mapping_alive(interval: float, latency: float, requests: int) -> None:
+    # a request every 3 s (or 8 s, of 4 s each: its response is traffic too) on one connection for a minute: never
+    # 5 s without traffic, so the mapping stays
+    s = requests_scenario({}, arrivals=every(interval), latency=fixed(latency), duration=61.0, nat=AWS_IDLE_5)
+    _, summary = run(s)
+    r = figures(summary)
+    assert (r.requests, r.failures, r.new_connections) == (requests, 0, 1)
+    assert summary.nat is not None
+    assert summary.nat.idle_timeouts == 0
+
+
+def test_a_retried_reset_opens_a_new_connection() -> None:
+    s = requests_scenario(
+        {},
+        arrivals=every(10.0),
+        latency=fixed(1.0),
+        duration=55.0,
+        nat=AWS_IDLE_5,
+        workload={"retry": {"max": 1, "backoff": "fixed", "base": 0.5}},
+    )
+    _, summary = run(s)
+    r = figures(summary)
+    # 20 s: reset, retried at 20.5 s on a new connection; and so on for 30, 40 and 50 s
+    assert (r.requests, r.failures, r.retries, r.new_connections, r.closed["nat_idle"]) == (5, 0, 4, 5, 4)
+
+
+def test_resets_follow_the_idle_gaps_longer_than_the_translators_timeout() -> None:
+    # Poisson requests at 1/s, 1 ms each, one connection: a request fails when the one before it succeeded (so its
+    # connection sits in the pool) and the gap since it ended is at least the 1 s timeout, P = e^(-(1 + 0.001));
+    # those gaps are independent, so failures among the requests that follow a success are binomial
+    s = requests_scenario(
+        {},
+        arrivals={"kind": "poisson", "rate": 1.0},
+        latency=fixed(0.001),
+        duration=8000.0,
+        sample_interval=100.0,
+        nat={"kind": "aws-nat-gateway", "idle_timeout": 1.0},
+    )
+    _, summary = run(s)
+    r = figures(summary)
+    failed = int(r.failures_by_cause["reset"])
+    after_success = int(r.requests) - 1 - failed  # the first request finds the pool empty (the last's fate aside)
+    assert failed > 0
+    assert binomial_agrees(failed, after_success, math.exp(-1.001))
+
+
+def test_each_host_of_a_fleet_has_pools_of_its_own() -> None:
+    # two hosts each send a request every second, at the same instants, on pools of one connection that refuse
+    # more: were the pools shared, one of each pair would fail (pool_full)
+    s = requests_scenario(
+        {"max_per_host": 1, "when_full": "fail"},
+        arrivals=every(1.0),
+        latency=fixed(0.5),
+        duration=10.5,
+        hosts=[{"name": "a", "count": 2, "workloads": ["api"]}],
+    )
+    _, summary = run(s)
+    r = figures(summary)
+    assert (r.requests, r.failures, r.new_connections) == (20, 0, 2)
+    assert r.idle_connections.peak == 2

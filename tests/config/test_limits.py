@@ -72,6 +72,10 @@ def test_requests_waiting_for_a_full_pool_count_in_the_memory_estimate(
     assert memory(timed) - memory(refusing) == pytest.approx(20_000.0 * 1.0 * PER_WAITING)
     with pytest.raises(ScenarioError, match="MiB of memory expected"):
         check({"u": unbounded}, Limits(), "u.yaml", CLI_HINTS)
+    fleet = timed.with_changes(hosts=[{"name": "a", "count": 3, "workloads": ["api"]}])  # a pool on each host
+    assert memory(fleet) - memory(refusing.with_changes(hosts=fleet.to_dict(resolved=False)["hosts"])) == (
+        pytest.approx(3 * 20_000.0 * 1.0 * PER_WAITING)
+    )
 
 
 def test_jobs_above_the_limits_are_refused_in_one_line(make_scenario: Callable[..., Scenario]) -> None:

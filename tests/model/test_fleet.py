@@ -351,11 +351,18 @@ def test_groups_with_hosts_of_their_own_keep_to_their_own_ports(make_scenario: M
     both_groups = run["ab"].series["ports_in_use.a"] + run["ab"].series["ports_in_use.b"]
     np.testing.assert_array_equal(both_groups, run["ab"].series["ports_in_use"])
     assert "ports_in_use.a" not in run["a"].series
+    # and their TIME_WAITs alike
+    np.testing.assert_array_equal(run["ab"].series["time_wait.a"], run["a"].series["time_wait"])
+    np.testing.assert_array_equal(run["ba"].series["time_wait.b"], run["b"].series["time_wait"])
+    both_waiting = run["ab"].series["time_wait.a"] + run["ab"].series["time_wait.b"]
+    np.testing.assert_array_equal(both_waiting, run["ab"].series["time_wait"])
     result = report(run["ab"])
     summary = result.summary
     assert summary.groups is not None
     assert summary.groups["b"].ports_in_use.peak == run["ab"].series["ports_in_use.b"].max()
     assert summary.groups["b"].ports_in_use.mean == pytest.approx(run["ab"].series["ports_in_use.b"].mean())
+    assert summary.groups["b"].time_wait.peak == run["ab"].series["time_wait.b"].max()
+    assert summary.groups["b"].time_wait.mean == pytest.approx(run["ab"].series["time_wait.b"].mean())
     assert summary.groups["b"].erlang_b.ports == 20
     assert summary.pool.groups is not None
     assert summary.pool.groups["b"].port_range == (49152, 49171)
@@ -365,8 +372,8 @@ def test_groups_with_hosts_of_their_own_keep_to_their_own_ports(make_scenario: M
     assert "    group b              2 hosts: windows, ports 49152-49171 (40 in all), TIME_WAIT 5 s" in printed
     b = summary.groups["b"]
     assert (
-        f"in use peak {b.ports_in_use.peak:,.0f}, mean {b.ports_in_use.mean:,.1f} (sampled); per host: Erlang B"
-        in (printed.split("group b", 1)[1])
+        f"in use peak {b.ports_in_use.peak:,.0f}, mean {b.ports_in_use.mean:,.1f}, TIME_WAIT mean "
+        f"{b.time_wait.mean:,.1f} (sampled); per host: Erlang B" in (printed.split("group b", 1)[1])
     )
     side_by_side = comparison_text({"ab": result, "a": report(run["a"])}, Path("out"))
     assert side_by_side.splitlines()[2].endswith(
@@ -375,17 +382,26 @@ def test_groups_with_hosts_of_their_own_keep_to_their_own_ports(make_scenario: M
     assert compare({"ab": result})["ab"].groups == summary.pool.groups
 
 
-def test_groups_on_one_pool_count_the_ports_of_their_own_hosts(make_scenario: Make) -> None:
-    # the groups share the scenario's host: one pool, each group's hosts a range of its sources
-    s = groups(make_scenario, b_host={}, warmup=30.0)
+@pytest.mark.parametrize("host", [{}, {"preset": "linux", "tw_reuse": 1}])
+def test_groups_on_one_pool_count_the_ports_of_their_own_hosts(make_scenario: Make, host: dict[str, Any]) -> None:
+    # the groups share the scenario's host: one pool, each group's hosts a range of its sources (with tcp_tw_reuse,
+    # TIME_WAITs taken over leave their group's count too)
+    s = groups(make_scenario, b_host={}, warmup=30.0, host=host)
     run = PortModel(s).run()  # compiled where it is built
     general = PortModel(s, fast=False).run()
-    for column in ("ports_in_use", "ports_in_use.a", "ports_in_use.b"):
+    columns = [f"{figure}{group}" for figure in ("ports_in_use", "time_wait") for group in ("", ".a", ".b")]
+    for column in columns:
         np.testing.assert_array_equal(run.series[column], general.series[column])
     a, b = run.series["ports_in_use.a"], run.series["ports_in_use.b"]
     np.testing.assert_array_equal(a + b, run.series["ports_in_use"])
     assert a.max() > 0
     assert b.max() > 0
+    waiting_a, waiting_b = run.series["time_wait.a"], run.series["time_wait.b"]
+    np.testing.assert_array_equal(waiting_a + waiting_b, run.series["time_wait"])
+    assert waiting_a.max() > 0
+    assert waiting_b.max() > 0
+    recycled = sum(d.time_wait_recycled for d in report(run).summary.destinations.values())
+    assert (recycled > 0) == bool(host)
     summary = report(run).summary
     assert summary.groups is not None
     window = run.series["time_s"] >= 30.0

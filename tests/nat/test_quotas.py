@@ -116,3 +116,40 @@ def test_endpoint_independent_mapping_shares_a_hosts_ports_over_destinations() -
     assert t.map(0, 0, 1, 0, 0.0)
     assert t.map(1, 0, 2, 1, 0.0)
     assert not t.map(2, 0, 3, 2, 0.0)  # without it each destination would have 2 ports of its own
+
+
+def test_traffic_restarts_a_mappings_idle_timer() -> None:
+    # mappings 1, 2 and 3 opened at 0 s, idle timeout 10 s: 1 and 3 carry no traffic and are dropped at 10 s; 2,
+    # with traffic at 4 s and 8 s, lives to 18 s
+    t = QuotaTranslator(AwsNatGateway(idle_timeout=10), 1, 1, rng())
+    for conn in (1, 2, 3):
+        assert t.map(conn, 0, conn, 0, 0.0)
+    t.touch(2, 4.0)
+    t.advance(8.0)
+    t.touch(2, 8.0)
+    t.advance(9.99)
+    assert (t.idle_timeouts, t.mapped(1), t.mapped(2), t.mapped(3)) == (0, True, True, True)
+    t.advance(10.0)
+    assert (t.idle_timeouts, t.mapped(1), t.mapped(2), t.mapped(3)) == (2, False, True, False)
+    t.touch(1, 10.0)  # dropped already: traffic does not bring it back
+    assert not t.mapped(1)
+    t.advance(17.99)
+    assert t.mapped(2)
+    t.advance(18.0)
+    assert (t.idle_timeouts, t.mapped(2), t.busy) == (3, False, [0])
+
+
+def test_a_touched_mapping_closes_and_frees_as_any_other() -> None:
+    t = QuotaTranslator(AwsNatGateway(per_destination=2, idle_timeout=10, hold_after_close=5), 1, 1, rng())
+    assert t.map(1, 0, 1, 0, 0.0)
+    assert t.map(2, 0, 2, 0, 1.0)
+    t.touch(1, 6.0)
+    t.touch(2, 7.0)
+    t.touch(1, 9.0)  # the least recently active now 2 (idle at 17 s), then 1 (at 19 s)
+    t.closed(2, 12.0, rst=False)
+    t.advance(12.0)
+    assert (t.busy, t.cooling, t.mapped(2), t.mapped(1)) == ([1], [1], False, True)
+    t.advance(17.0)  # freed after its hold; 1 still open
+    assert (t.busy, t.cooling, t.idle_timeouts) == ([1], [0], 0)
+    t.advance(19.0)
+    assert (t.busy, t.idle_timeouts, t.mapped(1)) == ([0], 1, False)
