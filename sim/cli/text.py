@@ -144,6 +144,8 @@ def group_lines(s: Summary) -> list[str]:
     lines = []
     settings = s.pool.groups or {}
     differ = mixed(s)
+    said: set[str] = set() if s.erlang_b.applicable else {s.erlang_b.note}
+    """Reasons printed already (a group whose Erlang B or capacity does not apply for one says "as above")."""
     for name, g in settings.items():
         hosts = f"{g.hosts:,} host{'s' if g.hosts > 1 else ''}"
         if differ:
@@ -160,19 +162,34 @@ def group_lines(s: Summary) -> list[str]:
         lines.append(
             f"{lead}in use peak {use.peak:,.0f}, mean {use.mean:,.1f}, TIME_WAIT mean "
             f"{figures.time_wait.mean:,.1f} (sampled); per host{own}: "
-            + erlang(figures.erlang_b)
-            + group_capacity(figures.capacity_at_1pct_blocking)
+            + group_erlang(figures.erlang_b, said)
+            + group_capacity(figures.capacity_at_1pct_blocking, said)
         )
     return lines
 
 
-def group_capacity(capacities: dict[str, Capacity]) -> str:
-    """A group's host capacity at 1% blocking, to its first pool, for its figures line."""
+def group_erlang(eb: ErlangB, said: set[str]) -> str:
+    """A group's Erlang B for its figures line: "as above" for a reason ``said`` already (which it joins)."""
+    if eb.applicable:
+        return erlang(eb)
+    if eb.note in said:
+        return "Erlang B: n/a (as above)"
+    said.add(eb.note)
+    return erlang(eb)
+
+
+def group_capacity(capacities: dict[str, Capacity], said: set[str] | None = None) -> str:
+    """A group's host capacity at 1% blocking, to its first pool, for its figures line ("as above" for a reason
+    ``said`` already, which it joins)."""
     if not capacities:
         return ""
     key, cap = next(iter(capacities.items()))
     more = f" (and {len(capacities) - 1} more pools)" if len(capacities) > 1 else ""
     if cap.sustainable_rate is None:
+        if said is not None:
+            if cap.reason in said:
+                return ", capacity n/a (as above)"
+            said.add(cap.reason)
         return f", capacity n/a ({cap.reason})"
     return f", capacity {sig3(cap.sustainable_rate)} conn/s to {key} at 1% blocking{more}"
 
@@ -182,7 +199,8 @@ def nat_lines(n: NatFigures) -> list[str]:
     owners = f"{n.hosts:,.0f} hosts" if n.scope == "host" else f"{n.public_addresses:,.0f} address(es)"
     lines = [
         f"  translator           {n.kind}, {n.pool_size:,.0f} mappings per "
-        f"{'host' if n.scope == 'host' else 'address'} per destination ({owners})",
+        f"{'host' if n.scope == 'host' else 'address'} "
+        f"{'per destination' if n.pools_by_destination else 'for every destination'} ({owners})",
         f"    {n.error:<18} {n.failures:,.0f} of {n.attempts:,.0f} attempts dropped "
         f"(probability {fmt(n.failure_probability)})"
         + (f", Erlang B {fmt(n.erlang_b[0].blocking_probability)}" if len(n.erlang_b) == 1 else ""),
@@ -241,8 +259,8 @@ def request_lines(name: str, r: ClientFigures) -> list[str]:
     stale = r.closed.get("nat_idle", 0)
     if stale:
         lines.append(
-            f"    {stale:,.0f} pooled connections had sat idle past the translator's idle timeout: reused, each met "
-            "its RST (keep the pool's idle timeout below the translator's)"
+            f"    {stale:,.0f} pooled connections lost their mapping on the translator (idle, or a request, longer "
+            "than its idle timeout): each met its RST (keep the pool's idle timeout below the translator's)"
         )
     return lines
 

@@ -8,8 +8,9 @@ rules and the host's figures stay what they are for any connection.
 
 Behind a translator (``Translated``) each request is traffic on its connection when it starts and when it
 ends, which restarts the mapping's idle timer. A request handed a pooled connection whose mapping the
-translator dropped while it sat idle meets the translator's RST: the connection closes at once (``nat_idle``)
-and the request fails with cause ``reset`` (retried when the workload retries).
+translator dropped while it sat idle, or one that outlasts the idle timeout itself (a long poll: no traffic
+until its response), meets the translator's RST: the connection closes at once (``nat_idle``) and the request
+fails with cause ``reset`` (retried when the workload retries).
 """
 
 from __future__ import annotations
@@ -238,11 +239,15 @@ class ClientLayer:
         spec = cw.pool
         assert spec is not None
         pool = self._pool(w, pc.conn[0], dst)
-        self.recorder.completed(w, dst)
         translated = self.translated
-        if translated is not None:  # the response: traffic, unless the mapping timed out during the request
+        if translated is not None:
             translated.advance(now)
-            translated.touch(pc.conn, now)
+            if not translated.mapped(pc.conn):  # a request longer than the idle timeout: its response meets the RST
+                self._close(pool, pc, now, "reset", "nat_idle")
+                self._failed(request, "reset", now)
+                return
+            translated.touch(pc.conn, now)  # the response: traffic
+        self.recorder.completed(w, dst)
         if not spec.keep_alive:
             self._close(pool, pc, now, cw.close, "request")
             return

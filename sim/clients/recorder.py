@@ -18,8 +18,9 @@ CLOSES = ("request", "surplus", "idle", "server_idle", "worn", "nat_idle")
 """Why a pooled connection closed: its request ended without keep-alive, no idle room, idle timeout, the
 server's idle timeout, max_requests or max_lifetime, the translator's idle timeout (found at its next use)."""
 COUNTERS = ("requests", "started", "completed", "new_connections", "retries", "failures")
-CLIENT_SERIES = ("requests", "retries", "idle_connections")
-"""The time-series columns the client layer adds."""
+CLIENT_SERIES = ("requests", "retries", "requests_failed", "idle_connections")
+"""The time-series columns the client layer adds: requests, retries and requests failed for good during the step,
+idle connections at its end."""
 
 
 Pair = tuple[int, int]
@@ -45,9 +46,10 @@ class ClientRecorder:
         self._idle_since: dict[Pair, float] = {}
         self.window_start = 0.0
         self.series: dict[str, list[float]] = {c: [] for c in CLIENT_SERIES}
-        self._sampled = (0, 0)
+        self._sampled = (0, 0, 0)
         self._all_requests = 0
         self._all_retries = 0
+        self._all_failed = 0
 
     # ----------------------------------------------------------------- events
 
@@ -94,6 +96,7 @@ class ClientRecorder:
         """A request failed for good (no retry left) with ``cause``."""
         self._add(self.counts["failures"], w, dst)
         self._add(self.failed_by[cause], w, dst)
+        self._all_failed += 1
 
     def idle(self, w: int, dst: int, step: int, now: float) -> None:
         """The idle connections of pool (w, dst) changed by ``step`` at ``now`` (and so those of workload w)."""
@@ -142,12 +145,14 @@ class ClientRecorder:
         return means
 
     def sample(self, now: float, idle_total: int) -> None:
-        """Append one time-series row: requests and retries since the last row, idle connections now."""
-        requests, retries = self._sampled
+        """Append one time-series row: requests, retries and failed requests since the last row, idle connections
+        now."""
+        requests, retries, failed = self._sampled
         self.series["requests"].append(self._all_requests - requests)
         self.series["retries"].append(self._all_retries - retries)
+        self.series["requests_failed"].append(self._all_failed - failed)
         self.series["idle_connections"].append(idle_total)
-        self._sampled = (self._all_requests, self._all_retries)
+        self._sampled = (self._all_requests, self._all_retries, self._all_failed)
 
     def records(self, now: float, waiting: dict[Pair, int]) -> ClientRecords:
         """What the window counted, for the report; ``waiting``: requests still waiting for a connection."""

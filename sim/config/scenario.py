@@ -238,11 +238,7 @@ class Scenario(Spec):
         (one pool for the fleet would let a busy group use an idle group's allowance)."""
         if self.mixed_hosts:
             return True
-        host = self.fleet_host
-        if len(self.fleet) < 2 or host.max_tw_buckets is None:
-            return False
-        keys = len(self.destinations) if host.shares_ports else 1
-        return host.max_tw_buckets < host.usable_ports * host.source_addresses * keys
+        return len(self.fleet) > 1 and self.fleet_host.tw_limit_bites(len(self.destinations))
 
     def host_of(self, workload: Workload) -> ResolvedHost:
         """The settings of the hosts running ``workload``."""

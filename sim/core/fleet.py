@@ -125,6 +125,8 @@ def build_fleet(
     classes: Sequence[tuple[Close, bool]],
     group_of_class: Sequence[int],
     rngs: Sequence[np.random.Generator],
+    *,
+    fast: bool = True,
 ) -> tuple[list[HostParts], FleetLifecycle]:
     """Each group's parts and the lifecycle that runs them as one. ``groups``: per group, one host's settings,
     its number of hosts and its source indices (the fleet's, numbered across groups).
@@ -135,17 +137,21 @@ def build_fleet(
     """
     n_sources = max(sources.stop for _, _, sources in groups)
     levels = Accounting(len(destinations), n_sources)
+    # where no group's limit can bite (at or above one host's 4-tuples) each group runs its lifecycle's fast path
+    # without it; else every group takes the general path, where GroupTransitions counts its own sockets
+    bites = any(host.tw_limit_bites(len(destinations)) for host, _, _ in groups)
+    fast = fast and not bites
     parts = [
         build_host(
             replace(
                 host,
                 source_addresses=n_sources,
-                max_tw_buckets=None if host.max_tw_buckets is None else host.max_tw_buckets * count,
+                max_tw_buckets=None if host.max_tw_buckets is None or not bites else host.max_tw_buckets * count,
             ),
             destinations,
             classes,
             rng,
-            fast=False,  # the general path, where GroupTransitions counts the group's own sockets
+            fast=fast,
             sources=sources,
             levels=levels,
             rules=GroupTransitions,

@@ -74,6 +74,12 @@ class ResolvedHost:
         """Whether connect() shares a local port across destinations (4-tuple sharing)."""
         return self.sharing == "per_destination"
 
+    def tw_limit_bites(self, n_destinations: int) -> bool:
+        """Whether ``max_tw_buckets`` may refuse a TIME_WAIT: it is below the 4-tuples one such host can hold
+        toward ``n_destinations``."""
+        tuples = self.usable_ports * self.source_addresses * (n_destinations if self.shares_ports else 1)
+        return self.max_tw_buckets is not None and self.max_tw_buckets < tuples
+
     @property
     def timers(self) -> Timers:
         """The TCP timers and reuse rules."""

@@ -143,8 +143,27 @@ class TwReuse(Fix):
         }
 
 
+NO_PORT_SETTINGS = {
+    "linux": "IP_BIND_ADDRESS_NO_PORT",
+    "windows": "SO_REUSE_UNICASTPORT (Windows 10 and later)",
+}
+"""Per OS family: the socket option that lets bind() to a source address leave the port to connect()."""
+
+
 class MoreAddresses(Fix):
     factor: ClassVar[int]
+
+    def describe(self, scenario: Scenario) -> str:
+        hosts = _hosts(scenario)
+        families = dict.fromkeys(os_family(h) for h in hosts)
+        named = " or ".join(NO_PORT_SETTINGS[f] for f in families if f in NO_PORT_SETTINGS)
+        text = self.description.replace(
+            NO_PORT_SETTINGS["linux"], named or "a bind() that leaves the port to connect()"
+        )
+        others = sorted({h.preset for h in hosts if os_family(h) not in (*NO_PORT_SETTINGS, "iana")})
+        if others:
+            text += f"; {', '.join(others)} hosts have no such option: modelled as if they had"
+        return text
 
     def changes(self, scenario: Scenario) -> dict[str, Any]:
         addresses = max(h.source_addresses for h in _hosts(scenario)) * self.factor
@@ -161,7 +180,7 @@ class MoreAddresses(Fix):
 class TwiceTheAddresses(MoreAddresses):
     name = "2x-source-addresses"
     description = "twice the source addresses, connecting with IP_BIND_ADDRESS_NO_PORT"
-    source = "Linux ip(7), IP_BIND_ADDRESS_NO_PORT"
+    source = "Linux ip(7), IP_BIND_ADDRESS_NO_PORT; Windows SO_REUSE_UNICASTPORT (Winsock SOL_SOCKET options)"
     factor = 2
 
 
@@ -169,7 +188,7 @@ class TwiceTheAddresses(MoreAddresses):
 class FourTimesTheAddresses(MoreAddresses):
     name = "4x-source-addresses"
     description = "four times the source addresses, connecting with IP_BIND_ADDRESS_NO_PORT"
-    source = "Linux ip(7), IP_BIND_ADDRESS_NO_PORT"
+    source = "Linux ip(7), IP_BIND_ADDRESS_NO_PORT; Windows SO_REUSE_UNICASTPORT (Winsock SOL_SOCKET options)"
     factor = 4
 
 
@@ -193,9 +212,15 @@ class ResetClose(Fix):
     source = "socket(7), SO_LINGER with a zero timeout"
 
     def changes(self, scenario: Scenario) -> dict[str, Any]:
-        closing = _closers(scenario, ("client", "half"))
+        nat = scenario.nat
+        # a translator that frees a mapping sooner after an RST than after a FIN gains from any FIN close
+        sooner = nat is not None and nat.after_close(True) < nat.after_close(False)
+        closing = _closers(scenario, ("client", "half", "server") if sooner else ("client", "half"))
         if not closing:
-            raise NotApplicableError("no workload leaves TIME_WAIT or FIN_WAIT2 on this host")
+            raise NotApplicableError(
+                "no workload leaves TIME_WAIT or FIN_WAIT2 on this host"
+                + (", and the translator holds a mapping as long after an RST as after a FIN" if nat else "")
+            )
         return {f"workloads.{i}.close": "reset" for i in closing}
 
 

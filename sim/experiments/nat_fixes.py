@@ -59,8 +59,23 @@ class TwiceThePublicAddresses(Fix):
 @register_fix
 class MorePortsPerHost(Fix):
     name = "more-ports-per-host"
-    description = "four times the translator's ports per host (Azure Load Balancer by hand, Cloud NAT's minimum)"
+    description = (
+        "up to four times the translator's ports per host, as far as its addresses have them (Azure Load Balancer "
+        "by hand, Cloud NAT's minimum)"
+    )
     source = "azure-docs load-balancer-outbound-connections.md (manual ports); Cloud NAT min_ports_per_vm"
+
+    def describe(self, scenario: Scenario) -> str:
+        try:
+            changes = self.changes(scenario)
+        except NotApplicableError:
+            return self.description
+        kind = _translator(scenario)
+        if isinstance(kind, AzureLbOutbound):
+            ports, before = changes["nat.ports_per_host"], kind.pool_size(scenario.fleet_hosts)
+            return f"the outbound rule's allocatedOutboundPorts: {ports} per instance (from {before})"
+        ports = changes["nat.min_ports_per_host"]
+        return f"Cloud NAT's minPortsPerVm: {ports} (from {kind.min_ports_per_host})"
 
     def changes(self, scenario: Scenario) -> dict[str, Any]:
         kind = _translator(scenario)

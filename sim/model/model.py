@@ -100,6 +100,7 @@ class PortModel:
                 group_of,
                 # the first group draws the stream a lone host would, so adding a group changes no other's ports
                 [self._rng("policy" if k == 0 else f"policy:{g.name}") for k, g in enumerate(self.groups)],
+                fast=fast,
             )
             self.parts_of = [group_parts[k] for k in group_of]
             self.parts = group_parts[0]

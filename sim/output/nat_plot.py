@@ -32,14 +32,34 @@ def translator_panel(ax: Axes, result: RunReport) -> None:
     t, mappings = result.series_mean("nat_mappings")
     _, closing = result.series_mean("nat_closing")
     _, failures = result.series_mean("nat_failures")
-    ax.fill_between(t, 0, mappings, step="post", color=COLORS["open"], alpha=0.8, label="open mappings")
-    ax.fill_between(
-        t, mappings, mappings + closing, step="post", color=COLORS["closing"], alpha=0.8, label="held after close"
-    )
+    ax.fill_between(t, 0, mappings, step="post", color=COLORS["open"], alpha=0.8, lw=0, label="open mappings")
+    if closing.any():  # a band of zero height still draws its edge, which reads as held mappings
+        ax.fill_between(
+            t,
+            mappings,
+            mappings + closing,
+            step="post",
+            color=COLORS["closing"],
+            alpha=0.8,
+            lw=0,
+            label="held after close",
+        )
     destinations = len(result.scenario.destinations)
     if destinations == 1 and nat.scope == "address" and not result.scenario.nat_growing:
         cap = nat.pool_size * nat.public_addresses  # per-host pools fill one by one: a fleet total would mislead
-        ax.axhline(cap, color="black", ls="--", lw=1.2, label=f"translator's pools ({cap:,.0f} mappings)")
+        top = float(np.max(mappings + closing, initial=0.0))
+        if cap <= 5 * top:
+            ax.axhline(cap, color="black", ls="--", lw=1.2, label=f"translator's pools ({cap:,.0f} mappings)")
+        else:  # lightly used: scale to the mappings, and say where the pools' size would be
+            ax.set_ylim(0, max(top, 1.0) * 1.3)  # room above for the note
+            ax.text(
+                0.01,
+                0.95,
+                f"translator's pools {cap:,.0f} mappings (off the scale)",
+                transform=ax.transAxes,
+                va="top",
+                fontsize=8,
+            )
     ax.set_ylabel("mappings")
     ax.set_xlabel("simulated time (s)")
     ax.set_xlim(t[0], t[-1])
@@ -55,7 +75,8 @@ def translator_panel(ax: Axes, result: RunReport) -> None:
     rate.legend(handles + more, labels + more_labels, loc="best", fontsize=8, framealpha=0.9)
     who = "per host" if nat.scope == "host" else "per public address"
     ax.set_title(
-        f"translator {nat.kind}: {nat.pool_size:,} mappings {who} per destination, {nat.hosts:,} host(s)",
+        f"translator {nat.kind}: {nat.pool_size:,} mappings {who} "
+        f"{'per destination' if nat.pools_by_destination else 'for every destination'}, {nat.hosts:,} host(s)",
         fontsize=9,
         color="#555555",
     )

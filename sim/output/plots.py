@@ -463,12 +463,13 @@ def requests(result: RunReport, bins: int = 200) -> Figure:
         ("attempts", "connect() attempts per second", "#7f8c8d", 1.0),
         ("retries", "retries per second", "#8e44ad", 1.0),
         ("failures", "connect() failures per second", "#c0392b", 1.0),
+        ("requests_failed", "requests failed per second (for good)", "#e67e22", 1.4),
     )
     widths = np.ones(1)
     highest = 0.0
     for column, label, color, width in lines:
         _, values = result.series_mean(column)
-        if column == "retries" and not values.any():
+        if column in ("retries", "requests_failed") and not values.any():
             continue
         edges, binned = _coarsen(t, values, bins)
         widths = np.diff(edges)

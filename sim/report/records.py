@@ -331,6 +331,9 @@ class NatFigures(Record):
     """New connections per second one pool sustains: pool size / (mean hold, cut at the idle timeout, + the time after
     close)."""
     sustainable_rate_per: str = ""
+    pools_by_destination: bool = True
+    """Whether each owner has a pool per destination (False: one for every destination, endpoint-independent
+    mapping)."""
     erlang_b: list[NatErlangB] = []
     erlang_b_note: str = ""
     owners: dict[str, NatPool] = {}

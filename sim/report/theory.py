@@ -130,7 +130,7 @@ def _reasons(scenario: Scenario) -> list[str]:
         reasons.append("arrivals are not all Poisson")
     if any(w.pooled for w in scenario.workloads):
         reasons.append("a connection pool keeps connections across requests, so they do not arrive as Poisson")
-    elif any(changes_rate(w) and w.pool is not None for w in scenario.workloads):
+    elif any(w.pool is not None and w.pool.max_per_host is not None for w in scenario.workloads):
         reasons.append("requests wait for a connection at the pool's max_per_host, so they do not connect as Poisson")
     if any(w.retry is not None and w.retry.max > 0 for w in scenario.workloads):
         reasons.append("retries add attempts when the pool is short of ports")

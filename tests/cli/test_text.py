@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.cli.text import capacity_line, erlang, fmt, sig3
+from sim.cli.text import capacity_line, erlang, fmt, group_capacity, group_erlang, sig3
 from sim.report.records import Capacity, ErlangB
 
 
@@ -43,3 +43,16 @@ def test_erlang_b_says_approximate_or_not_applicable() -> None:
     off = ErlangB(**{**base, "blocking_probability": None}, applicable=False, note="not applicable: a; b")
     assert erlang(off) == "Erlang B: n/a, a and 1 more reason(s) in summary.json"
     assert erlang(off.model_copy(update={"note": "not applicable: only one"})) == "Erlang B: n/a, only one"
+
+
+def test_a_groups_reason_already_given_reads_as_above() -> None:
+    base = {"offered_load": 1.0, "ports": 16, "pools": 1, "blocking_probability": None}
+    off = ErlangB(**base, applicable=False, note="not applicable: pooled")
+    said: set[str] = set()
+    assert group_erlang(off, said) == "Erlang B: n/a, pooled"
+    assert group_erlang(off, said) == "Erlang B: n/a (as above)"
+    assert group_erlang(off.model_copy(update={"note": "not applicable: other"}), said) == "Erlang B: n/a, other"
+    none = Capacity(sustainable_rate=None, offered_rate=3.0, ports=16, source_addresses=1, mean_hold_s=3.0, reason="r")
+    assert group_capacity({"d": none}, said) == ", capacity n/a (r)"
+    assert group_capacity({"d": none}, said) == ", capacity n/a (as above)"
+    assert group_capacity({"d": none}) == ", capacity n/a (r)"  # nothing said: in full

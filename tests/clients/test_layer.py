@@ -407,6 +407,7 @@ def exhausted(retry: dict[str, Any] | None) -> Scenario:
 def test_retries_are_counted_and_amplify_attempts() -> None:
     records, summary = run(exhausted({"max": 3, "backoff": "fixed", "base": 0.5}))
     r = figures(summary)
+    assert int(records.series["requests_failed"].sum()) == r.failures > 0  # no warm-up: the series counts them all
     attempts = records.attempts[0]
     assert r.retries > 0
     assert attempts == r.requests + r.retries  # retries count when they are made
@@ -478,6 +479,8 @@ def test_a_pooled_connection_idle_past_the_translators_timeout_meets_its_rst() -
     r = figures(summary)
     assert (r.requests, r.completed, r.new_connections) == (5, 3, 3)
     assert r.failures == r.failures_by_cause["reset"] == 2
+    failed = records.series["requests_failed"]
+    assert records.series["time_s"][failed > 0].tolist() == [20.05, 40.05]  # the 0.05 s rows just after 20 and 40 s
     assert r.closed["nat_idle"] == 2
     assert records.peak_time_wait == 0
     assert summary.nat is not None
@@ -545,3 +548,13 @@ def test_each_host_of_a_fleet_has_pools_of_its_own() -> None:
     r = figures(summary)
     assert (r.requests, r.failures, r.new_connections) == (20, 0, 2)
     assert r.idle_connections.peak == 2
+
+
+def test_a_request_longer_than_the_translators_idle_timeout_meets_its_rst() -> None:
+    # a long poll every 10 s that lasts 6 s: no traffic for 6 s after it starts, so its mapping goes at +5 s and the
+    # response meets the RST; the next request opens a new connection, and fails alike
+    s = requests_scenario({}, arrivals=every(10.0), latency=fixed(6.0), duration=57.0, nat=AWS_IDLE_5)
+    _, summary = run(s)
+    r = figures(summary)
+    assert (r.requests, r.completed, r.failures_by_cause["reset"], r.new_connections) == (5, 0, 5, 5)
+    assert r.closed["nat_idle"] == 5

@@ -59,6 +59,10 @@ def test_the_host_fixes_change_every_host_group(make_scenario: Callable[..., Sce
         "sysctl net.ipv4.ip_local_port_range='1024 65535'; netsh int ipv4 set dynamicport tcp start=1025 num=64511"
     )
     assert FIXES["tw-reuse"]().describe(fleet).endswith("windows hosts have no such setting: modelled as if they had")
+    assert FIXES["2x-source-addresses"]().describe(fleet) == (
+        "twice the source addresses, connecting with IP_BIND_ADDRESS_NO_PORT or SO_REUSE_UNICASTPORT (Windows 10 and "
+        "later)"
+    )
     reused = fleet.with_changes(FIXES["tw-reuse"]().changes(fleet))
     assert [(g.host.tw_reuse, g.host.timestamps) for g in reused.fleet] == [(1, True), (1, True)]
     spread = fleet.with_changes(FIXES["2x-source-addresses"]().changes(fleet))
@@ -103,6 +107,12 @@ def test_the_range_fix_names_each_os_setting(make_scenario: Callable[..., Scenar
         assert FIXES["tw-reuse"]().describe(scenario).startswith("net.ipv4.tcp_tw_reuse = 1")
         assert ("macos hosts have no such setting" in FIXES["tw-reuse"]().describe(scenario)) == (preset == "macos")
     assert FIXES["tw-reuse"]().describe(make_scenario(host={"preset": "iana"})) == FIXES["tw-reuse"].description
+    spread = FIXES["4x-source-addresses"]()
+    assert spread.describe(make_scenario(host={"preset": "linux"})) == spread.description
+    assert spread.describe(make_scenario(host={"preset": "macos"})) == (
+        "four times the source addresses, connecting with a bind() that leaves the port to connect(); macos hosts "
+        "have no such option: modelled as if they had"
+    )
     windows = make_scenario(host={"preset": "windows", "port_range": [1025, 65535]})
     with pytest.raises(NotApplicableError, match="already 1025-65535"):  # Windows' range starts at 1025 at the lowest
         FIXES["wider-port-range"]().changes(windows)

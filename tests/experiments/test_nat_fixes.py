@@ -53,9 +53,13 @@ def test_more_ports_per_host_for_the_kinds_that_reserve_them(make_scenario: Make
     assert gcp.nat.pool_size(10) == 256
     crowded = fleet(make_scenario, {"kind": "gcp-cloud-nat", "min_ports_per_host": 4096}, count=15)
     assert "would not fit" in reason(crowded, "more-ports-per-host")
-    lb = applied(fleet(make_scenario, {"kind": "azure-lb-outbound"}, count=100), "more-ports-per-host")
+    lb_fleet = fleet(make_scenario, {"kind": "azure-lb-outbound"}, count=100)
+    lb = applied(lb_fleet, "more-ports-per-host")
     assert lb.nat is not None
-    assert lb.nat.pool_size(100) == 640
+    assert lb.nat.pool_size(100) == 640  # 512 x 4 would not fit: what the frontend address has for 100 hosts
+    fix = FIXES["more-ports-per-host"]()
+    assert fix.describe(lb_fleet) == "the outbound rule's allocatedOutboundPorts: 640 per instance (from 512)"
+    assert fix.describe(fleet(make_scenario, {"kind": "gcp-cloud-nat"})) == "Cloud NAT's minPortsPerVm: 256 (from 64)"
     assert "does not reserve ports per host" in reason(
         fleet(make_scenario, {"kind": "linux-snat"}), "more-ports-per-host"
     )
@@ -88,3 +92,13 @@ def test_a_keep_alive_pool_for_requests_that_open_a_connection_each(make_scenari
     assert pool.max_idle_per_host == 10
     assert "no request workload opens a connection per request" in reason(pooled, "keep-alive-pool")
     assert "no request workload" in reason(make_scenario(), "keep-alive-pool")
+
+
+def test_rst_close_helps_a_translator_that_frees_sooner_after_an_rst(make_scenario: Make) -> None:
+    # the server closes first, so the host holds no TIME_WAIT; Azure NAT Gateway still cools a FIN's port 65 s and
+    # an RST's 16 s, while AWS holds both alike
+    azure = make_scenario(workload={"close": "server"}, nat={"kind": "azure-nat-gateway"})
+    assert FIXES["rst-close"]().changes(azure) == {"workloads.0.close": "reset"}
+    aws = make_scenario(workload={"close": "server"}, nat={"kind": "aws-nat-gateway"})
+    assert "as long after an RST as after a FIN" in reason(aws, "rst-close")
+    assert "as long after an RST" not in reason(make_scenario(workload={"close": "server"}), "rst-close")

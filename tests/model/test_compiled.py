@@ -137,6 +137,16 @@ NAT_SCENARIOS = sorted(
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 MIXED = {name for name in NAT_SCENARIOS if load_scenario(SCENARIO_DIR / name).mixed_hosts}
 """Shipped NAT scenarios whose host groups have hosts of their own: the pure path runs them."""
+LAYERED = {name for name in NAT_SCENARIOS if any(w.layered for w in load_scenario(SCENARIO_DIR / name).workloads)}
+"""Shipped NAT scenarios with client pools or retries: the pure path runs them too."""
+
+
+@pytest.mark.usefixtures("built")
+@pytest.mark.parametrize("name", sorted(LAYERED))
+def test_fleets_with_client_pools_behind_a_translator_run_on_the_pure_path(name: str) -> None:
+    model = model_on(load_scenario(SCENARIO_DIR / name), pure=False)
+    assert model.batch is None
+    assert compiled.uncovered(model) == "a layer follows the lifecycle (client pool or retries)"
 
 
 @pytest.mark.usefixtures("built")
@@ -148,7 +158,7 @@ def test_fleets_whose_groups_have_hosts_of_their_own_run_on_the_pure_path(name: 
 
 
 @pytest.mark.usefixtures("built")
-@pytest.mark.parametrize("name", sorted(set(NAT_SCENARIOS) - MIXED))
+@pytest.mark.parametrize("name", sorted(set(NAT_SCENARIOS) - MIXED - LAYERED))
 def test_a_translator_handed_over_mid_run_goes_on_in_python_as_if_it_had_run_there(name: str) -> None:
     """Each shipped NAT scenario, shortened: the compiled path hands over mid-run (a layer subscribing), with
     open, closing and idle mappings and held SYNs written back; the rest of the run in Python gives a pure

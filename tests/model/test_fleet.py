@@ -494,3 +494,32 @@ def test_groups_may_differ_in_source_addresses_behind_a_translator(make_scenario
     assert held.shape[1] == 5
     assert (held.max(axis=0) > 0).all()  # every host held mappings, group b's two included
     assert r.failures[1] > 0  # group b's own 2 x 20 ports per host fill (TIME_WAIT 5 s at 4/s per host)
+
+
+@pytest.mark.parametrize("nat", [None, {"kind": "aws-nat-gateway", "per_destination": 12}])
+@pytest.mark.parametrize("b_host", [None, {"preset": "linux", "tw_reuse": 1, "port_range": [50000, 50015]}])
+def test_groups_with_hosts_of_their_own_run_their_fast_paths_as_the_general_ones(
+    make_scenario: Make, nat: dict[str, Any] | None, b_host: dict[str, Any] | None
+) -> None:
+    # no group's max_tw_buckets can bite here, so each group's lifecycle takes its fast path: the same run as the
+    # general path's (Windows hosts, or Linux ones with tcp_tw_reuse: promotions and take-overs)
+    s = groups(make_scenario, b_host=b_host, **({} if nat is None else {"nat": nat}))
+    assert s.mixed_hosts
+    fast_model, general_model = PortModel(s), PortModel(s, fast=False)
+    for model, fast in ((fast_model, True), (general_model, False)):
+        assert isinstance(model.lifecycle, FleetLifecycle)
+        assert [m._fast for m in model.lifecycle.members] == [fast, fast]
+    fast_run, general_run = fast_model.run(), general_model.run()
+    assert fast_run.series.keys() == general_run.series.keys()
+    for column, values in general_run.series.items():
+        np.testing.assert_array_equal(fast_run.series[column], values)
+    fast_summary, general_summary = report(fast_run).summary.to_json(), report(general_run).summary.to_json()
+    for data in (fast_summary, general_summary):
+        data.pop("wall_time_s")
+    assert fast_summary == general_summary
+    assert fast_summary["failures"] > 0  # the Windows group's 20 ports fill (or, with tw_reuse, both pools cycle)
+
+
+def test_a_group_limit_that_can_bite_keeps_every_group_on_the_general_path(make_scenario: Make) -> None:
+    s = groups(make_scenario, b_host={"preset": "linux", "max_tw_buckets": 4, "port_range": [50000, 50015]})
+    assert [m._fast for m in PortModel(s).lifecycle.members] == [False, False]

@@ -71,3 +71,33 @@ def test_the_failures_plot_names_the_translators_error_behind_a_translator(
     alone = sim.run(make_scenario(duration=10.0))
     labels = [t.get_text() for t in alone.plot_failures().axes[0].get_legend().get_texts()]
     assert "failures per second (EADDRNOTAVAIL / EADDRINUSE)" in labels
+
+
+def panel_texts(result: sim.RunResult) -> tuple[list[str], list[str]]:
+    """The translator panel's legend labels and its free texts."""
+    ax = plots.occupancy(result).axes[-2]  # the panel (its twin, drops per second, comes last)
+    legend = ax.figure.axes[-1].get_legend()
+    return [t.get_text() for t in legend.get_texts()], [t.get_text() for t in ax.texts]
+
+
+def test_a_lightly_used_translators_panel_scales_to_its_mappings(make_scenario: Callable[..., Scenario]) -> None:
+    # AWS's 55,000 mappings against 4 hosts' few: the cap is named, not drawn, and no empty closing band is
+    light = sim.run(
+        make_scenario(
+            duration=20.0, hosts=[{"name": "a", "count": 4, "workloads": ["w"]}], nat={"kind": "aws-nat-gateway"}
+        )
+    )
+    labels, texts = panel_texts(light)
+    assert "translator's pools 55,000 mappings (off the scale)" in texts
+    assert not any(label.startswith("translator's pools") for label in labels)
+    assert "held after close" not in labels
+    full = sim.run(
+        make_scenario(
+            duration=20.0,
+            hosts=[{"name": "a", "count": 4, "workloads": ["w"]}],
+            nat={"kind": "aws-nat-gateway", "per_destination": 8, "hold_after_close": 2.0},
+        )
+    )
+    labels, texts = panel_texts(full)
+    assert "translator's pools (8 mappings)" in labels
+    assert "held after close" in labels

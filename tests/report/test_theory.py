@@ -177,6 +177,11 @@ def test_requests_without_a_pool_get_the_connection_workloads_capacity(
     for pool in ("go", {"keep_alive": False, "max_per_host": 4}):
         assert all(c.reason == LAYERED_REASON for c in capacity(requests(pool)).values())
         assert not predict(requests(pool)).applicable
+    capped = predict(requests({"keep_alive": False, "max_per_host": 4})).note
+    assert "max_per_host" in capped
+    retried = predict(requests("none").with_changes({"workloads.0.retry": {"max": 2}})).note
+    assert "retries add attempts" in retried
+    assert "max_per_host" not in retried  # a connection per request with retries: no pool to wait at
     path = tmp_path / "t.csv"
     path.write_text("start,duration,destination\n0,1,10.0.0.1:80\n1,1,10.0.0.1:80\n")
     traced = make_scenario(workload={"arrivals": {"kind": "trace", "file": str(path)}, "duration": None})
