@@ -142,19 +142,15 @@ LAYERED = {name for name in NAT_SCENARIOS if any(w.layered for w in load_scenari
 
 
 @pytest.mark.usefixtures("built")
-@pytest.mark.parametrize("name", sorted(LAYERED))
-def test_fleets_with_client_pools_behind_a_translator_run_on_the_pure_path(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [(name, "host groups with hosts (or max_tw_buckets) of their own") for name in sorted(MIXED)]
+    + [(name, "a layer follows the lifecycle (client pool or retries)") for name in sorted(LAYERED)],
+)
+def test_fleets_with_hosts_of_their_own_or_client_pools_run_on_the_pure_path(name: str, reason: str) -> None:
     model = model_on(load_scenario(SCENARIO_DIR / name), pure=False)
     assert model.batch is None
-    assert compiled.uncovered(model) == "a layer follows the lifecycle (client pool or retries)"
-
-
-@pytest.mark.usefixtures("built")
-@pytest.mark.parametrize("name", sorted(MIXED))
-def test_fleets_whose_groups_have_hosts_of_their_own_run_on_the_pure_path(name: str) -> None:
-    model = model_on(load_scenario(SCENARIO_DIR / name), pure=False)
-    assert model.batch is None
-    assert compiled.uncovered(model) == "host groups with hosts (or max_tw_buckets) of their own"
+    assert compiled.uncovered(model) == reason
 
 
 @pytest.mark.usefixtures("built")
