@@ -35,6 +35,11 @@ def check_path(path: str, label: str = "--set") -> None:
         raise ScenarioError(f"{label} {shown(path)}: empty key in the key path")
 
 
+def _assignment(path: str, value: Any) -> str:
+    """``path=value`` as the user would have typed it (a text value unquoted)."""
+    return f"{shown(path)}={shown(value) if isinstance(value, str) else echo(value)}"
+
+
 def set_path(raw: dict[str, Any], path: str, value: Any, label: str = "--set") -> KeyPath:
     """Set ``raw[a][b]...`` for ``path = "a.b..."``; list items by index or by their ``name``.
 
@@ -57,7 +62,7 @@ def set_path(raw: dict[str, Any], path: str, value: Any, label: str = "--set") -
             if index is None:
                 where = format_path([*resolved, part])
                 raise ScenarioError(
-                    f"{label} {shown(path)}: {where}: no list item {echo(part)} (use an index or a name)"
+                    f"{label} {_assignment(path, value)}: {where}: no list item {echo(part)} (use an index or a name)"
                 )
             index %= len(node)
             resolved.append(index)
@@ -78,7 +83,9 @@ def set_path(raw: dict[str, Any], path: str, value: Any, label: str = "--set") -
                     node[part] = {"preset": node[part]}
                 node = node[part]
         else:
-            raise ScenarioError(f"{label} {shown(path)}: {format_path(resolved)} is a value, not a mapping or list")
+            raise ScenarioError(
+                f"{label} {_assignment(path, value)}: {format_path(resolved)} is a value, not a mapping or list"
+            )
         i += 1
     return tuple(resolved)
 

@@ -26,7 +26,9 @@ def test_set_on_a_shipped_scenarios_named_pool() -> None:
 
 
 def test_a_key_below_any_other_value_is_refused() -> None:
-    with pytest.raises(ScenarioError, match="is a value, not a mapping or list"):
+    with pytest.raises(
+        ScenarioError, match=r"^--set host\.preset\.x=1: host\.preset is a value, not a mapping or list"
+    ):
         set_path({"host": {"preset": "linux"}}, "host.preset.x", 1)
 
 

@@ -246,7 +246,9 @@ def test_workload_checks(make_scenario: Callable[..., Scenario]) -> None:
 def test_bad_overrides() -> None:
     with pytest.raises(ScenarioError, match=r"expected key\.path=value"):
         load_scenario(QUICKSTART, ["host.time_wait"])
-    with pytest.raises(ScenarioError, match=r'workloads\.nope: no list item "nope"'):
+    with pytest.raises(
+        ScenarioError, match=r'^--set workloads\.nope\.close=server: workloads\.nope: no list item "nope"'
+    ):
         load_scenario(QUICKSTART, ["workloads.nope.close=server"])
     with pytest.raises(
         ScenarioError, match=r"^--set host\.time_wait=-1: host\.time_wait: .*greater than or equal to 0"
