@@ -200,7 +200,7 @@ def nat_lines(n: NatFigures) -> list[str]:
     lines = [
         f"  translator           {n.kind}, {n.pool_size:,.0f} mappings per "
         f"{'host' if n.scope == 'host' else 'address'} "
-        f"{'per destination' if n.pools_by_destination else 'for every destination'} ({owners})",
+        f"{n.pool_destinations} ({owners})",
         f"    {n.error:<18} {n.failures:,.0f} of {n.attempts:,.0f} attempts dropped "
         f"(probability {fmt(n.failure_probability)})"
         + (f", Erlang B {fmt(n.erlang_b[0].blocking_probability)}" if len(n.erlang_b) == 1 else ""),

@@ -193,13 +193,8 @@ class ClientLayer:
             if spec.max_lifetime is not None and now - pc.conn[5] >= spec.max_lifetime:
                 self._close(pool, pc, now, "client", "worn")
                 continue
-            translated = self.translated
-            if translated is not None:
-                translated.advance(now)
-                if not translated.mapped(pc.conn):  # dropped while idle: the request meets the translator's RST
-                    self._close(pool, pc, now, "reset", "nat_idle")
-                    self._failed(request, "reset", now)
-                    return
+            if self._lost_mapping(request, pool, pc, now):  # dropped while idle: the request meets the RST
+                return
             self._start(request, pc, now)
             return
         if spec.max_per_host is None or pool.open < spec.max_per_host:
@@ -239,14 +234,10 @@ class ClientLayer:
         spec = cw.pool
         assert spec is not None
         pool = self._pool(w, pc.conn[0], dst)
-        translated = self.translated
-        if translated is not None:
-            translated.advance(now)
-            if not translated.mapped(pc.conn):  # a request longer than the idle timeout: its response meets the RST
-                self._close(pool, pc, now, "reset", "nat_idle")
-                self._failed(request, "reset", now)
-                return
-            translated.touch(pc.conn, now)  # the response: traffic
+        if self._lost_mapping(request, pool, pc, now):  # a request longer than the idle timeout: so did its response
+            return
+        if self.translated is not None:
+            self.translated.touch(pc.conn, now)  # the response: traffic
         self.recorder.completed(w, dst)
         if not spec.keep_alive:
             self._close(pool, pc, now, cw.close, "request")
@@ -275,6 +266,19 @@ class ClientLayer:
                 queue.append((now + timeout, pc, pc.stamp))
         else:
             self._close(pool, pc, now, "client", "surplus")
+
+    def _lost_mapping(self, request: Request, pool: Pool, pc: PooledConnection, now: float) -> bool:
+        """Whether the translator has dropped ``pc``'s mapping by ``now``: then ``request`` on it meets the
+        translator's RST, the connection closes at once and the request fails (``reset``)."""
+        translated = self.translated
+        if translated is None:
+            return False
+        translated.advance(now)
+        if translated.mapped(pc.conn):
+            return False
+        self._close(pool, pc, now, "reset", "nat_idle")
+        self._failed(request, "reset", now)
+        return True
 
     def _idle_expired(self, pc: PooledConnection, now: float, by_server: bool) -> None:
         w, dst = pc.conn[3], pc.conn[1]

@@ -130,6 +130,10 @@ class PortModel:
         ]
         self.dial = self.connect
         """connect() as the workloads and the client layer call it: through the translator when there is one."""
+        self.host_of_source = [
+            g.first + h for g in self.groups for h in range(g.count) for _ in range(g.host.source_addresses)
+        ]
+        """Per source index, its host in the fleet (a host may have several source addresses)."""
         self.nat = self._nat()
         if self.nat is not None:
             self.dial = self.nat.connect
@@ -230,12 +234,8 @@ class PortModel:
             self.recorder.translator_failed,
             rst=[w.close == "reset" for w in workloads],
             bound=[w.bound for w in workloads],
-            host_of_source=self.host_of_source(),
+            host_of_source=self.host_of_source,
         )
-
-    def host_of_source(self) -> list[int]:
-        """Per source index, its host in the fleet (a host may have several source addresses)."""
-        return [g.first + h for g in self.groups for h in range(g.count) for _ in range(g.host.source_addresses)]
 
     def _advance(self) -> Callable[[float], None]:
         """Advance every layer: the lifecycle, then the client layer's events, then the translator's."""
@@ -280,7 +280,7 @@ class PortModel:
             workloads,
             len(self.scenario.destinations),
             self.nat,
-            self.host_of_source() if self.scenario.fleet_hosts > 1 else None,
+            self.host_of_source if self.scenario.fleet_hosts > 1 else None,
         )
 
     # ----------------------------------------------------------------- processes

@@ -68,11 +68,6 @@ class NatLayer:
             w = c[3]
             self._pools[w].release(c[0], c[1], c[2], self._bound[w], t)
 
-    @property
-    def idle_after(self) -> float:
-        """Seconds without traffic after which the translator drops an open mapping."""
-        return self.translator.kind.idle_after()
-
     def mapped(self, conn: Connection) -> bool:
         """Whether ``conn`` still has its mapping (as of the last ``advance``)."""
         return self.translator.mapped(conn[4])

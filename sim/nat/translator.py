@@ -175,14 +175,14 @@ class Translator:
         entry = self._open.pop(conn, None)
         if entry is not None:
             if conn == self._idle_conn:
-                self._head()
+                self._idle_at, self._idle_conn = self._due(self._open)
         else:
             entry = self._active.pop(conn, None)
             if entry is None:
                 return
         self._active[conn] = (entry[0], entry[1], entry[2], now)
         if conn == self._active_conn or self._active_conn < 0:
-            self._active_head()
+            self._active_at, self._active_conn = self._due(self._active)
 
     def mapped(self, conn: int) -> bool:
         """Whether connection ``conn`` has an open mapping (as of the last ``advance``)."""
@@ -209,10 +209,10 @@ class Translator:
             if t == t_idle and t < t_close:
                 if t == self._idle_at:
                     conn, (token, unit, host, _) = opened.popitem(last=False)
-                    self._head()
+                    self._idle_at, self._idle_conn = self._due(opened)
                 else:
                     conn, (token, unit, host, _) = active.popitem(last=False)
-                    self._active_head()
+                    self._active_at, self._active_conn = self._due(active)
                 self.idle_timeouts += 1
                 self._level(unit, t, -1, 0)
                 if self._free(token, conn, False):
@@ -222,13 +222,13 @@ class Translator:
                 entry = opened.pop(conn, None)
                 if entry is not None:
                     if conn == self._idle_conn:
-                        self._head()
+                        self._idle_at, self._idle_conn = self._due(opened)
                 else:
                     entry = active.pop(conn, None)
                     if entry is None:  # dropped while idle (or never mapped)
                         continue
                     if conn == self._active_conn:
-                        self._active_head()
+                        self._active_at, self._active_conn = self._due(active)
                 token, unit, host, _ = entry
                 after = self._after_rst if by_rst else self._after_fin
                 self._cool(token)
@@ -248,22 +248,17 @@ class Translator:
                     self.host_held[host] -= 1
                     self.host_cooling[host] -= 1
 
-    def _head(self) -> None:
-        """Note when the oldest open mapping goes idle (the open mappings are in opening order)."""
-        opened = self._open
-        if opened:
-            conn, entry = next(iter(opened.items()))
-            self._idle_at, self._idle_conn = entry[3] + self._idle, conn
-        else:
-            self._idle_at, self._idle_conn = INF, -1
+    def _due(self, mappings: OrderedDict[int, tuple[int, int, int, float]]) -> tuple[float, int]:
+        """When the first of ``mappings`` goes idle, and its connection ((inf, -1) when none): ``_open`` is in
+        opening order, ``_active`` in order of last traffic, so the first of each goes first."""
+        if not mappings:
+            return INF, -1
+        conn, entry = next(iter(mappings.items()))
+        return entry[3] + self._idle, conn
 
-    def _active_head(self) -> None:
-        """Note when the least recently active mapping goes idle (``_active`` is in order of last traffic)."""
-        if self._active:
-            conn, entry = next(iter(self._active.items()))
-            self._active_at, self._active_conn = entry[3] + self._idle, conn
-        else:
-            self._active_at, self._active_conn = INF, -1
+    def _head(self) -> None:
+        """Note when the oldest open mapping goes idle (the compiled path calls this when it hands back)."""
+        self._idle_at, self._idle_conn = self._due(self._open)
 
     # ----------------------------------------------------------------- measuring
 

@@ -75,8 +75,7 @@ def translator_panel(ax: Axes, result: RunReport) -> None:
     rate.legend(handles + more, labels + more_labels, loc="best", fontsize=8, framealpha=0.9)
     who = "per host" if nat.scope == "host" else "per public address"
     ax.set_title(
-        f"translator {nat.kind}: {nat.pool_size:,} mappings {who} "
-        f"{'per destination' if nat.pools_by_destination else 'for every destination'}, {nat.hosts:,} host(s)",
+        f"translator {nat.kind}: {nat.pool_size:,} mappings {who} {nat.pool_destinations}, {nat.hosts:,} host(s)",
         fontsize=9,
         color="#555555",
     )

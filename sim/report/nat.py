@@ -33,11 +33,6 @@ def _workload_hold(w: Workload, kind: NatKind) -> float:
     return open_for + closed_first * kind.after_close(w.close == "reset")
 
 
-def _kept_alive(scenario: Scenario) -> bool:
-    """Whether a workload keeps its connections across requests (a keep-alive pool)."""
-    return any(w.pool is not None and w.pool.keep_alive for w in scenario.workloads)
-
-
 def _hold(scenario: Scenario, kind: NatKind) -> float:
     """Seconds a mapping is held per connection, averaged over the workloads by their rates (over every host)."""
     total = sum(w.offered.mean_rate * scenario.hosts_running(w) for w in scenario.workloads)
@@ -182,7 +177,9 @@ def nat_figures(records: RunRecords) -> NatFigures | None:
         evicted=rec.evicted,
         failed_with_free_ports=rec.failed_with_free_ports,
         # a keep-alive pool holds a mapping as long as it keeps the connection, not a request's latency
-        sustainable_rate=size / hold if hold > 0 and not kind.growing and not _kept_alive(scenario) else None,
+        sustainable_rate=size / hold
+        if hold > 0 and not kind.growing and not any(w.pooled for w in scenario.workloads)
+        else None,
         sustainable_rate_per=per,
         pools_by_destination=kind.pools_by_destination,
         erlang_b=rows,

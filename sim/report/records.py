@@ -340,6 +340,11 @@ class NatFigures(Record):
     """Per public address (address-scoped kinds); per host only for fleets of at most 64 hosts."""
     groups: dict[str, NatGroup] = {}
 
+    @property
+    def pool_destinations(self) -> str:
+        """Which destinations one pool serves, as the text and the plots say it."""
+        return "per destination" if self.pools_by_destination else "for every destination"
+
 
 class Summary(Record):
     """summary.json: the figures of one run, or their means over replications."""
